@@ -1,0 +1,3 @@
+DROP TABLE message_events;
+DROP TABLE messages;
+DROP TABLE contacts;

@@ -1,0 +1,53 @@
+//! The `log` channel: sends nowhere, logs what it would send. It lets the service run, and
+//! be tried, with no gateway installed.
+
+use super::{
+    Accepted, Channel, InboundSms, OutgoingSms, SendFuture, StatusReport, WebhookError,
+    WebhookRequest,
+};
+use crate::config::ChannelConfig;
+
+pub struct LogChannel {
+    config: ChannelConfig,
+}
+
+impl LogChannel {
+    pub fn new(config: ChannelConfig) -> Self {
+        LogChannel { config }
+    }
+}
+
+impl Channel for LogChannel {
+    fn config(&self) -> &ChannelConfig {
+        &self.config
+    }
+
+    fn authenticate(&self, _req: &WebhookRequest) -> Result<(), WebhookError> {
+        Err(WebhookError::NotSupported("webhooks"))
+    }
+
+    fn parse_inbound(&self, _req: &WebhookRequest) -> Result<Vec<InboundSms>, WebhookError> {
+        Err(WebhookError::NotSupported("incoming messages"))
+    }
+
+    fn parse_status(&self, _req: &WebhookRequest) -> Result<Vec<StatusReport>, WebhookError> {
+        Err(WebhookError::NotSupported("delivery reports"))
+    }
+
+    fn send<'a>(&'a self, msg: &'a OutgoingSms) -> SendFuture<'a> {
+        Box::pin(async move {
+            tracing::info!(
+                channel = %self.config.id,
+                message = %msg.id,
+                to = %crate::text::phone::mask_phone(&msg.to),
+                encoding = msg.encoding.as_str(),
+                text = %msg.text,
+                "log channel: message not handed to any gateway"
+            );
+            Ok(Accepted {
+                gateway_id: None,
+                detail: "logged".into(),
+            })
+        })
+    }
+}

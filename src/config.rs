@@ -1,0 +1,531 @@
+//! Typed configuration: `hotline.toml` (or `HOTLINE_CONFIG`) overlaid with `HOTLINE_*`
+//! environment variables, validated once at start. No globals: the value is passed around,
+//! so tests can vary it freely.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A credential. Debug and Display never show it, so it cannot leak into logs.
+#[derive(Clone, Deserialize, PartialEq, Eq, Default)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// Compares in constant time, so a webhook secret cannot be guessed byte by byte.
+    pub fn matches(&self, candidate: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), candidate.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub listen: String,
+    /// `sqlite://path`, a bare path, or `postgres://…`.
+    pub database_url: String,
+    /// Connections in the pool.
+    pub database_pool_size: u32,
+    /// Base URL at which gateways reach this service (used in delivery-report callbacks).
+    /// Defaults to `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Country code assumed for national numbers.
+    pub default_country_code: String,
+    /// Bureau's time zone, for display and scheduling.
+    pub timezone: String,
+    /// Sender name put in 【】 before bulk messages.
+    pub sender_name: String,
+    /// A folder with `{bo,zh}/*.hbs` files that override the compiled-in message templates.
+    pub templates_dir: Option<PathBuf>,
+    /// `text` (human) or `json` log lines.
+    pub log_format: LogFormat,
+    /// Log filter, e.g. `info` or `hotline=debug,info`.
+    pub log: String,
+    /// If set, `/metrics` requires `Authorization: Bearer <metrics_token>`.
+    pub metrics_token: Option<Secret>,
+    pub outbox: OutboxConfig,
+    pub channels: Vec<ChannelConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://hotline.db".into(),
+            database_pool_size: 8,
+            public_url: None,
+            default_country_code: "86".into(),
+            timezone: "Asia/Shanghai".into(),
+            sender_name: "劳动保障热线".into(),
+            templates_dir: None,
+            log_format: LogFormat::Text,
+            log: "info".into(),
+            metrics_token: None,
+            outbox: OutboxConfig::default(),
+            channels: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// A message not handed to a gateway within this many seconds of being queued expires.
+    pub max_age_secs: u64,
+    /// Attempts before a message that keeps meeting temporary errors is marked failed.
+    pub max_attempts: u32,
+    /// First retry delay; doubles with each attempt up to `backoff_max_secs`.
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
+    /// How long a claimed message belongs to one dispatcher before another may take it.
+    pub lease_secs: u64,
+    /// After a crash mid-send, how long to wait for the gateway's delivery report before
+    /// concluding the message never left and sending it again.
+    pub in_flight_grace_secs: u64,
+    /// How often idle dispatchers look for work queued by other processes.
+    pub poll_interval_ms: u64,
+    /// Timeout of one call to a gateway.
+    pub send_timeout_secs: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            max_age_secs: 24 * 3600,
+            max_attempts: 8,
+            backoff_base_secs: 5,
+            backoff_max_secs: 1800,
+            lease_secs: 60,
+            in_flight_grace_secs: 300,
+            poll_interval_ms: 500,
+            send_timeout_secs: 15,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    Log,
+    Kannel,
+}
+
+impl ChannelKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ChannelKind::Log => "log",
+            ChannelKind::Kannel => "kannel",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    pub id: String,
+    pub kind: ChannelKind,
+    /// Our number (short code or long number) on this channel.
+    #[serde(default)]
+    pub number: Option<String>,
+    /// Segments per second this channel may send.
+    #[serde(default = "default_tps")]
+    pub tps: u32,
+    /// Sends in flight at once on this channel.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u32,
+    /// Shared secret that the gateway presents on `/receive` and `/status`.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// Kannel: `http://host:13013/cgi-bin/sendsms`.
+    #[serde(default)]
+    pub sendsms_url: Option<String>,
+    /// Kannel: sendsms-user credentials.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// Kannel: delivery reports asked for (bits: 1 delivered, 2 failed, 4 buffered, 8 SMSC
+    /// accepted, 16 SMSC rejected).
+    #[serde(default = "default_dlr_mask")]
+    pub dlr_mask: u32,
+    /// Kannel: route through this smsc-id.
+    #[serde(default)]
+    pub smsc: Option<String>,
+}
+
+fn default_tps() -> u32 {
+    10
+}
+fn default_concurrency() -> u32 {
+    2
+}
+fn default_dlr_mask() -> u32 {
+    31
+}
+
+/// A configuration problem, already phrased as the one line an operator needs.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+fn err(key: &str, msg: impl fmt::Display) -> ConfigError {
+    ConfigError(format!("{key}: {msg}"))
+}
+
+impl Config {
+    /// Loads from `path`, else `HOTLINE_CONFIG`, else `hotline.toml` when it exists, then applies the
+    /// process environment, then validates.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        let explicit = path.map(Path::to_path_buf).or_else(|| {
+            vars.iter()
+                .find(|(k, _)| k == "HOTLINE_CONFIG")
+                .map(|(_, v)| PathBuf::from(v))
+        });
+        let path = explicit
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("hotline.toml"));
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => Some(t),
+            Err(e) if explicit.is_none() && e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(err(
+                    "HOTLINE_CONFIG",
+                    format!("cannot read {}: {e}", path.display()),
+                ))
+            }
+        };
+        Self::from_sources(text.as_deref(), Some(&path), vars)
+    }
+
+    /// Builds a config from a TOML text and `HOTLINE_*` variables (the latter win).
+    pub fn from_sources(
+        toml_text: Option<&str>,
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match toml_text {
+            Some(t) => t.parse::<toml::Table>().map_err(|e| {
+                let name = path.map(|p| p.display().to_string()).unwrap_or_default();
+                ConfigError(format!("{name}: {}", e.message().trim()))
+            })?,
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix("HOTLINE_") else {
+                continue;
+            };
+            if rest == "CONFIG" || rest.is_empty() {
+                continue;
+            }
+            let keys: Vec<String> = rest.split("__").map(|k| k.to_ascii_lowercase()).collect();
+            overlay(&mut table, &keys, env_value(&value)).map_err(|m| err(&name, m))?;
+        }
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let key = e.path().to_string();
+                err(&key, e.into_inner().to_string())
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen.parse::<std::net::SocketAddr>().map_err(|_| {
+            err(
+                "listen",
+                format!("{:?} is not an address like 127.0.0.1:8080", self.listen),
+            )
+        })?;
+        crate::db::DbUrl::parse(&self.database_url).map_err(|m| err("database_url", m))?;
+        if self.database_pool_size == 0 {
+            return Err(err("database_pool_size", "must be at least 1"));
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(err("public_url", "must start with http:// or https://"));
+            }
+        }
+        if self.default_country_code.is_empty()
+            || !self
+                .default_country_code
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        {
+            return Err(err("default_country_code", "must be digits, like 86"));
+        }
+        if self.timezone != "Asia/Shanghai"
+            && self.timezone != "UTC"
+            && !self.timezone.starts_with("UTC+")
+        {
+            // Only fixed zones are supported: China has one zone and no daylight saving.
+            return Err(err("timezone", "use Asia/Shanghai, UTC or UTC+H"));
+        }
+        let o = &self.outbox;
+        if o.max_attempts == 0 {
+            return Err(err("outbox.max_attempts", "must be at least 1"));
+        }
+        if o.lease_secs < 5 {
+            return Err(err("outbox.lease_secs", "must be at least 5"));
+        }
+        if o.send_timeout_secs == 0 || o.send_timeout_secs >= o.lease_secs {
+            return Err(err(
+                "outbox.send_timeout_secs",
+                "must be above 0 and below outbox.lease_secs",
+            ));
+        }
+        if o.poll_interval_ms == 0 {
+            return Err(err("outbox.poll_interval_ms", "must be above 0"));
+        }
+        let mut ids = BTreeSet::new();
+        for (i, ch) in self.channels.iter().enumerate() {
+            let key = |k: &str| format!("channels[{i}].{k}");
+            if ch.id.is_empty()
+                || !ch
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(err(&key("id"), "use letters, digits, - and _ only"));
+            }
+            if !ids.insert(ch.id.clone()) {
+                return Err(err(&key("id"), format!("{:?} is used twice", ch.id)));
+            }
+            if ch.tps == 0 {
+                return Err(err(&key("tps"), "must be at least 1"));
+            }
+            if ch.concurrency == 0 {
+                return Err(err(&key("concurrency"), "must be at least 1"));
+            }
+            if ch.kind == ChannelKind::Kannel {
+                let url = ch
+                    .sendsms_url
+                    .as_deref()
+                    .ok_or_else(|| err(&key("sendsms_url"), "required for kind = \"kannel\""))?;
+                if !url.starts_with("http://") && !url.starts_with("https://") {
+                    return Err(err(
+                        &key("sendsms_url"),
+                        "must start with http:// or https://",
+                    ));
+                }
+                if ch.username.as_deref().unwrap_or("").is_empty() {
+                    return Err(err(&key("username"), "required for kind = \"kannel\""));
+                }
+                if ch.password.as_ref().map_or(true, |p| p.expose().is_empty()) {
+                    return Err(err(&key("password"), "required for kind = \"kannel\""));
+                }
+                if ch.secret.as_ref().map_or(true, |s| s.expose().len() < 16) {
+                    return Err(err(
+                        &key("secret"),
+                        "required for kind = \"kannel\", at least 16 characters",
+                    ));
+                }
+                if ch.dlr_mask > 63 {
+                    return Err(err(&key("dlr_mask"), "must be between 0 and 63"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The channels in force: the configured ones, or a single `log` channel.
+    pub fn effective_channels(&self) -> Vec<ChannelConfig> {
+        if !self.channels.is_empty() {
+            return self.channels.clone();
+        }
+        vec![ChannelConfig {
+            id: "log".into(),
+            kind: ChannelKind::Log,
+            number: None,
+            tps: 100,
+            concurrency: 1,
+            secret: None,
+            sendsms_url: None,
+            username: None,
+            password: None,
+            dlr_mask: default_dlr_mask(),
+            smsc: None,
+        }]
+    }
+
+    pub fn public_base_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// Offset of the bureau's zone from UTC, in seconds.
+    pub fn utc_offset_secs(&self) -> i32 {
+        match self.timezone.as_str() {
+            "Asia/Shanghai" => 8 * 3600,
+            "UTC" => 0,
+            other => other
+                .strip_prefix("UTC+")
+                .and_then(|h| h.parse::<i32>().ok())
+                .map_or(0, |h| h * 3600),
+        }
+    }
+}
+
+/// An environment value is read as a TOML value when it parses as one (numbers, booleans),
+/// and as a string otherwise, so `HOTLINE_LISTEN=0.0.0.0:8080` needs no quotes.
+fn env_value(raw: &str) -> toml::Value {
+    match format!("v = {raw}").parse::<toml::Table>() {
+        Ok(mut t) => match t.remove("v") {
+            Some(
+                v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_)),
+            ) => v,
+            _ => toml::Value::String(raw.to_string()),
+        },
+        Err(_) => toml::Value::String(raw.to_string()),
+    }
+}
+
+fn overlay(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Result<(), String> {
+    let (first, rest) = keys.split_first().ok_or("empty key")?;
+    if rest.is_empty() {
+        table.insert(first.clone(), value);
+        return Ok(());
+    }
+    let entry = table
+        .entry(first.clone())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    match entry {
+        toml::Value::Table(t) => overlay(t, rest, value),
+        _ => Err(format!("{first} is not a section")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_serve_on_loopback_with_sqlite() {
+        let c = Config::from_sources(None, None, env(&[])).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://hotline.db");
+        let chans = c.effective_channels();
+        assert_eq!(chans.len(), 1);
+        assert_eq!(chans[0].id, "log");
+        assert_eq!(chans[0].kind, ChannelKind::Log);
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let toml = "listen = \"127.0.0.1:9000\"\n[outbox]\nmax_attempts = 3\n";
+        let c = Config::from_sources(
+            Some(toml),
+            None,
+            env(&[
+                ("HOTLINE_LISTEN", "0.0.0.0:8081"),
+                ("HOTLINE_OUTBOX__MAX_ATTEMPTS", "5"),
+                ("HOTLINE_DATABASE_URL", "postgres://u@127.0.0.1/db"),
+                ("PATH", "/usr/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:8081");
+        assert_eq!(c.outbox.max_attempts, 5);
+        assert_eq!(c.database_url, "postgres://u@127.0.0.1/db");
+    }
+
+    #[test]
+    fn a_wrong_value_names_its_key() {
+        let e = Config::from_sources(Some("[outbox]\nmax_attempts = \"many\"\n"), None, env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("outbox.max_attempts"), "{e}");
+
+        let e = Config::from_sources(None, None, env(&[("HOTLINE_LISTEN", "localhost")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("listen"), "{e}");
+
+        let e = Config::from_sources(Some("colour = 1\n"), None, env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("colour"), "{e}");
+
+        let e = Config::from_sources(None, None, env(&[("HOTLINE_DATABASE_URL", "mysql://x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("configuration error: database_url:"), "{e}");
+    }
+
+    #[test]
+    fn kannel_channel_needs_its_credentials() {
+        let toml = r#"
+[[channels]]
+id = "kannel"
+kind = "kannel"
+sendsms_url = "http://127.0.0.1:13013/cgi-bin/sendsms"
+username = "hotline"
+secret = "0123456789abcdef"
+"#;
+        let e = Config::from_sources(Some(toml), None, env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("channels[0].password"), "{e}");
+        let ok = format!("{toml}password = \"pw\"\n");
+        let c = Config::from_sources(Some(&ok), None, env(&[])).unwrap();
+        assert_eq!(c.channels[0].tps, 10);
+        assert_eq!(c.effective_channels()[0].id, "kannel");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2-very-secret");
+        assert_eq!(format!("{s:?} {s}"), "\"***\" ***");
+        assert!(s.matches("hunter2-very-secret"));
+        assert!(!s.matches("hunter2-very-secreT"));
+        assert!(!s.matches("hunter2"));
+        let toml = "[[channels]]\nid = \"k\"\nkind = \"kannel\"\nsendsms_url = \"http://x\"\nusername = \"u\"\npassword = \"topsecretpw\"\nsecret = \"0123456789abcdefXYZ\"\n";
+        let c = Config::from_sources(Some(toml), None, env(&[])).unwrap();
+        let dump = format!("{c:?}");
+        assert!(
+            !dump.contains("topsecretpw") && !dump.contains("0123456789abcdefXYZ"),
+            "{dump}"
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! Row structs (read) and insert forms (write), kept apart.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::{contacts, message_events, messages};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Bo,
+    Zh,
+    Both,
+}
+
+impl Language {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Language::Bo => "bo",
+            Language::Zh => "zh",
+            Language::Both => "both",
+        }
+    }
+    pub fn parse(s: &str) -> Language {
+        match s {
+            "bo" => Language::Bo,
+            "zh" => Language::Zh,
+            _ => Language::Both,
+        }
+    }
+}
+
+/// Status of a stored message. Inbound: received → handled (or error). Outbound:
+/// queued → sending → sent → delivered, or failed / expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Received,
+    Handled,
+    Error,
+    Queued,
+    Sending,
+    Sent,
+    Delivered,
+    Failed,
+    Expired,
+}
+
+impl Status {
+    pub const ALL: [Status; 9] = [
+        Status::Received,
+        Status::Handled,
+        Status::Error,
+        Status::Queued,
+        Status::Sending,
+        Status::Sent,
+        Status::Delivered,
+        Status::Failed,
+        Status::Expired,
+    ];
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Received => "received",
+            Status::Handled => "handled",
+            Status::Error => "error",
+            Status::Queued => "queued",
+            Status::Sending => "sending",
+            Status::Sent => "sent",
+            Status::Delivered => "delivered",
+            Status::Failed => "failed",
+            Status::Expired => "expired",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+pub const DIRECTION_IN: &str = "in";
+pub const DIRECTION_OUT: &str = "out";
+
+/// Outbound priority: lower goes first. Replies to a worker jump ahead of bulk traffic.
+pub const PRIORITY_REPLY: i32 = 0;
+pub const PRIORITY_NOTICE: i32 = 1;
+pub const PRIORITY_BULK: i32 = 2;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = contacts)]
+pub struct Contact {
+    pub id: String,
+    pub phone: String,
+    pub language: String,
+    pub language_chosen: bool,
+    pub opted_out: bool,
+    pub opt_changed_at: Option<NaiveDateTime>,
+    pub opt_changed_via: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Contact {
+    pub fn lang(&self) -> Language {
+        Language::parse(&self.language)
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = contacts)]
+pub struct NewContact<'a> {
+    pub id: &'a str,
+    pub phone: &'a str,
+    pub language: &'a str,
+    pub language_chosen: bool,
+    pub opted_out: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = messages)]
+pub struct Message {
+    pub id: String,
+    pub channel_id: String,
+    pub direction: String,
+    pub contact_id: String,
+    pub phone: String,
+    pub our_number: Option<String>,
+    pub body: String,
+    pub encoding: String,
+    pub segments: i32,
+    pub gateway_id: Option<String>,
+    pub status: String,
+    pub priority: i32,
+    pub kind: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = messages)]
+pub struct NewMessage<'a> {
+    pub id: &'a str,
+    pub channel_id: &'a str,
+    pub direction: &'a str,
+    pub contact_id: &'a str,
+    pub phone: &'a str,
+    pub our_number: Option<&'a str>,
+    pub body: &'a str,
+    pub encoding: &'a str,
+    pub segments: i32,
+    pub gateway_id: Option<&'a str>,
+    pub status: &'a str,
+    pub priority: i32,
+    pub kind: Option<&'a str>,
+    pub in_reply_to: Option<&'a str>,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = message_events)]
+pub struct MessageEvent {
+    pub id: String,
+    pub message_id: String,
+    pub status: String,
+    pub detail: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = message_events)]
+pub struct NewMessageEvent<'a> {
+    pub id: &'a str,
+    pub message_id: &'a str,
+    pub status: &'a str,
+    pub detail: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+}

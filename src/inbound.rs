@@ -1,0 +1,297 @@
+//! An incoming SMS, from any channel: stored once (deduplicated on the gateway's id), then
+//! routed in a second transaction that queues the reply and marks the message handled. A crash
+//! between the two leaves the message `received`, and the gateway's retry routes it then.
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde_json::json;
+
+use crate::channels::InboundSms;
+use crate::db::models::{
+    Contact, Language, Message, NewContact, NewMessage, Status, DIRECTION_IN, PRIORITY_REPLY,
+};
+use crate::db::schema::{contacts, messages};
+use crate::db::{new_id, now, DbConn, DbError};
+use crate::outbox::{self, Draft};
+use crate::router::{self, Intent};
+use crate::templates::TemplateError;
+use crate::text::{normalize_phone, sms_size, PhoneError};
+use crate::AppState;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Received {
+    /// Stored and answered.
+    Handled { message_id: String },
+    /// Seen before (same gateway id) and already handled: nothing done.
+    Duplicate { message_id: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    #[error("sender {0:?} is not a phone number: {1}")]
+    BadSender(String, PhoneError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Stored, but no answer could be written; the message is marked `error`.
+    #[error("stored as {message_id}, but no reply: {source}")]
+    Template {
+        message_id: String,
+        source: TemplateError,
+    },
+}
+
+impl From<DieselError> for InboundError {
+    fn from(e: DieselError) -> Self {
+        InboundError::Db(DbError::Query(e))
+    }
+}
+
+pub async fn receive(
+    state: &AppState,
+    channel_id: &str,
+    sms: InboundSms,
+) -> Result<Received, InboundError> {
+    let phone = normalize_phone(&sms.from, &state.config.default_country_code)
+        .map_err(|e| InboundError::BadSender(sms.from.clone(), e))?;
+    let ch = channel_id.to_string();
+    let stored = state
+        .db
+        .run(move |c| store(c, &ch, &phone, &sms).map_err(InboundError::from))
+        .await?;
+    if stored.status != Status::Received.as_str() {
+        return Ok(Received::Duplicate {
+            message_id: stored.id,
+        });
+    }
+    let st = state.clone();
+    let id = stored.id.clone();
+    let routed = state.db.run(move |c| route(c, &st, &id)).await;
+    match routed {
+        Ok(true) => {
+            state.wake.notify_waiters();
+            Ok(Received::Handled {
+                message_id: stored.id,
+            })
+        }
+        Ok(false) => Ok(Received::Duplicate {
+            message_id: stored.id,
+        }),
+        Err(InboundError::Template { message_id, source }) => {
+            tracing::error!(message = %message_id, error = %source, "no reply could be rendered");
+            let (id, detail) = (message_id.clone(), source.to_string());
+            state.db.run(move |c| mark_error(c, &id, &detail)).await?;
+            Err(InboundError::Template { message_id, source })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Stores the message (and its contact) once; returns the stored row, old or new.
+fn store(
+    conn: &mut DbConn,
+    channel_id: &str,
+    phone: &str,
+    sms: &InboundSms,
+) -> Result<Message, DbError> {
+    conn.transaction(|conn| {
+        let contact = contact_for(conn, phone)?;
+        let id = new_id();
+        let t = now();
+        let size = sms_size(&sms.text);
+        let received_at = sms.received_at.unwrap_or(t);
+        let inserted = conn.transaction(|conn| {
+            diesel::insert_into(messages::table)
+                .values(NewMessage {
+                    id: &id,
+                    channel_id,
+                    direction: DIRECTION_IN,
+                    contact_id: &contact.id,
+                    phone,
+                    our_number: sms.to.as_deref(),
+                    body: &sms.text,
+                    encoding: size.encoding.as_str(),
+                    segments: size.segments as i32,
+                    gateway_id: sms.gateway_id.as_deref(),
+                    status: Status::Received.as_str(),
+                    priority: PRIORITY_REPLY,
+                    kind: None,
+                    in_reply_to: None,
+                    attempts: 0,
+                    next_attempt_at: t,
+                    expires_at: None,
+                    created_at: received_at,
+                    updated_at: t,
+                })
+                .execute(conn)
+        });
+        match inserted {
+            Ok(_) => {
+                outbox::record_event(conn, &id, Status::Received, None)?;
+            }
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+                if sms.gateway_id.is_some() =>
+            {
+                tracing::info!(
+                    channel = channel_id,
+                    "duplicate delivery of an incoming message"
+                );
+                let existing = messages::table
+                    .filter(messages::channel_id.eq(channel_id))
+                    .filter(messages::direction.eq(DIRECTION_IN))
+                    .filter(messages::gateway_id.eq(sms.gateway_id.as_deref().unwrap_or_default()))
+                    .select(Message::as_select())
+                    .first(conn)?;
+                return Ok(existing);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(messages::table
+            .find(&id)
+            .select(Message::as_select())
+            .first(conn)?)
+    })
+}
+
+/// The contact for a phone number, created on first contact.
+pub fn contact_for(conn: &mut DbConn, phone: &str) -> Result<Contact, DbError> {
+    let find = |conn: &mut DbConn| {
+        contacts::table
+            .filter(contacts::phone.eq(phone))
+            .select(Contact::as_select())
+            .first(conn)
+            .optional()
+    };
+    if let Some(c) = find(conn)? {
+        return Ok(c);
+    }
+    let t = now();
+    let id = new_id();
+    let created = conn.transaction(|conn| {
+        diesel::insert_into(contacts::table)
+            .values(NewContact {
+                id: &id,
+                phone,
+                language: Language::Both.as_str(),
+                language_chosen: false,
+                opted_out: false,
+                created_at: t,
+                updated_at: t,
+            })
+            .execute(conn)
+    });
+    match created {
+        Ok(_) | Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Ok(find(conn)?.ok_or(DieselError::NotFound)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Decides and applies the answer to a stored message. Returns false if another process
+/// handled it first.
+fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, InboundError> {
+    conn.transaction(|conn| {
+        let msg: Message = messages::table
+            .find(message_id)
+            .select(Message::as_select())
+            .first(conn)?;
+        if msg.status != Status::Received.as_str() {
+            return Ok(false);
+        }
+        let contact: Contact = contacts::table
+            .find(&msg.contact_id)
+            .select(Contact::as_select())
+            .first(conn)?;
+        let t = now();
+        let lang = router::reply_language(&contact, &msg.body);
+        if !contact.language_chosen
+            && lang != contact.lang()
+            && router::language_of(&msg.body).is_some()
+        {
+            diesel::update(contacts::table.find(&contact.id))
+                .set((
+                    contacts::language.eq(lang.as_str()),
+                    contacts::updated_at.eq(t),
+                ))
+                .execute(conn)?;
+        }
+        let intent = router::classify(&msg.body);
+        let template = match intent {
+            Intent::Stop | Intent::Start => {
+                let opted_out = intent == Intent::Stop;
+                // Kept as proof of the worker's consent or refusal: when, and what they wrote.
+                let via = format!(
+                    "sms via {}: {}",
+                    msg.channel_id,
+                    msg.body.chars().take(40).collect::<String>()
+                );
+                diesel::update(contacts::table.find(&contact.id))
+                    .set((
+                        contacts::opted_out.eq(opted_out),
+                        contacts::opt_changed_at.eq(Some(t)),
+                        contacts::opt_changed_via.eq(Some(via)),
+                        contacts::updated_at.eq(t),
+                    ))
+                    .execute(conn)?;
+                if opted_out {
+                    "stopped"
+                } else {
+                    "started"
+                }
+            }
+            Intent::Help | Intent::Unknown => "help",
+        };
+        let body = state
+            .templates
+            .render(lang, template, &json!({}))
+            .map_err(|source| InboundError::Template {
+                message_id: msg.id.clone(),
+                source,
+            })?;
+        outbox::enqueue(
+            conn,
+            &state.config.outbox,
+            &Draft {
+                channel_id: msg.channel_id.clone(),
+                contact_id: contact.id.clone(),
+                phone: contact.phone.clone(),
+                body,
+                priority: PRIORITY_REPLY,
+                kind: Some(template.to_string()),
+                in_reply_to: Some(msg.id.clone()),
+            },
+        )?;
+        set_status(
+            conn,
+            &msg.id,
+            Status::Handled,
+            Some(&format!("{intent:?}").to_lowercase()),
+        )?;
+        Ok(true)
+    })
+}
+
+fn set_status(
+    conn: &mut DbConn,
+    id: &str,
+    status: Status,
+    detail: Option<&str>,
+) -> Result<(), DbError> {
+    diesel::update(messages::table.find(id))
+        .set((
+            messages::status.eq(status.as_str()),
+            messages::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    outbox::record_event(conn, id, status, detail)
+}
+
+fn mark_error(conn: &mut DbConn, id: &str, detail: &str) -> Result<(), InboundError> {
+    conn.transaction(|conn| {
+        diesel::update(messages::table.find(id))
+            .set(messages::last_error.eq(Some(detail)))
+            .execute(conn)?;
+        set_status(conn, id, Status::Error, Some(detail))?;
+        Ok(())
+    })
+}

@@ -1,0 +1,64 @@
+//! hotline: a worker-rights SMS hotline for a labour bureau.
+//!
+//! `AppState` holds what every part shares; `web::configure` mounts the routes, the same way
+//! for the server and the tests; `server::run` serves until SIGTERM.
+
+pub mod channels;
+pub mod config;
+pub mod db;
+pub mod inbound;
+pub mod metrics;
+pub mod outbox;
+pub mod router;
+pub mod server;
+pub mod templates;
+pub mod text;
+pub mod web;
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::channels::Channels;
+use crate::config::Config;
+use crate::db::Db;
+use crate::metrics::Metrics;
+use crate::templates::Templates;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub channels: Arc<Channels>,
+    pub templates: Arc<Templates>,
+    /// Wakes idle dispatcher workers when something is queued.
+    pub wake: Arc<Notify>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Opens the database, applies migrations, loads templates and channels.
+    pub fn new(config: Config) -> anyhow::Result<AppState> {
+        let db = Db::connect(&config.database_url, config.database_pool_size)?;
+        db.migrate()?;
+        AppState::with_db(config, db)
+    }
+
+    /// As `new`, over a database that is already migrated.
+    pub fn with_db(config: Config, db: Db) -> anyhow::Result<AppState> {
+        let templates = Templates::load(config.templates_dir.as_deref(), &config.sender_name)?;
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(16)
+            .user_agent(concat!("hotline/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let channels = Channels::from_config(&config, http);
+        Ok(AppState {
+            config: Arc::new(config),
+            db,
+            channels: Arc::new(channels),
+            templates: Arc::new(templates),
+            wake: Arc::new(Notify::new()),
+            metrics: Arc::new(Metrics::default()),
+        })
+    }
+}

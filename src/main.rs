@@ -1,0 +1,105 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use hotline::config::{Config, LogFormat};
+
+/// Worker-rights SMS hotline. With no command it serves.
+#[derive(Parser)]
+#[command(name = "hotline", version, about)]
+struct Cli {
+    /// Configuration file (default: $HOTLINE_CONFIG, else ./hotline.toml if present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP and send the outbox (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the version.
+    Version,
+    /// Exit 0 if the running service answers /readyz (for container health checks).
+    Healthcheck {
+        /// Base URL of the service (default: http://{listen}).
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Version) = cli.command {
+        println!("hotline {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => runtime.block_on(hotline::server::run(config)),
+        Command::Migrate => migrate(&config),
+        Command::Healthcheck { url } => runtime.block_on(healthcheck(&config, url)),
+        Command::Version => unreachable!(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn migrate(config: &Config) -> anyhow::Result<()> {
+    let db = hotline::db::Db::connect(&config.database_url, 1)?;
+    let n = db.migrate()?;
+    println!(
+        "{n} migration(s) applied to {}",
+        hotline::db::redact_url(&config.database_url)
+    );
+    Ok(())
+}
+
+async fn healthcheck(config: &Config, url: Option<String>) -> anyhow::Result<()> {
+    let base = url.unwrap_or_else(|| format!("http://{}", config.listen));
+    let resp = reqwest::Client::new()
+        .get(format!("{}/readyz", base.trim_end_matches('/')))
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await?;
+    anyhow::ensure!(resp.status().is_success(), "not ready: {}", resp.status());
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! Prometheus metrics. Message counts come from the database at scrape time, so they are true
+//! across several processes and restarts; latencies are this process's own observations.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::outbox::StatusCount;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabel {
+    channel: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MessageLabels {
+    channel: String,
+    direction: String,
+    status: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms … about 9 hours
+    Histogram::new(exponential_buckets(0.001, 2.0, 25))
+}
+
+pub struct Metrics {
+    dispatch: Family<ChannelLabel, Histogram, fn() -> Histogram>,
+    gateway: Family<ChannelLabel, Histogram, fn() -> Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            dispatch: Family::new_with_constructor(latency_histogram),
+            gateway: Family::new_with_constructor(latency_histogram),
+        }
+    }
+}
+
+impl Metrics {
+    /// Seconds from queueing to the gateway's acceptance.
+    pub fn observe_dispatch(&self, channel: &str, seconds: f64) {
+        self.dispatch
+            .get_or_create(&ChannelLabel {
+                channel: channel.into(),
+            })
+            .observe(seconds);
+    }
+
+    /// Duration of one call to a gateway.
+    pub fn observe_gateway(&self, channel: &str, d: Duration) {
+        self.gateway
+            .get_or_create(&ChannelLabel {
+                channel: channel.into(),
+            })
+            .observe(d.as_secs_f64());
+    }
+
+    /// The exposition text, given the database's message counts.
+    pub fn render(&self, counts: &[StatusCount], channel_ids: &[String]) -> String {
+        let mut reg = Registry::with_prefix("hotline");
+        let messages: Family<MessageLabels, Gauge> = Family::default();
+        let depth: Family<ChannelLabel, Gauge> = Family::default();
+        for id in channel_ids {
+            depth
+                .get_or_create(&ChannelLabel {
+                    channel: id.clone(),
+                })
+                .set(0);
+        }
+        for c in counts {
+            let labels = MessageLabels {
+                channel: c.channel_id.clone(),
+                direction: c.direction.clone(),
+                status: c.status.clone(),
+            };
+            messages.get_or_create(&labels).set(c.n);
+            if c.direction == "out" && (c.status == "queued" || c.status == "sending") {
+                depth
+                    .get_or_create(&ChannelLabel {
+                        channel: c.channel_id.clone(),
+                    })
+                    .inc_by(c.n);
+            }
+        }
+        reg.register(
+            "messages",
+            "Stored messages by channel, direction and status",
+            messages,
+        );
+        reg.register(
+            "outbox_depth",
+            "Outgoing messages queued or being sent",
+            depth,
+        );
+        reg.register(
+            "dispatch_latency_seconds",
+            "Time from queueing an SMS to its acceptance by the gateway",
+            self.dispatch.clone(),
+        );
+        reg.register(
+            "gateway_request_seconds",
+            "Duration of one send request to a gateway",
+            self.gateway.clone(),
+        );
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &reg) {
+            tracing::error!(error = %e, "metrics encoding failed");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counts_depth_and_latency() {
+        let m = Metrics::default();
+        m.observe_dispatch("kannel", 0.5);
+        let counts = vec![
+            StatusCount {
+                channel_id: "kannel".into(),
+                direction: "out".into(),
+                status: "queued".into(),
+                n: 3,
+            },
+            StatusCount {
+                channel_id: "kannel".into(),
+                direction: "out".into(),
+                status: "sending".into(),
+                n: 1,
+            },
+            StatusCount {
+                channel_id: "kannel".into(),
+                direction: "in".into(),
+                status: "handled".into(),
+                n: 7,
+            },
+        ];
+        let text = m.render(&counts, &["kannel".into(), "log".into()]);
+        assert!(
+            text.contains(
+                "hotline_messages{channel=\"kannel\",direction=\"in\",status=\"handled\"} 7"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("hotline_outbox_depth{channel=\"kannel\"} 4"),
+            "{text}"
+        );
+        assert!(
+            text.contains("hotline_outbox_depth{channel=\"log\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("hotline_dispatch_latency_seconds_count{channel=\"kannel\"} 1"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! Sends what the outbox holds. Per channel: `concurrency` workers sharing one governor limiter
+//! charged per segment. A worker claims one message at a time (the most urgent: replies before
+//! bulk), sends it with no database transaction open, then records the result.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{claim, mark_attempt_failed, mark_expired, mark_sent, release};
+use crate::channels::{Channel, OutgoingSms, SendError};
+use crate::db::models::Status;
+use crate::db::{new_id, now, DbError};
+use crate::text::Encoding;
+use crate::AppState;
+
+/// Starts the workers of every channel. They stop, after finishing the send in hand, once
+/// `shutdown` turns true.
+pub fn spawn(state: &AppState, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let process = new_id();
+    let mut handles = Vec::new();
+    for channel in state.channels.iter() {
+        let cfg = channel.config();
+        let tps = NonZeroU32::new(cfg.tps).unwrap_or(NonZeroU32::MIN);
+        let limiter = Arc::new(RateLimiter::direct(Quota::per_second(tps)));
+        for n in 0..cfg.concurrency {
+            let worker = Worker {
+                state: state.clone(),
+                channel: channel.clone(),
+                limiter: limiter.clone(),
+                name: format!("{}/{}/{n}", &process[..8], cfg.id),
+            };
+            handles.push(tokio::spawn(worker.run(shutdown.clone())));
+        }
+    }
+    handles
+}
+
+struct Worker {
+    state: AppState,
+    channel: Arc<dyn Channel>,
+    limiter: Arc<DefaultDirectRateLimiter>,
+    name: String,
+}
+
+enum Step {
+    Idle,
+    Worked,
+    Stop,
+}
+
+impl Worker {
+    async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let poll = Duration::from_millis(self.state.config.outbox.poll_interval_ms);
+        tracing::debug!(worker = %self.name, "dispatcher worker started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            // Registered before looking, so a message queued meanwhile still wakes us.
+            let wake = self.state.wake.clone();
+            let notified = wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.step(&mut shutdown).await {
+                Step::Worked => {}
+                Step::Stop => break,
+                Step::Idle => {
+                    tokio::select! {
+                        _ = &mut notified => {}
+                        _ = tokio::time::sleep(poll) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+            }
+        }
+        tracing::debug!(worker = %self.name, "dispatcher worker stopped");
+    }
+
+    async fn step(&self, shutdown: &mut watch::Receiver<bool>) -> Step {
+        let o = &self.state.config.outbox;
+        let token = format!("{}:{}", self.name, new_id());
+        let channel_id = self.channel.config().id.clone();
+        let (lease, grace) = (o.lease_secs, o.in_flight_grace_secs);
+        let tok = token.clone();
+        let claimed = self
+            .state
+            .db
+            .run(move |c| claim(c, &channel_id, &tok, lease, grace))
+            .await;
+        let msg = match claimed {
+            Ok(Some(m)) => m,
+            Ok(None) => return Step::Idle,
+            Err(e) => {
+                tracing::warn!(worker = %self.name, error = %e, "could not claim from the outbox");
+                return Step::Idle;
+            }
+        };
+        if msg.attempts > 1 && msg.status == Status::Sending.as_str() {
+            tracing::debug!(message = %msg.id, attempt = msg.attempts, "sending again");
+        }
+        let t = now();
+        if msg.expires_at.is_some_and(|e| e <= t) {
+            self.record(move |c| mark_expired(c, &msg, &token)).await;
+            return Step::Worked;
+        }
+        // Charge the limiter per segment (a burst never exceeds one second's quota).
+        let cost = NonZeroU32::new((msg.segments.max(1) as u32).min(self.channel.config().tps))
+            .unwrap_or(NonZeroU32::MIN);
+        tokio::select! {
+            r = self.limiter.until_n_ready(cost) => { let _ = r; }
+            _ = shutdown.changed() => {
+                // Never handed to the gateway: put it back untouched.
+                self.record(move |c| release(c, &msg, &token)).await;
+                return Step::Stop;
+            }
+        }
+        let out = OutgoingSms {
+            id: msg.id.clone(),
+            to: msg.phone.clone(),
+            text: msg.body.clone(),
+            encoding: if msg.encoding == Encoding::Gsm7.as_str() {
+                Encoding::Gsm7
+            } else {
+                Encoding::Ucs2
+            },
+            priority: msg.priority,
+            validity_secs: msg
+                .expires_at
+                .map(|e| (e - now()).num_seconds().max(60) as u64),
+        };
+        let started = Instant::now();
+        let timeout = Duration::from_secs(o.send_timeout_secs);
+        let result = match tokio::time::timeout(timeout, self.channel.send(&out)).await {
+            Ok(r) => r,
+            Err(_) => Err(SendError::Retryable(format!(
+                "no answer within {}s",
+                o.send_timeout_secs
+            ))),
+        };
+        let metrics = &self.state.metrics;
+        metrics.observe_gateway(&self.channel.config().id, started.elapsed());
+        match result {
+            Ok(accepted) => {
+                let waited = (now() - msg.created_at).num_milliseconds().max(0) as f64 / 1000.0;
+                metrics.observe_dispatch(&self.channel.config().id, waited);
+                self.record(move |c| {
+                    mark_sent(
+                        c,
+                        &msg,
+                        &token,
+                        accepted.gateway_id.as_deref(),
+                        &accepted.detail,
+                    )
+                })
+                .await;
+            }
+            Err(e) => {
+                let retryable = matches!(e, SendError::Retryable(_));
+                let text = e.to_string();
+                tracing::warn!(channel = %self.channel.config().id, message = %msg.id, error = %text, "send failed");
+                let cfg = self.state.config.outbox.clone();
+                self.record(move |c| {
+                    mark_attempt_failed(c, &cfg, &msg, &token, &text, retryable).map(|_| ())
+                })
+                .await;
+            }
+        }
+        Step::Worked
+    }
+
+    /// Records an outcome. After a send the result must not be lost, so a failing database is
+    /// retried for as long as the lease lasts.
+    async fn record<F>(&self, f: F)
+    where
+        F: Fn(&mut crate::db::DbConn) -> Result<(), DbError> + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let deadline = Instant::now() + Duration::from_secs(self.state.config.outbox.lease_secs);
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let g = f.clone();
+            match self.state.db.run(move |c| g(c)).await {
+                Ok(()) => return,
+                Err(e) if Instant::now() < deadline => {
+                    tracing::warn!(error = %e, "could not record a send result; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "gave up recording a send result; the lease will expire");
+                    return;
+                }
+            }
+        }
+    }
+}

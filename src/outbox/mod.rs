@@ -1,0 +1,404 @@
+//! The durable outbox: every outgoing SMS is a row before anything is sent. The dispatcher
+//! claims rows with a lease, sends them, and records what the gateway said; delivery reports
+//! move them on. Each status change is also a `message_events` row, the message's history.
+
+pub mod dispatcher;
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{Text, Timestamp};
+
+use crate::channels::Delivery;
+use crate::config::OutboxConfig;
+use crate::db::models::{Message, NewMessage, NewMessageEvent, Status, DIRECTION_OUT};
+use crate::db::schema::{message_events, messages};
+use crate::db::{new_id, now, DbConn, DbError};
+use crate::text::sms_size;
+
+/// What a caller asks to send.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub channel_id: String,
+    pub contact_id: String,
+    pub phone: String,
+    pub body: String,
+    pub priority: i32,
+    /// Which template produced it (`help`, `stopped`, …), for reports.
+    pub kind: Option<String>,
+    pub in_reply_to: Option<String>,
+}
+
+/// Queues one message; returns its id. Call inside the caller's transaction, and wake the
+/// dispatcher after the commit.
+pub fn enqueue(conn: &mut DbConn, cfg: &OutboxConfig, draft: &Draft) -> Result<String, DbError> {
+    let id = new_id();
+    let t = now();
+    let size = sms_size(&draft.body);
+    let expires = t + Duration::seconds(cfg.max_age_secs as i64);
+    diesel::insert_into(messages::table)
+        .values(NewMessage {
+            id: &id,
+            channel_id: &draft.channel_id,
+            direction: DIRECTION_OUT,
+            contact_id: &draft.contact_id,
+            phone: &draft.phone,
+            our_number: None,
+            body: &draft.body,
+            encoding: size.encoding.as_str(),
+            segments: size.segments as i32,
+            gateway_id: None,
+            status: Status::Queued.as_str(),
+            priority: draft.priority,
+            kind: draft.kind.as_deref(),
+            in_reply_to: draft.in_reply_to.as_deref(),
+            attempts: 0,
+            next_attempt_at: t,
+            expires_at: Some(expires),
+            created_at: t,
+            updated_at: t,
+        })
+        .execute(conn)?;
+    record_event(conn, &id, Status::Queued, None)?;
+    Ok(id)
+}
+
+pub fn record_event(
+    conn: &mut DbConn,
+    message_id: &str,
+    status: Status,
+    detail: Option<&str>,
+) -> Result<(), DbError> {
+    diesel::insert_into(message_events::table)
+        .values(NewMessageEvent {
+            id: &new_id(),
+            message_id,
+            status: status.as_str(),
+            detail,
+            created_at: now(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Claims the most urgent due message of a channel for `token`, or returns None.
+///
+/// Due: queued and its retry time reached, or left `sending` by a dispatcher that died — but
+/// only after its lease plus `grace` has passed without a delivery report, because the dead
+/// dispatcher may have handed it to the gateway already.
+pub fn claim(
+    conn: &mut DbConn,
+    channel_id: &str,
+    token: &str,
+    lease_secs: u64,
+    grace_secs: u64,
+) -> Result<Option<Message>, DbError> {
+    let t = now();
+    let lease_until = t + Duration::seconds(lease_secs as i64);
+    let abandoned_before = t - Duration::seconds(grace_secs as i64);
+    let pick = "SELECT id FROM messages WHERE channel_id = {ch} AND direction = 'out' \
+                AND ((status = 'queued' AND next_attempt_at <= {now}) \
+                  OR (status = 'sending' AND lease_until < {abandoned})) \
+                ORDER BY priority, next_attempt_at LIMIT 1";
+    let update =
+        "UPDATE messages SET status = 'sending', lease_owner = {token}, lease_until = {lease}, \
+                  attempts = attempts + 1, updated_at = {now} WHERE id = ({pick})";
+    let n = match conn {
+        DbConn::Pg(c) => {
+            let pick = format!("{pick} FOR UPDATE SKIP LOCKED")
+                .replace("{ch}", "$1")
+                .replace("{now}", "$2")
+                .replace("{abandoned}", "$3");
+            let sql = update
+                .replace("{pick}", &pick)
+                .replace("{token}", "$4")
+                .replace("{lease}", "$5")
+                .replace("{now}", "$2");
+            diesel::sql_query(sql)
+                .bind::<Text, _>(channel_id)
+                .bind::<Timestamp, _>(t)
+                .bind::<Timestamp, _>(abandoned_before)
+                .bind::<Text, _>(token)
+                .bind::<Timestamp, _>(lease_until)
+                .execute(c)?
+        }
+        DbConn::Sqlite(c) => {
+            // SQLite has one writer at a time, so the statement alone is atomic.
+            let pick = pick
+                .replace("{ch}", "?3")
+                .replace("{now}", "?2")
+                .replace("{abandoned}", "?4");
+            let sql = update
+                .replace("{pick}", &pick)
+                .replace("{token}", "?1")
+                .replace("{lease}", "?5")
+                .replace("{now}", "?2");
+            diesel::sql_query(sql)
+                .bind::<Text, _>(token)
+                .bind::<Timestamp, _>(t)
+                .bind::<Text, _>(channel_id)
+                .bind::<Timestamp, _>(abandoned_before)
+                .bind::<Timestamp, _>(lease_until)
+                .execute(c)?
+        }
+    };
+    if n == 0 {
+        return Ok(None);
+    }
+    let msg = messages::table
+        .filter(messages::lease_owner.eq(token))
+        .select(Message::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(msg)
+}
+
+/// The gateway took the message.
+pub fn mark_sent(
+    conn: &mut DbConn,
+    msg: &Message,
+    token: &str,
+    gateway_id: Option<&str>,
+    detail: &str,
+) -> Result<(), DbError> {
+    let t = now();
+    conn.transaction(|conn| {
+        let n = diesel::update(
+            messages::table
+                .filter(messages::id.eq(&msg.id))
+                .filter(messages::lease_owner.eq(token))
+                .filter(messages::status.eq(Status::Sending.as_str())),
+        )
+        .set((
+            messages::status.eq(Status::Sent.as_str()),
+            messages::sent_at.eq(Some(t)),
+            messages::gateway_id.eq(gateway_id),
+            messages::lease_owner.eq(None::<String>),
+            messages::lease_until.eq(None::<NaiveDateTime>),
+            messages::last_error.eq(None::<String>),
+            messages::updated_at.eq(t),
+        ))
+        .execute(conn)?;
+        if n == 1 {
+            record_event(conn, &msg.id, Status::Sent, Some(detail))?;
+        } else {
+            // A delivery report overtook our own bookkeeping: keep its status, drop the lease.
+            diesel::update(
+                messages::table
+                    .filter(messages::id.eq(&msg.id))
+                    .filter(messages::lease_owner.eq(token)),
+            )
+            .set((
+                messages::lease_owner.eq(None::<String>),
+                messages::lease_until.eq(None::<NaiveDateTime>),
+                messages::gateway_id.eq(gateway_id),
+            ))
+            .execute(conn)?;
+        }
+        Ok::<_, DbError>(())
+    })
+}
+
+/// A failed attempt: back to the queue with a later retry time, or failed for good.
+pub fn mark_attempt_failed(
+    conn: &mut DbConn,
+    cfg: &OutboxConfig,
+    msg: &Message,
+    token: &str,
+    error: &str,
+    retryable: bool,
+) -> Result<Status, DbError> {
+    let t = now();
+    let give_up = !retryable || msg.attempts as u32 >= cfg.max_attempts;
+    let next = t + backoff(cfg, msg.attempts as u32);
+    let give_up = give_up || msg.expires_at.is_some_and(|e| next >= e);
+    let status = if give_up {
+        Status::Failed
+    } else {
+        Status::Queued
+    };
+    conn.transaction(|conn| {
+        let n = diesel::update(
+            messages::table
+                .filter(messages::id.eq(&msg.id))
+                .filter(messages::lease_owner.eq(token))
+                .filter(messages::status.eq(Status::Sending.as_str())),
+        )
+        .set((
+            messages::status.eq(status.as_str()),
+            messages::next_attempt_at.eq(if give_up { t } else { next }),
+            messages::lease_owner.eq(None::<String>),
+            messages::lease_until.eq(None::<NaiveDateTime>),
+            messages::last_error.eq(Some(error)),
+            messages::updated_at.eq(t),
+        ))
+        .execute(conn)?;
+        if n == 1 {
+            let detail = if give_up {
+                format!("attempt {} failed: {error}", msg.attempts)
+            } else {
+                format!(
+                    "attempt {} failed: {error}; next try at {next} UTC",
+                    msg.attempts
+                )
+            };
+            record_event(conn, &msg.id, status, Some(&detail))?;
+        }
+        Ok::<_, DbError>(status)
+    })
+}
+
+/// Puts back a claimed message that was never handed to the gateway (shutdown while waiting
+/// for the rate limiter), without counting the attempt.
+pub fn release(conn: &mut DbConn, msg: &Message, token: &str) -> Result<(), DbError> {
+    diesel::update(
+        messages::table
+            .filter(messages::id.eq(&msg.id))
+            .filter(messages::lease_owner.eq(token))
+            .filter(messages::status.eq(Status::Sending.as_str())),
+    )
+    .set((
+        messages::status.eq(Status::Queued.as_str()),
+        messages::attempts.eq(messages::attempts - 1),
+        messages::lease_owner.eq(None::<String>),
+        messages::lease_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// A message too old to be worth sending.
+pub fn mark_expired(conn: &mut DbConn, msg: &Message, token: &str) -> Result<(), DbError> {
+    conn.transaction(|conn| {
+        let n = diesel::update(
+            messages::table
+                .filter(messages::id.eq(&msg.id))
+                .filter(messages::lease_owner.eq(token)),
+        )
+        .set((
+            messages::status.eq(Status::Expired.as_str()),
+            messages::lease_owner.eq(None::<String>),
+            messages::lease_until.eq(None::<NaiveDateTime>),
+            messages::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if n == 1 {
+            record_event(
+                conn,
+                &msg.id,
+                Status::Expired,
+                Some("not sent before its maximum age"),
+            )?;
+        }
+        Ok::<_, DbError>(())
+    })
+}
+
+/// Exponential backoff: base · 2^(attempt-1), capped.
+pub fn backoff(cfg: &OutboxConfig, attempt: u32) -> Duration {
+    let exp = attempt.saturating_sub(1).min(20);
+    let secs = cfg
+        .backoff_base_secs
+        .saturating_mul(1u64 << exp)
+        .min(cfg.backoff_max_secs);
+    Duration::seconds(secs as i64)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReportOutcome {
+    Applied(Status),
+    /// Recorded as evidence; the status stays (e.g. a late "accepted" after "delivered").
+    Kept(Status),
+    UnknownMessage,
+}
+
+/// Applies a delivery report. Reports can arrive out of order and more than once, so a status
+/// only moves forward: sending → sent → delivered/failed.
+pub fn apply_report(
+    conn: &mut DbConn,
+    channel_id: &str,
+    message_id: &str,
+    delivery: Delivery,
+    detail: &str,
+) -> Result<ReportOutcome, DbError> {
+    conn.transaction(|conn| {
+        let Some(msg) = messages::table
+            .filter(messages::id.eq(message_id))
+            .filter(messages::channel_id.eq(channel_id))
+            .filter(messages::direction.eq(DIRECTION_OUT))
+            .select(Message::as_select())
+            .first(conn)
+            .optional()?
+        else {
+            return Ok(ReportOutcome::UnknownMessage);
+        };
+        let current = Status::parse(&msg.status).unwrap_or(Status::Queued);
+        let target = match (delivery, current) {
+            (Delivery::Accepted | Delivery::Pending, Status::Sending | Status::Queued) => {
+                Some(Status::Sent)
+            }
+            (
+                Delivery::Delivered,
+                Status::Sending | Status::Queued | Status::Sent | Status::Failed,
+            ) => Some(Status::Delivered),
+            (Delivery::Failed, Status::Sending | Status::Queued | Status::Sent) => {
+                Some(Status::Failed)
+            }
+            _ => None,
+        };
+        match target {
+            Some(new) => {
+                let t = now();
+                diesel::update(messages::table.filter(messages::id.eq(&msg.id)))
+                    .set((
+                        messages::status.eq(new.as_str()),
+                        messages::sent_at.eq(Some(msg.sent_at.unwrap_or(t))),
+                        messages::lease_owner.eq(None::<String>),
+                        messages::lease_until.eq(None::<NaiveDateTime>),
+                        messages::updated_at.eq(t),
+                    ))
+                    .execute(conn)?;
+                record_event(conn, &msg.id, new, Some(detail))?;
+                Ok(ReportOutcome::Applied(new))
+            }
+            None => {
+                record_event(conn, &msg.id, current, Some(detail))?;
+                Ok(ReportOutcome::Kept(current))
+            }
+        }
+    })
+}
+
+/// Counts of messages by channel, direction and status (for /metrics).
+#[derive(QueryableByName, Debug)]
+pub struct StatusCount {
+    #[diesel(sql_type = Text)]
+    pub channel_id: String,
+    #[diesel(sql_type = Text)]
+    pub direction: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}
+
+pub fn status_counts(conn: &mut DbConn) -> Result<Vec<StatusCount>, DbError> {
+    let sql = "SELECT channel_id, direction, status, COUNT(*) AS n FROM messages GROUP BY channel_id, direction, status";
+    Ok(crate::per_backend!(conn, c => diesel::sql_query(sql).load::<StatusCount>(c))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let cfg = OutboxConfig {
+            backoff_base_secs: 5,
+            backoff_max_secs: 60,
+            ..Default::default()
+        };
+        let secs: Vec<i64> = (1..=6).map(|a| backoff(&cfg, a).num_seconds()).collect();
+        assert_eq!(secs, vec![5, 10, 20, 40, 60, 60]);
+        assert_eq!(backoff(&cfg, 200).num_seconds(), 60);
+    }
+}

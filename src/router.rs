@@ -1,0 +1,168 @@
+//! What an incoming text asks for, and in which language to answer. Pure functions; the
+//! effects happen in `inbound`.
+//!
+//! Order: STOP/START first (a worker's refusal always wins), then keywords, then the help menu
+//! for anything unknown. Later capabilities (open dialogs, complaint keywords, menu digits)
+//! slot in between.
+
+use crate::db::models::{Contact, Language};
+use crate::text::{detect_script, first_word, normalize_keyword, Script};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    Stop,
+    Start,
+    Help,
+    /// Not understood: answered with the help menu.
+    Unknown,
+}
+
+/// Words that opt a worker out of bulk messages. Tibetan: མཚམས་འཇོག "stop" (native review).
+const STOP: &[&str] = &[
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "T",
+    "TD",
+    "退订",
+    "退定",
+    "停止",
+    "取消订阅",
+    "མཚམས་འཇོག",
+];
+/// Words that opt back in. Tibetan: འགོ་འཛུགས "start" (native review).
+const START: &[&str] = &[
+    "START",
+    "SUBSCRIBE",
+    "UNSTOP",
+    "恢复",
+    "订阅",
+    "开始",
+    "འགོ་འཛུགས",
+];
+/// Words that ask for the menu. Tibetan: རོགས་རམ "help".
+const HELP: &[&str] = &[
+    "HELP",
+    "?",
+    "MENU",
+    "INFO",
+    "帮助",
+    "菜单",
+    "求助",
+    "帮忙",
+    "BZ",
+    "རོགས་རམ",
+];
+
+pub fn classify(text: &str) -> Intent {
+    let norm = normalize_keyword(text);
+    let (first, _) = first_word(&norm);
+    let is = |list: &[&str]| list.contains(&norm.as_str()) || list.contains(&first);
+    // The whole text must be the keyword for single letters, so "T恤" or "T 123" is not a
+    // refusal but "t" and "Ｔ" are.
+    let stop = STOP.iter().any(|k| *k == norm)
+        || STOP.iter().any(|k| k.chars().count() > 1 && *k == first);
+    if stop {
+        Intent::Stop
+    } else if is(START) {
+        Intent::Start
+    } else if is(HELP) {
+        Intent::Help
+    } else {
+        Intent::Unknown
+    }
+}
+
+/// The script a text is written in, as a language; None when it says nothing (digits, Latin).
+pub fn language_of(text: &str) -> Option<Language> {
+    match detect_script(text) {
+        Script::Tibetan => Some(Language::Bo),
+        Script::Chinese => Some(Language::Zh),
+        Script::Latin | Script::Unknown => None,
+    }
+}
+
+/// The language to answer in: the worker's own choice if they made one, else the script of
+/// this message, else what we last saw from them (both languages for a stranger).
+pub fn reply_language(contact: &Contact, text: &str) -> Language {
+    if contact.language_chosen {
+        return contact.lang();
+    }
+    language_of(text).unwrap_or_else(|| contact.lang())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(lang: &str, chosen: bool) -> Contact {
+        let t = chrono::NaiveDateTime::default();
+        Contact {
+            id: "c".into(),
+            phone: "+8613900000001".into(),
+            language: lang.into(),
+            language_chosen: chosen,
+            opted_out: false,
+            opt_changed_at: None,
+            opt_changed_via: None,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn stop_words_in_every_form() {
+        for t in [
+            "STOP",
+            "stop",
+            "Stop!",
+            "ＳＴＯＰ",
+            "T",
+            "t",
+            "Ｔ",
+            "TD",
+            "退订",
+            "退订。",
+            "མཚམས་འཇོག",
+            "མཚམས་འཇོག།",
+            "stop please",
+        ] {
+            assert_eq!(classify(t), Intent::Stop, "{t}");
+        }
+        for t in ["T恤", "T 123", "tomorrow", "stopwatch"] {
+            assert_ne!(classify(t), Intent::Stop, "{t}");
+        }
+    }
+
+    #[test]
+    fn start_help_unknown() {
+        assert_eq!(classify("start"), Intent::Start);
+        assert_eq!(classify("ＳＴＡＲＴ"), Intent::Start);
+        assert_eq!(classify("HELP"), Intent::Help);
+        assert_eq!(classify("帮助"), Intent::Help);
+        assert_eq!(classify("?"), Intent::Help);
+        assert_eq!(classify("？"), Intent::Help);
+        assert_eq!(classify("རོགས་རམ"), Intent::Help);
+        assert_eq!(classify("རོགས་རམ་"), Intent::Help);
+        assert_eq!(classify("老板不给钱"), Intent::Unknown);
+        assert_eq!(classify(""), Intent::Unknown);
+    }
+
+    #[test]
+    fn language_follows_script_unless_chosen() {
+        assert_eq!(
+            reply_language(&contact("both", false), "帮助"),
+            Language::Zh
+        );
+        assert_eq!(
+            reply_language(&contact("both", false), "རོགས་རམ"),
+            Language::Bo
+        );
+        assert_eq!(
+            reply_language(&contact("both", false), "HELP"),
+            Language::Both
+        );
+        assert_eq!(reply_language(&contact("bo", false), "STOP"), Language::Bo);
+        assert_eq!(reply_language(&contact("bo", true), "帮助"), Language::Bo);
+    }
+}

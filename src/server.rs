@@ -1,0 +1,65 @@
+//! The long-running service: HTTP server plus outbox dispatcher, stopped gracefully on
+//! SIGTERM or Ctrl-C (in-flight sends finish; nothing stays claimed).
+
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::outbox::dispatcher;
+use crate::{db, AppState};
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let url = db::redact_url(&config.database_url);
+    let state = tokio::task::spawn_blocking(move || AppState::new(config)).await??;
+    let listen = state.config.listen.clone();
+    let data = web::Data::new(state.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(from_fn(crate::web::log_request))
+            .configure(crate::web::configure)
+    })
+    .disable_signals()
+    .shutdown_timeout(20)
+    .bind(&listen)
+    .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?
+    .run();
+    let handle = server.handle();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let workers = dispatcher::spawn(&state, stop_rx);
+    let channels: Vec<String> = state
+        .channels
+        .iter()
+        .map(|c| format!("{}({})", c.config().id, c.config().kind.as_str()))
+        .collect();
+    tracing::info!(%listen, database = %url, channels = %channels.join(","), version = env!("CARGO_PKG_VERSION"), "hotline serving");
+    let server_task = tokio::spawn(server);
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests and sends in flight");
+    handle.stop(true).await;
+    let _ = stop_tx.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    server_task.await??;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

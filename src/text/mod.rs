@@ -1,0 +1,17 @@
+//! Text handling for incoming and outgoing SMS: message length and
+//! segmentation, digit and money parsing, script detection, phone number
+//! normalisation and keyword normalisation.
+//!
+//! Everything here is pure and std-only so it can be tested in isolation.
+
+pub mod digits;
+pub mod gsm;
+pub mod keyword;
+pub mod phone;
+pub mod script;
+
+pub use digits::{normalize_digits, parse_amount_yuan, parse_count};
+pub use gsm::{is_gsm7, sms_size, split_segments, Encoding, SmsSize};
+pub use keyword::{first_word, normalize_keyword};
+pub use phone::{mask_phone, normalize_phone, PhoneError};
+pub use script::{detect_script, Script};

@@ -1,0 +1,149 @@
+//! Gateway webhooks: `/channels/{id}/receive` and `/channels/{id}/status`. Each channel kind
+//! authenticates and parses; a request that fails authentication changes nothing.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::error;
+use crate::channels::{Channel, WebhookError, WebhookRequest};
+use crate::inbound::{self, InboundError, Received};
+use crate::outbox::{self, ReportOutcome};
+use crate::AppState;
+
+fn webhook_request(req: &HttpRequest, body: web::Bytes) -> WebhookRequest {
+    WebhookRequest {
+        method: req.method().to_string(),
+        query: req.query_string().to_string(),
+        headers: req
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    k.as_str().to_ascii_lowercase(),
+                    v.to_str().ok()?.to_string(),
+                ))
+            })
+            .collect(),
+        body: body.to_vec(),
+    }
+}
+
+fn rejected(channel: &str, e: WebhookError) -> HttpResponse {
+    let status = match e {
+        WebhookError::Unauthorized => StatusCode::UNAUTHORIZED,
+        WebhookError::Forbidden => StatusCode::FORBIDDEN,
+        WebhookError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        WebhookError::NotSupported(_) => StatusCode::NOT_FOUND,
+    };
+    tracing::warn!(channel, status = status.as_u16(), reason = %e, "webhook rejected");
+    error(status, e)
+}
+
+/// Finds the channel and checks the caller's credentials.
+fn admit<'a>(
+    state: &'a AppState,
+    id: &str,
+    req: &WebhookRequest,
+) -> Result<&'a std::sync::Arc<dyn Channel>, HttpResponse> {
+    let channel = state
+        .channels
+        .get(id)
+        .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no channel {id:?}")))?;
+    channel.authenticate(req).map_err(|e| rejected(id, e))?;
+    Ok(channel)
+}
+
+pub async fn receive(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let id = path.into_inner();
+    let wreq = webhook_request(&req, body);
+    let channel = match admit(&state, &id, &wreq) {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    let messages = match channel.parse_inbound(&wreq) {
+        Ok(m) => m,
+        Err(e) => return rejected(&id, e),
+    };
+    let mut answers = Vec::new();
+    for sms in messages {
+        match inbound::receive(&state, &id, sms).await {
+            Ok(Received::Handled { message_id }) => answers.push(format!("accepted {message_id}")),
+            Ok(Received::Duplicate { message_id }) => {
+                answers.push(format!("duplicate {message_id}"))
+            }
+            Err(e @ InboundError::BadSender(..)) => {
+                return rejected(&id, WebhookError::BadRequest(e.to_string()))
+            }
+            // Stored; a retry would not render it either.
+            Err(e @ InboundError::Template { .. }) => answers.push(e.to_string()),
+            // Not stored, or stored but not routed: the gateway's retry completes it.
+            Err(InboundError::Db(e)) => {
+                tracing::error!(channel = %id, error = %e, "incoming message not processed");
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage unavailable, try again",
+                );
+            }
+        }
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(answers.join("\n"))
+}
+
+pub async fn status(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let id = path.into_inner();
+    let wreq = webhook_request(&req, body);
+    let channel = match admit(&state, &id, &wreq) {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    let reports = match channel.parse_status(&wreq) {
+        Ok(r) => r,
+        Err(e) => return rejected(&id, e),
+    };
+    let mut answers = Vec::new();
+    for r in reports {
+        let ch = id.clone();
+        let outcome = state
+            .db
+            .run(move |c| {
+                outbox::apply_report(c, &ch, &r.message_id, r.delivery, &r.detail)
+                    .map(|o| (r.message_id, o))
+            })
+            .await;
+        match outcome {
+            Ok((msg, ReportOutcome::UnknownMessage)) => {
+                return rejected(
+                    &id,
+                    WebhookError::BadRequest(format!(
+                        "no outgoing message {msg:?} on this channel"
+                    )),
+                );
+            }
+            Ok((msg, ReportOutcome::Applied(s) | ReportOutcome::Kept(s))) => {
+                answers.push(format!("{msg} {}", s.as_str()))
+            }
+            Err(e) => {
+                tracing::error!(channel = %id, error = %e, "delivery report not stored");
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage unavailable, try again",
+                );
+            }
+        }
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(answers.join("\n"))
+}

@@ -1,0 +1,50 @@
+//! HTTP routes. `configure` is shared by the server and the tests.
+
+mod gateway;
+mod health;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics))
+        .service(
+            web::resource("/channels/{id}/receive")
+                .route(web::get().to(gateway::receive))
+                .route(web::post().to(gateway::receive)),
+        )
+        .service(
+            web::resource("/channels/{id}/status")
+                .route(web::get().to(gateway::status))
+                .route(web::post().to(gateway::status)),
+        );
+}
+
+/// A JSON error body with a reason a person can act on.
+pub fn error(status: actix_web::http::StatusCode, reason: impl std::fmt::Display) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "error": reason.to_string() }))
+}
+
+/// Logs each request: method, path without the query string (gateways put secrets there),
+/// status and duration.
+pub async fn log_request(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let method = req.method().to_string();
+    let path = req.path().to_string();
+    let res = next.call(req).await?;
+    let status = res.status().as_u16();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::warn!(%method, %path, status, ms, "request");
+    } else {
+        tracing::debug!(%method, %path, status, ms, "request");
+    }
+    Ok(res)
+}
