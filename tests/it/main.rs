@@ -1,0 +1,10 @@
+//! Integration tests, one binary (one link) for all of them. The database backend comes from
+//! TEST_DATABASE_URL: unset means a temporary SQLite file per test; a postgres:// URL means a
+//! fresh PostgreSQL database per test on that server.
+
+mod support;
+
+mod cli;
+mod gateway;
+mod outbox;
+mod schema;

@@ -1,0 +1,167 @@
+//! `TestApp`: the service's state over a test database, driven through the real routes.
+
+use actix_web::http::StatusCode;
+use actix_web::{test, web, App};
+use diesel::prelude::*;
+use hotline::config::Config;
+use hotline::db::models::{Contact, Message, MessageEvent};
+use hotline::db::schema::{contacts, message_events, messages};
+use hotline::AppState;
+use tokio::sync::watch;
+
+use super::db::TestDb;
+
+pub struct TestApp {
+    pub state: AppState,
+    /// Kept so the database lives (and is dropped) with the app.
+    pub _tdb: TestDb,
+}
+
+pub const SECRET: &str = "test-secret-0123456789";
+
+impl TestApp {
+    pub fn new() -> TestApp {
+        TestApp::with_config(|_| {})
+    }
+
+    /// A log channel `log` plus whatever `tweak` sets.
+    pub fn with_config(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let tdb = TestDb::new();
+        let mut config = Config {
+            database_url: tdb.url.clone(),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let state = AppState::with_db(config, tdb.db.clone()).unwrap();
+        TestApp { state, _tdb: tdb }
+    }
+
+    /// A `kannel` channel whose sendsms points at `sendsms_url`.
+    pub fn with_kannel(sendsms_url: &str, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let url = sendsms_url.to_string();
+        TestApp::with_config(move |c| {
+            c.channels = vec![kannel_channel(&url)];
+            tweak(c)
+        })
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> (StatusCode, String) {
+        let app = test::init_service(
+            App::new()
+                .app_data(web::Data::new(self.state.clone()))
+                .configure(hotline::web::configure),
+        )
+        .await;
+        let mut req = match method {
+            "POST" => test::TestRequest::post(),
+            _ => test::TestRequest::get(),
+        }
+        .uri(uri);
+        if let Some((ct, bytes)) = body {
+            req = req.insert_header(("content-type", ct)).set_payload(bytes);
+        }
+        let resp = test::call_service(&app, req.to_request()).await;
+        let status = resp.status();
+        let body = test::read_body(resp).await;
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    pub async fn get(&self, uri: &str) -> (StatusCode, String) {
+        self.request("GET", uri, None).await
+    }
+
+    /// A worker's SMS arriving through Kannel's get-url.
+    pub async fn kannel_mo(&self, from: &str, text: &str, kannel_id: &str) -> (StatusCode, String) {
+        let uri = format!(
+            "/channels/kannel/receive?secret={SECRET}&from={}&to=12333&text={}&id={kannel_id}&coding=0&charset=UTF-8&ts=1764201600",
+            enc(from),
+            enc(text)
+        );
+        self.get(&uri).await
+    }
+
+    /// Runs the dispatcher until nothing is queued or in flight (or `secs` pass).
+    pub async fn dispatch_all(&self, secs: u64) {
+        let (tx, rx) = watch::channel(false);
+        let workers = hotline::outbox::dispatcher::spawn(&self.state, rx);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let busy = self
+                .messages()
+                .iter()
+                .any(|m| m.direction == "out" && (m.status == "queued" || m.status == "sending"));
+            if !busy || std::time::Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tx.send(true).unwrap();
+        for w in workers {
+            w.await.unwrap();
+        }
+    }
+
+    pub fn conn(&self) -> hotline::db::PooledConn {
+        self.state.db.get().unwrap()
+    }
+
+    pub fn messages(&self) -> Vec<Message> {
+        messages::table
+            .order((messages::created_at, messages::direction))
+            .select(Message::as_select())
+            .load(&mut *self.conn())
+            .unwrap()
+    }
+
+    pub fn outgoing(&self) -> Vec<Message> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m.direction == "out")
+            .collect()
+    }
+
+    pub fn incoming(&self) -> Vec<Message> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m.direction == "in")
+            .collect()
+    }
+
+    pub fn events(&self, message_id: &str) -> Vec<MessageEvent> {
+        message_events::table
+            .filter(message_events::message_id.eq(message_id))
+            .order(message_events::created_at)
+            .select(MessageEvent::as_select())
+            .load(&mut *self.conn())
+            .unwrap()
+    }
+
+    pub fn contact(&self, phone: &str) -> Option<Contact> {
+        contacts::table
+            .filter(contacts::phone.eq(phone))
+            .select(Contact::as_select())
+            .first(&mut *self.conn())
+            .optional()
+            .unwrap()
+    }
+}
+
+pub fn kannel_channel(sendsms_url: &str) -> hotline::config::ChannelConfig {
+    let toml = format!(
+        "[[channels]]\nid = \"kannel\"\nkind = \"kannel\"\nnumber = \"12333\"\ntps = 1000\nconcurrency = 2\n\
+         sendsms_url = \"{sendsms_url}\"\nusername = \"hotline\"\npassword = \"pw\"\nsecret = \"{SECRET}\"\n"
+    );
+    Config::from_sources(Some(&toml), None, Vec::new())
+        .unwrap()
+        .channels
+        .remove(0)
+}
+
+pub fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}

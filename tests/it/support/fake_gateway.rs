@@ -1,0 +1,97 @@
+//! A stand-in for Kannel's sendsms interface, for tests that need to control its answers
+//! (503s, 4xx) or count what reached it. The real Kannel is tested in `kannel_e2e`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+pub struct FakeGateway {
+    /// Request targets (path and query) in arrival order.
+    pub requests: Arc<Mutex<Vec<String>>>,
+    /// Answers to give, in order; when empty, `202 0: Accepted for delivery`.
+    pub script: Arc<Mutex<Vec<(u16, &'static str)>>>,
+    pub url: String,
+}
+
+impl FakeGateway {
+    pub fn start() -> FakeGateway {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/cgi-bin/sendsms", listener.local_addr().unwrap());
+        let gw = FakeGateway {
+            url,
+            ..Default::default()
+        };
+        let g = gw.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let g = g.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                        // skip headers
+                        loop {
+                            let mut h = String::new();
+                            if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                                break;
+                            }
+                        }
+                        let (code, text) = {
+                            let mut s = g.script.lock().unwrap();
+                            if s.is_empty() {
+                                (202, "0: Accepted for delivery")
+                            } else {
+                                s.remove(0)
+                            }
+                        };
+                        g.requests.lock().unwrap().push(target);
+                        let resp = format!(
+                            "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{text}",
+                            text.len()
+                        );
+                        if stream.write_all(resp.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        gw
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub fn push_answers(&self, answers: &[(u16, &'static str)]) {
+        self.script.lock().unwrap().extend_from_slice(answers);
+    }
+
+    /// The decoded query parameters of request `i`.
+    pub fn params(&self, i: usize) -> Vec<(String, String)> {
+        let r = &self.requests()[i];
+        let q = r.split_once('?').map(|(_, q)| q).unwrap_or("");
+        q.split('&')
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| {
+                let v = percent_encoding::percent_decode_str(&v.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned();
+                (k.to_string(), v)
+            })
+            .collect()
+    }
+
+    pub fn param(&self, i: usize, key: &str) -> Option<String> {
+        self.params(i)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+}
