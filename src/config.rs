@@ -346,10 +346,17 @@ impl Config {
                 if ch.password.as_ref().map_or(true, |p| p.expose().is_empty()) {
                     return Err(err(&key("password"), "required for kind = \"kannel\""));
                 }
-                if ch.secret.as_ref().map_or(true, |s| s.expose().len() < 16) {
+                // Kannel expands %-escapes inside get-url and dlr-url, so the secret must not
+                // need any.
+                let secret = ch.secret.as_ref().map(|s| s.expose()).unwrap_or("");
+                if secret.len() < 16
+                    || !secret
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                {
                     return Err(err(
                         &key("secret"),
-                        "required for kind = \"kannel\", at least 16 characters",
+                        "required for kind = \"kannel\": at least 16 of A-Z a-z 0-9 - _",
                     ));
                 }
                 if ch.dlr_mask > 63 {

@@ -93,7 +93,7 @@ fn store(
     phone: &str,
     sms: &InboundSms,
 ) -> Result<Message, DbError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let contact = contact_for(conn, phone)?;
         let id = new_id();
         let t = now();
@@ -190,14 +190,26 @@ pub fn contact_for(conn: &mut DbConn, phone: &str) -> Result<Contact, DbError> {
 /// Decides and applies the answer to a stored message. Returns false if another process
 /// handled it first.
 fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, InboundError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
+        // Taking the row from `received` first means a second process routing the same
+        // message (a racing duplicate) waits here and then finds nothing to do.
+        let taken = diesel::update(
+            messages::table
+                .find(message_id)
+                .filter(messages::status.eq(Status::Received.as_str())),
+        )
+        .set((
+            messages::status.eq(Status::Handled.as_str()),
+            messages::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if taken == 0 {
+            return Ok(false);
+        }
         let msg: Message = messages::table
             .find(message_id)
             .select(Message::as_select())
             .first(conn)?;
-        if msg.status != Status::Received.as_str() {
-            return Ok(false);
-        }
         let contact: Contact = contacts::table
             .find(&msg.contact_id)
             .select(Contact::as_select())
@@ -261,12 +273,8 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
                 in_reply_to: Some(msg.id.clone()),
             },
         )?;
-        set_status(
-            conn,
-            &msg.id,
-            Status::Handled,
-            Some(&format!("{intent:?}").to_lowercase()),
-        )?;
+        let detail = format!("{intent:?}").to_lowercase();
+        outbox::record_event(conn, &msg.id, Status::Handled, Some(&detail))?;
         Ok(true)
     })
 }
@@ -287,7 +295,7 @@ fn set_status(
 }
 
 fn mark_error(conn: &mut DbConn, id: &str, detail: &str) -> Result<(), InboundError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         diesel::update(messages::table.find(id))
             .set(messages::last_error.eq(Some(detail)))
             .execute(conn)?;

@@ -220,6 +220,44 @@ impl Db {
     }
 }
 
+/// A read-write transaction. On SQLite it begins IMMEDIATE: the write lock is taken (waiting
+/// out `busy_timeout`) up front, because a deferred transaction that reads and then writes fails
+/// at once with "database is locked" when another writer got in between. Nested calls become
+/// savepoints as usual.
+pub fn transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let outermost_sqlite = match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_none(),
+        DbConn::Pg(_) => false,
+    };
+    if !outermost_sqlite {
+        return conn.transaction(f);
+    }
+    if let DbConn::Sqlite(c) = &mut *conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    }
+    type Tm = <DbConn as Connection>::TransactionManager;
+    match f(conn) {
+        Ok(v) => match Tm::commit_transaction(conn) {
+            Ok(()) => Ok(v),
+            Err(e) => {
+                let _ = Tm::rollback_transaction(conn);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = Tm::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}
+
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }

@@ -161,7 +161,7 @@ pub fn mark_sent(
     detail: &str,
 ) -> Result<(), DbError> {
     let t = now();
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let n = diesel::update(
             messages::table
                 .filter(messages::id.eq(&msg.id))
@@ -216,7 +216,7 @@ pub fn mark_attempt_failed(
     } else {
         Status::Queued
     };
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let n = diesel::update(
             messages::table
                 .filter(messages::id.eq(&msg.id))
@@ -268,7 +268,7 @@ pub fn release(conn: &mut DbConn, msg: &Message, token: &str) -> Result<(), DbEr
 
 /// A message too old to be worth sending.
 pub fn mark_expired(conn: &mut DbConn, msg: &Message, token: &str) -> Result<(), DbError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let n = diesel::update(
             messages::table
                 .filter(messages::id.eq(&msg.id))
@@ -320,7 +320,7 @@ pub fn apply_report(
     delivery: Delivery,
     detail: &str,
 ) -> Result<ReportOutcome, DbError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let Some(msg) = messages::table
             .filter(messages::id.eq(message_id))
             .filter(messages::channel_id.eq(channel_id))

@@ -6,5 +6,7 @@ mod support;
 
 mod cli;
 mod gateway;
+mod kannel_e2e;
+mod kannel_harness;
 mod outbox;
 mod schema;
