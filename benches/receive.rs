@@ -72,6 +72,14 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// CPU seconds (user + system) the process has used so far.
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn main() {
     let a = args();
     let dir = tempfile::tempdir().unwrap();
@@ -80,9 +88,10 @@ fn main() {
             let name = format!("hotline_bench_{}", std::process::id());
             let mut admin = PgConnection::establish(base).expect("PostgreSQL reachable");
             admin
-                .batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-                ))
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                .unwrap();
+            admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
                 .unwrap();
             let head = base.rsplit_once('/').unwrap().0;
             (
@@ -185,6 +194,9 @@ fn main() {
             drained.as_secs_f64(),
             gateway.requests().len() as f64 / drained.as_secs_f64()
         );
+        if let Some(cpu) = cpu_secs(server.child.id()) {
+            println!("server CPU: {cpu:.1} s  ({:.2} ms per message in and reply out)", cpu * 1000.0 / a.messages as f64);
+        }
         if let Some(kib) = peak_rss_kib(server.child.id()) {
             println!("server peak RSS: {:.1} MiB", kib as f64 / 1024.0);
         }

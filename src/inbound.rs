@@ -68,7 +68,7 @@ pub async fn receive(
     let routed = state.db.run(move |c| route(c, &st, &id)).await;
     match routed {
         Ok(true) => {
-            state.wake.notify_waiters();
+            state.wake.notify_one();
             Ok(Received::Handled {
                 message_id: stored.id,
             })

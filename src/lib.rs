@@ -31,7 +31,7 @@ pub struct AppState {
     pub db: Db,
     pub channels: Arc<Channels>,
     pub templates: Arc<Templates>,
-    /// Wakes idle dispatcher workers when something is queued.
+    /// Wakes one idle dispatcher worker per message queued.
     pub wake: Arc<Notify>,
     pub metrics: Arc<Metrics>,
 }

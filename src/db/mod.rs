@@ -161,6 +161,8 @@ impl Db {
         };
         let pool = Pool::builder()
             .max_size(size)
+            // A local SQLite file does not drop connections; a PostgreSQL server may.
+            .test_on_check_out(backend == Backend::Postgres)
             .connection_timeout(Duration::from_secs(10))
             .build(Manager { url: parsed })
             .map_err(|e| DbError::Pool(e.to_string()))?;

@@ -82,9 +82,10 @@ pub fn record_event(
 
 /// Claims the most urgent due message of a channel for `token`, or returns None.
 ///
-/// Due: queued and its retry time reached, or left `sending` by a dispatcher that died — but
-/// only after its lease plus `grace` has passed without a delivery report, because the dead
-/// dispatcher may have handed it to the gateway already.
+/// Due: left `sending` by a dispatcher that died, once its lease plus `grace` has passed
+/// without a delivery report (the dead dispatcher may have handed it to the gateway already);
+/// else queued with its retry time reached. Two narrow queries, each a seek on
+/// `messages_outbox_idx`, rather than one OR that would scan the channel's whole history.
 pub fn claim(
     conn: &mut DbConn,
     channel_id: &str,
@@ -93,63 +94,53 @@ pub fn claim(
     grace_secs: u64,
 ) -> Result<Option<Message>, DbError> {
     let t = now();
+    let abandoned = "SELECT id FROM messages WHERE channel_id = $1 AND status = 'sending' \
+                     AND direction = 'out' AND lease_until < $2 ORDER BY priority, next_attempt_at LIMIT 1";
+    let due = "SELECT id FROM messages WHERE channel_id = $1 AND status = 'queued' \
+               AND direction = 'out' AND next_attempt_at <= $2 ORDER BY priority, next_attempt_at LIMIT 1";
     let lease_until = t + Duration::seconds(lease_secs as i64);
-    let abandoned_before = t - Duration::seconds(grace_secs as i64);
-    let pick = "SELECT id FROM messages WHERE channel_id = {ch} AND direction = 'out' \
-                AND ((status = 'queued' AND next_attempt_at <= {now}) \
-                  OR (status = 'sending' AND lease_until < {abandoned})) \
-                ORDER BY priority, next_attempt_at LIMIT 1";
-    let update =
-        "UPDATE messages SET status = 'sending', lease_owner = {token}, lease_until = {lease}, \
-                  attempts = attempts + 1, updated_at = {now} WHERE id = ({pick})";
-    let n = match conn {
-        DbConn::Pg(c) => {
-            let pick = format!("{pick} FOR UPDATE SKIP LOCKED")
-                .replace("{ch}", "$1")
-                .replace("{now}", "$2")
-                .replace("{abandoned}", "$3");
-            let sql = update
-                .replace("{pick}", &pick)
-                .replace("{token}", "$4")
-                .replace("{lease}", "$5")
-                .replace("{now}", "$2");
-            diesel::sql_query(sql)
-                .bind::<Text, _>(channel_id)
-                .bind::<Timestamp, _>(t)
-                .bind::<Timestamp, _>(abandoned_before)
-                .bind::<Text, _>(token)
-                .bind::<Timestamp, _>(lease_until)
-                .execute(c)?
+    for (pick, cutoff) in [
+        (abandoned, t - Duration::seconds(grace_secs as i64)),
+        (due, t),
+    ] {
+        let update = format!(
+            "UPDATE messages SET status = 'sending', lease_owner = $3, lease_until = $4, \
+             attempts = attempts + 1, updated_at = $5 WHERE id = ({pick}{}) RETURNING id",
+            if matches!(conn, DbConn::Pg(_)) {
+                " FOR UPDATE SKIP LOCKED"
+            } else {
+                ""
+            }
+        );
+        // SQLite numbers its parameters ?1, ?2 … where PostgreSQL writes $1, $2 …; and
+        // SQLite needs no SKIP LOCKED: it has one writer at a time.
+        let sql = match conn {
+            DbConn::Sqlite(_) => update.replace('$', "?"),
+            DbConn::Pg(_) => update,
+        };
+        let claimed: Vec<IdRow> = crate::per_backend!(conn, c => diesel::sql_query(&sql)
+            .bind::<Text, _>(channel_id)
+            .bind::<Timestamp, _>(cutoff)
+            .bind::<Text, _>(token)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(t)
+            .load(c)?);
+        if let Some(row) = claimed.first() {
+            let msg = messages::table
+                .find(&row.id)
+                .select(Message::as_select())
+                .first(conn)
+                .optional()?;
+            return Ok(msg);
         }
-        DbConn::Sqlite(c) => {
-            // SQLite has one writer at a time, so the statement alone is atomic.
-            let pick = pick
-                .replace("{ch}", "?3")
-                .replace("{now}", "?2")
-                .replace("{abandoned}", "?4");
-            let sql = update
-                .replace("{pick}", &pick)
-                .replace("{token}", "?1")
-                .replace("{lease}", "?5")
-                .replace("{now}", "?2");
-            diesel::sql_query(sql)
-                .bind::<Text, _>(token)
-                .bind::<Timestamp, _>(t)
-                .bind::<Text, _>(channel_id)
-                .bind::<Timestamp, _>(abandoned_before)
-                .bind::<Timestamp, _>(lease_until)
-                .execute(c)?
-        }
-    };
-    if n == 0 {
-        return Ok(None);
     }
-    let msg = messages::table
-        .filter(messages::lease_owner.eq(token))
-        .select(Message::as_select())
-        .first(conn)
-        .optional()?;
-    Ok(msg)
+    Ok(None)
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = Text)]
+    id: String,
 }
 
 /// The gateway took the message.
