@@ -329,6 +329,17 @@ impl Config {
             if ch.concurrency == 0 {
                 return Err(err(&key("concurrency"), "must be at least 1"));
             }
+            // Kannel expands %-escapes inside get-url and dlr-url, so a secret must not need any.
+            if let Some(secret) = &ch.secret {
+                let s = secret.expose();
+                if s.len() < 16
+                    || !s
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                {
+                    return Err(err(&key("secret"), "use at least 16 of A-Z a-z 0-9 - _"));
+                }
+            }
             if ch.kind == ChannelKind::Kannel {
                 let url = ch
                     .sendsms_url
@@ -346,18 +357,8 @@ impl Config {
                 if ch.password.as_ref().map_or(true, |p| p.expose().is_empty()) {
                     return Err(err(&key("password"), "required for kind = \"kannel\""));
                 }
-                // Kannel expands %-escapes inside get-url and dlr-url, so the secret must not
-                // need any.
-                let secret = ch.secret.as_ref().map(|s| s.expose()).unwrap_or("");
-                if secret.len() < 16
-                    || !secret
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                {
-                    return Err(err(
-                        &key("secret"),
-                        "required for kind = \"kannel\": at least 16 of A-Z a-z 0-9 - _",
-                    ));
+                if ch.secret.is_none() {
+                    return Err(err(&key("secret"), "required for kind = \"kannel\""));
                 }
                 if ch.dlr_mask > 63 {
                     return Err(err(&key("dlr_mask"), "must be between 0 and 63"));

@@ -12,7 +12,7 @@ use super::{
     Accepted, Channel, Delivery, InboundSms, OutgoingSms, SendError, SendFuture, StatusReport,
     WebhookError, WebhookRequest,
 };
-use crate::config::ChannelConfig;
+use crate::config::{ChannelConfig, Secret};
 use crate::text::Encoding;
 
 /// Leaves unreserved characters as they are and encodes the rest, spaces as %20.
@@ -37,17 +37,6 @@ impl KannelChannel {
             http,
             dlr_base,
         }
-    }
-
-    fn params_of(&self, req: &WebhookRequest) -> Vec<(String, Vec<u8>)> {
-        let mut pairs = params::parse(req.query.as_bytes());
-        let form = req
-            .header("content-type")
-            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-        if req.method == "POST" && form {
-            pairs.extend(params::parse(&req.body));
-        }
-        pairs
     }
 
     /// The dlr-url for one message. Kannel fills in `%d` (status), `%A` (the SMSC's answer) and
@@ -160,71 +149,89 @@ pub fn decode_text(
     }
 }
 
+/// Parameters from the query string, and from a form body on POST.
+fn webhook_params(req: &WebhookRequest) -> Vec<(String, Vec<u8>)> {
+    let mut pairs = params::parse(req.query.as_bytes());
+    let form = req
+        .header("content-type")
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if req.method == "POST" && form {
+        pairs.extend(params::parse(&req.body));
+    }
+    pairs
+}
+
+/// Checks the shared secret, given as `secret=` in the URL (what a get-url can carry) or as
+/// the password of HTTP Basic authentication.
+pub fn check_secret(expected: Option<&Secret>, req: &WebhookRequest) -> Result<(), WebhookError> {
+    let Some(expected) = expected else {
+        return Err(WebhookError::Forbidden);
+    };
+    let pairs = params::parse(req.query.as_bytes());
+    let given =
+        params::get_str(&pairs, "secret").or_else(|| basic_password(req.header("authorization")?));
+    match given {
+        None => Err(WebhookError::Unauthorized),
+        Some(g) if expected.matches(&g) => Ok(()),
+        Some(_) => Err(WebhookError::Forbidden),
+    }
+}
+
+/// Reads an incoming message in Kannel's get-url / post-url form.
+pub fn parse_mo(req: &WebhookRequest) -> Result<Vec<InboundSms>, WebhookError> {
+    let p = webhook_params(req);
+    let bad = |m: &str| WebhookError::BadRequest(m.to_string());
+    let from = params::get_str(&p, "from")
+        .or_else(|| req.header("x-kannel-from").map(str::to_string))
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| bad("missing from (Kannel %p)"))?;
+    let to = params::get_str(&p, "to").or_else(|| req.header("x-kannel-to").map(str::to_string));
+    let coding =
+        params::get_str(&p, "coding").or_else(|| req.header("x-kannel-coding").map(str::to_string));
+    let charset = params::get_str(&p, "charset").or_else(|| {
+        req.header("content-type")
+            .and_then(|ct| ct.split("charset=").nth(1))
+            .map(|c| c.trim_matches('"').to_string())
+    });
+    // get-url carries the text as `text=%b`; post-url as the body.
+    let raw: Vec<u8> = match params::get(&p, "text") {
+        Some(t) => t.to_vec(),
+        None if req.method == "POST" && req.header("x-kannel-from").is_some() => req.body.clone(),
+        None => return Err(bad("missing text (Kannel %b)")),
+    };
+    let text = decode_text(&raw, coding.as_deref(), charset.as_deref())
+        .map_err(WebhookError::BadRequest)?;
+    let gateway_id = params::get_str(&p, "id")
+        .or_else(|| req.header("x-kannel-id").map(str::to_string))
+        .filter(|s| !s.is_empty());
+    let received_at = params::get_str(&p, "ts")
+        .and_then(|t| t.trim().parse::<i64>().ok())
+        .and_then(|t| DateTime::from_timestamp(t, 0))
+        .map(|d| d.naive_utc());
+    Ok(vec![InboundSms {
+        from,
+        to,
+        text,
+        gateway_id,
+        received_at,
+    }])
+}
+
 impl Channel for KannelChannel {
     fn config(&self) -> &ChannelConfig {
         &self.config
     }
 
-    /// The secret comes as `secret=` in the URL (what a get-url can carry) or as the password of
-    /// HTTP Basic authentication.
     fn authenticate(&self, req: &WebhookRequest) -> Result<(), WebhookError> {
-        let Some(expected) = &self.config.secret else {
-            return Err(WebhookError::Forbidden);
-        };
-        let pairs = params::parse(req.query.as_bytes());
-        let given = params::get_str(&pairs, "secret")
-            .or_else(|| basic_password(req.header("authorization")?));
-        match given {
-            None => Err(WebhookError::Unauthorized),
-            Some(g) if expected.matches(&g) => Ok(()),
-            Some(_) => Err(WebhookError::Forbidden),
-        }
+        check_secret(self.config.secret.as_ref(), req)
     }
 
     fn parse_inbound(&self, req: &WebhookRequest) -> Result<Vec<InboundSms>, WebhookError> {
-        let p = self.params_of(req);
-        let bad = |m: &str| WebhookError::BadRequest(m.to_string());
-        let from = params::get_str(&p, "from")
-            .or_else(|| req.header("x-kannel-from").map(str::to_string))
-            .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| bad("missing from (Kannel %p)"))?;
-        let to =
-            params::get_str(&p, "to").or_else(|| req.header("x-kannel-to").map(str::to_string));
-        let coding = params::get_str(&p, "coding")
-            .or_else(|| req.header("x-kannel-coding").map(str::to_string));
-        let charset = params::get_str(&p, "charset").or_else(|| {
-            req.header("content-type")
-                .and_then(|ct| ct.split("charset=").nth(1))
-                .map(|c| c.trim_matches('"').to_string())
-        });
-        // get-url carries the text as `text=%b`; post-url as the body.
-        let raw: Vec<u8> = match params::get(&p, "text") {
-            Some(t) => t.to_vec(),
-            None if req.method == "POST" && req.header("x-kannel-from").is_some() => {
-                req.body.clone()
-            }
-            None => return Err(bad("missing text (Kannel %b)")),
-        };
-        let text = decode_text(&raw, coding.as_deref(), charset.as_deref())
-            .map_err(WebhookError::BadRequest)?;
-        let gateway_id = params::get_str(&p, "id")
-            .or_else(|| req.header("x-kannel-id").map(str::to_string))
-            .filter(|s| !s.is_empty());
-        let received_at = params::get_str(&p, "ts")
-            .and_then(|t| t.trim().parse::<i64>().ok())
-            .and_then(|t| DateTime::from_timestamp(t, 0))
-            .map(|d| d.naive_utc());
-        Ok(vec![InboundSms {
-            from,
-            to,
-            text,
-            gateway_id,
-            received_at,
-        }])
+        parse_mo(req)
     }
 
     fn parse_status(&self, req: &WebhookRequest) -> Result<Vec<StatusReport>, WebhookError> {
-        let p = self.params_of(req);
+        let p = webhook_params(req);
         let message_id = params::get_str(&p, "msg")
             .filter(|s| !s.is_empty())
             .ok_or_else(|| WebhookError::BadRequest("missing msg".into()))?;

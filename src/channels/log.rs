@@ -22,12 +22,17 @@ impl Channel for LogChannel {
         &self.config
     }
 
-    fn authenticate(&self, _req: &WebhookRequest) -> Result<(), WebhookError> {
-        Err(WebhookError::NotSupported("webhooks"))
+    /// With a `secret` configured, the log channel takes incoming messages in Kannel's format,
+    /// so the service can be tried with curl and no gateway at all.
+    fn authenticate(&self, req: &WebhookRequest) -> Result<(), WebhookError> {
+        match &self.config.secret {
+            Some(secret) => super::kannel::check_secret(Some(secret), req),
+            None => Err(WebhookError::NotSupported("webhooks without a secret")),
+        }
     }
 
-    fn parse_inbound(&self, _req: &WebhookRequest) -> Result<Vec<InboundSms>, WebhookError> {
-        Err(WebhookError::NotSupported("incoming messages"))
+    fn parse_inbound(&self, req: &WebhookRequest) -> Result<Vec<InboundSms>, WebhookError> {
+        super::kannel::parse_mo(req)
     }
 
     fn parse_status(&self, _req: &WebhookRequest) -> Result<Vec<StatusReport>, WebhookError> {

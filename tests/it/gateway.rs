@@ -349,3 +349,29 @@ async fn health_readiness_and_metrics() {
         "{text}"
     );
 }
+
+#[actix_web::test]
+async fn a_log_channel_with_a_secret_takes_messages_for_trying_out() {
+    let app = TestApp::with_config(|c| {
+        let toml = format!("[[channels]]\nid = \"log\"\nkind = \"log\"\nsecret = \"{SECRET}\"\n");
+        c.channels = hotline::config::Config::from_sources(Some(&toml), None, Vec::new())
+            .unwrap()
+            .channels;
+    });
+    let (s, b) = app
+        .get(&format!(
+            "/channels/log/receive?secret={SECRET}&from=13900000001&text={}",
+            enc("帮助")
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, _) = app
+        .get("/channels/log/receive?secret=wrong-wrong-wrong-wrong&from=13900000001&text=x")
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    app.dispatch_all(10).await;
+    let out = app.outgoing();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].status, "sent");
+    assert!(has_han(&out[0].body));
+}
