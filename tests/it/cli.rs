@@ -1,6 +1,9 @@
 //! The `hotline` binary as an operator runs it.
 
+use std::time::Duration;
+
 use crate::support::db::TestDb;
+use crate::support::fake_gateway::FakeGateway;
 use crate::support::process::{free_port, hotline_command as hotline, http_get, Hotline};
 
 #[test]
@@ -86,4 +89,68 @@ fn serves_then_stops_cleanly_on_sigterm() {
     assert!(server.log().contains("stopped"), "{}", server.log());
     // the port is free again
     assert!(http_get(&format!("{}/healthz", server.base())).is_err());
+}
+
+/// SIGTERM while a slow gateway is being fed: every send already started is finished and
+/// recorded, nothing stays claimed, and the rest waits in the queue for the next start.
+#[test]
+fn sigterm_finishes_sends_in_flight_and_leaves_nothing_claimed() {
+    use diesel::prelude::*;
+    use hotline::db::models::Message;
+    use hotline::db::schema::messages;
+
+    let tdb = TestDb::new();
+    let gw = FakeGateway::start();
+    gw.delay_ms.store(100, std::sync::atomic::Ordering::Relaxed);
+    {
+        let mut conn = tdb.db.get().unwrap();
+        let cfg = hotline::config::OutboxConfig::default();
+        for i in 0..100 {
+            let phone = format!("+86139{i:08}");
+            let contact = hotline::inbound::contact_for(&mut conn, &phone).unwrap();
+            let draft = hotline::outbox::Draft {
+                channel_id: "kannel".into(),
+                contact_id: contact.id,
+                phone,
+                body: format!("notice {i}"),
+                priority: hotline::db::models::PRIORITY_BULK,
+                kind: None,
+                in_reply_to: None,
+            };
+            hotline::outbox::enqueue(&mut conn, &cfg, &draft).unwrap();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "database_url = \"{}\"\n[[channels]]\nid = \"kannel\"\nkind = \"kannel\"\ntps = 1000\nconcurrency = 3\n\
+         sendsms_url = \"{}\"\nusername = \"u\"\npassword = \"p\"\nsecret = \"{}\"\n",
+        tdb.url,
+        gw.url,
+        crate::support::app::SECRET
+    );
+    let mut server = Hotline::start(dir.path(), free_port(), &config);
+    while gw.requests().len() < 10 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = server.sigterm(30);
+    assert!(status.success(), "{}", server.log());
+    let rows: Vec<Message> = messages::table
+        .select(Message::as_select())
+        .load(&mut *tdb.db.get().unwrap())
+        .unwrap();
+    let sent = rows.iter().filter(|m| m.status == "sent").count();
+    let queued = rows.iter().filter(|m| m.status == "queued").count();
+    assert_eq!(
+        sent,
+        gw.requests().len(),
+        "every request the gateway saw is recorded as sent"
+    );
+    assert_eq!(
+        sent + queued,
+        100,
+        "nothing left claimed: {:?}",
+        rows.iter().map(|m| &m.status).collect::<Vec<_>>()
+    );
+    assert!(queued > 0, "the test stopped too late to show anything");
+    assert!(rows.iter().all(|m| m.lease_owner.is_none()));
 }

@@ -21,13 +21,13 @@ fn items(conn: &mut hotline::db::DbConn, sql: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Columns as `table.column nullable`, and index names with their table.
+/// Columns as `table.column type nullable`, and index names with their table.
 fn describe(tdb: &TestDb) -> (BTreeSet<String>, BTreeSet<String>) {
     let mut conn = tdb.db.get().unwrap();
     if tdb.is_postgres() {
         let cols = items(
             &mut conn,
-            "SELECT table_name || '.' || column_name || ' ' || (CASE WHEN is_nullable = 'YES' THEN 'null' ELSE 'not null' END) AS item \
+            "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || (CASE WHEN is_nullable = 'YES' THEN 'null' ELSE 'not null' END) AS item \
              FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'",
         );
         let idx = items(
@@ -35,11 +35,15 @@ fn describe(tdb: &TestDb) -> (BTreeSet<String>, BTreeSet<String>) {
             "SELECT tablename || ':' || indexname AS item FROM pg_indexes WHERE schemaname = 'public' \
              AND tablename <> '__diesel_schema_migrations' AND indexname NOT LIKE '%_pkey'",
         );
+        let cols = cols
+            .into_iter()
+            .map(|c| c.replace("timestamp without time zone", "timestamp"))
+            .collect();
         (cols, idx)
     } else {
         let cols = items(
             &mut conn,
-            "SELECT m.name || '.' || p.name || ' ' || (CASE WHEN p.\"notnull\" = 1 OR p.pk > 0 THEN 'not null' ELSE 'null' END) AS item \
+            "SELECT m.name || '.' || p.name || ' ' || lower(p.type) || ' ' || (CASE WHEN p.\"notnull\" = 1 OR p.pk > 0 THEN 'not null' ELSE 'null' END) AS item \
              FROM sqlite_master m JOIN pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '__diesel_schema_migrations'",
         );

@@ -12,6 +12,8 @@ pub struct FakeGateway {
     /// Answers to give, in order; when empty, `202 0: Accepted for delivery`.
     pub script: Arc<Mutex<Vec<(u16, &'static str)>>>,
     pub url: String,
+    /// Milliseconds to wait before answering each request (a slow gateway).
+    pub delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FakeGateway {
@@ -42,6 +44,8 @@ impl FakeGateway {
                                 break;
                             }
                         }
+                        let delay = g.delay_ms.load(std::sync::atomic::Ordering::Relaxed);
+                        std::thread::sleep(std::time::Duration::from_millis(delay));
                         let (code, text) = {
                             let mut s = g.script.lock().unwrap();
                             if s.is_empty() {
