@@ -77,7 +77,7 @@ pub async fn receive(
             message_id: stored.id,
         }),
         Err(InboundError::Template { message_id, source }) => {
-            tracing::error!(message = %message_id, error = %source, "no reply could be rendered");
+            tracing::error!(msg_id = %message_id, error = %source, "no reply could be rendered");
             let (id, detail) = (message_id.clone(), source.to_string());
             state.db.run(move |c| mark_error(c, &id, &detail)).await?;
             Err(InboundError::Template { message_id, source })

@@ -43,7 +43,7 @@ impl Channel for LogChannel {
         Box::pin(async move {
             tracing::info!(
                 channel = %self.config.id,
-                message = %msg.id,
+                msg_id = %msg.id,
                 to = %crate::text::phone::mask_phone(&msg.to),
                 encoding = msg.encoding.as_str(),
                 text = %msg.text,

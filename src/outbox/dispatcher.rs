@@ -100,7 +100,7 @@ impl Worker {
             }
         };
         if msg.attempts > 1 && msg.status == Status::Sending.as_str() {
-            tracing::debug!(message = %msg.id, attempt = msg.attempts, "sending again");
+            tracing::debug!(msg_id = %msg.id, attempt = msg.attempts, "sending again");
         }
         let t = now();
         if msg.expires_at.is_some_and(|e| e <= t) {
@@ -161,7 +161,7 @@ impl Worker {
             Err(e) => {
                 let retryable = matches!(e, SendError::Retryable(_));
                 let text = e.to_string();
-                tracing::warn!(channel = %self.channel.config().id, message = %msg.id, error = %text, "send failed");
+                tracing::warn!(channel = %self.channel.config().id, msg_id = %msg.id, error = %text, "send failed");
                 let cfg = self.state.config.outbox.clone();
                 self.record(move |c| {
                     mark_attempt_failed(c, &cfg, &msg, &token, &text, retryable).map(|_| ())
