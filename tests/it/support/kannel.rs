@@ -1142,41 +1142,20 @@ fn handle_mt(st: &mut FakeState, content: &[u8]) {
         st.received.push(mt);
     };
     match parsed {
-        Some((from, to, b"text")) => push(
-            st,
-            ReceivedMt {
+        Some((from, to, kind @ (b"text" | b"data" | b"ucs-2"))) => {
+            let (text, coding) = match kind {
+                b"text" => (decode_8bit(rest), MtCoding::Text),
+                b"data" => (decode_8bit(&url_decode_bytes(rest)), MtCoding::Data),
+                _ => (decode_utf16be(&url_decode_bytes(rest)), MtCoding::Ucs2),
+            };
+            let mt = ReceivedMt {
                 from,
                 to,
-                text: decode_8bit(rest),
-                coding: MtCoding::Text,
+                text,
+                coding,
                 parts: 1,
-            },
-        ),
-        Some((from, to, b"data")) => {
-            let text = decode_8bit(&url_decode_bytes(rest));
-            push(
-                st,
-                ReceivedMt {
-                    from,
-                    to,
-                    text,
-                    coding: MtCoding::Data,
-                    parts: 1,
-                },
-            )
-        }
-        Some((from, to, b"ucs-2")) => {
-            let text = decode_utf16be(&url_decode_bytes(rest));
-            push(
-                st,
-                ReceivedMt {
-                    from,
-                    to,
-                    text,
-                    coding: MtCoding::Ucs2,
-                    parts: 1,
-                },
-            )
+            };
+            push(st, mt)
         }
         Some((from, to, b"udh")) => {
             // "<udh> data <data>"
