@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::cases::rules::CaseRules;
+use crate::conversations::complaint::County;
+use crate::conversations::DialogConfig;
+
 /// A credential. Debug and Display never show it, so it cannot leak into logs.
 #[derive(Clone, Deserialize, PartialEq, Eq, Default)]
 #[serde(transparent)]
@@ -70,6 +74,15 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
     pub outbox: OutboxConfig,
     pub channels: Vec<ChannelConfig>,
+    /// The counties a worker picks from, in this order (numbered from 1).
+    pub counties: Vec<County>,
+    /// Regional calendar layer for working days (`xizang`), or none for the national one.
+    pub region: Option<String>,
+    /// A folder with `national/YYYY.toml` and `regions/REGION/YYYY.toml` that adds years to
+    /// (or replaces years of) the built-in working-day calendar.
+    pub calendar_dir: Option<PathBuf>,
+    pub cases: CaseRules,
+    pub dialog: DialogConfig,
 }
 
 impl Default for Config {
@@ -88,8 +101,33 @@ impl Default for Config {
             metrics_token: None,
             outbox: OutboxConfig::default(),
             channels: Vec::new(),
+            counties: default_counties(),
+            region: Some("xizang".into()),
+            calendar_dir: None,
+            cases: CaseRules::default(),
+            dialog: DialogConfig::default(),
         }
     }
+}
+
+/// Lhasa's county-level divisions (Tibetan names: native review).
+fn default_counties() -> Vec<County> {
+    [
+        ("城关区", "ཁྲིན་ཀོན་ཆུས།"),
+        ("堆龙德庆区", "སྟོད་ལུང་བདེ་ཆེན་ཆུས།"),
+        ("达孜区", "སྟག་རྩེ་ཆུས།"),
+        ("林周县", "ལྷུན་གྲུབ་རྫོང་།"),
+        ("当雄县", "འདམ་གཞུང་རྫོང་།"),
+        ("尼木县", "སྙེ་མོ་རྫོང་།"),
+        ("曲水县", "ཆུ་ཤུར་རྫོང་།"),
+        ("墨竹工卡县", "མལ་གྲོ་གུང་དཀར་རྫོང་།"),
+    ]
+    .into_iter()
+    .map(|(zh, bo)| County {
+        zh: zh.into(),
+        bo: bo.into(),
+    })
+    .collect()
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -309,6 +347,9 @@ impl Config {
         if o.poll_interval_ms == 0 {
             return Err(err("outbox.poll_interval_ms", "must be above 0"));
         }
+        if self.counties.is_empty() || self.counties.len() > 30 {
+            return Err(err("counties", "list between 1 and 30 counties"));
+        }
         let mut ids = BTreeSet::new();
         for (i, ch) in self.channels.iter().enumerate() {
             let key = |k: &str| format!("channels[{i}].{k}");
@@ -393,6 +434,11 @@ impl Config {
             Some(u) => u.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.listen),
         }
+    }
+
+    /// Today's date in the bureau's zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        (chrono::Utc::now() + chrono::Duration::seconds(self.utc_offset_secs() as i64)).date_naive()
     }
 
     /// Offset of the bureau's zone from UTC, in seconds.

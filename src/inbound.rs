@@ -7,6 +7,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
 
 use crate::channels::InboundSms;
+use crate::conversations::complaint::Answers;
+use crate::conversations::{self, Ctx, Reply, ReplyError};
 use crate::db::models::{
     Contact, Language, Message, NewContact, NewMessage, Status, DIRECTION_IN, PRIORITY_REPLY,
 };
@@ -228,7 +230,7 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
                 .execute(conn)?;
         }
         let intent = router::classify(&msg.body);
-        let template = match intent {
+        let replies: Vec<Reply> = match &intent {
             Intent::Stop | Intent::Start => {
                 let opted_out = intent == Intent::Stop;
                 // Kept as proof of the worker's consent or refusal: when, and what they wrote.
@@ -245,34 +247,78 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
                         contacts::updated_at.eq(t),
                     ))
                     .execute(conn)?;
-                if opted_out {
-                    "stopped"
-                } else {
-                    "started"
-                }
+                let template = if opted_out { "stopped" } else { "started" };
+                let body =
+                    state
+                        .templates
+                        .render(lang, template, &json!({}))
+                        .map_err(|source| InboundError::Template {
+                            message_id: msg.id.clone(),
+                            source,
+                        })?;
+                vec![Reply {
+                    kind: template.into(),
+                    body,
+                }]
             }
-            Intent::Help | Intent::Unknown => "help",
+            _ => {
+                let ctx = Ctx {
+                    state,
+                    contact: &contact,
+                    channel_id: &msg.channel_id,
+                    text: &msg.body,
+                    lang,
+                };
+                let dialog = conversations::open_dialog(conn, &state.config.dialog, &contact.id)?;
+                let result = match (&dialog, &intent) {
+                    (Some(conv), _) => conversations::continue_dialog(conn, &ctx, conv),
+                    (None, Intent::Complaint) => {
+                        conversations::start(conn, &ctx, Answers::default(), None)
+                    }
+                    (
+                        None,
+                        Intent::ComplaintInOne {
+                            code,
+                            workers,
+                            amount,
+                        },
+                    ) => conversations::one_message(conn, &ctx, code, *workers, *amount),
+                    (None, Intent::Status(r)) => conversations::status(conn, &ctx, r.as_deref()),
+                    (None, _) => state
+                        .templates
+                        .render(lang, "help", &json!({}))
+                        .map(|body| {
+                            vec![Reply {
+                                kind: "help".into(),
+                                body,
+                            }]
+                        })
+                        .map_err(ReplyError::from),
+                };
+                result.map_err(|e| match e {
+                    ReplyError::Db(e) => InboundError::Db(e),
+                    ReplyError::Template(source) => InboundError::Template {
+                        message_id: msg.id.clone(),
+                        source,
+                    },
+                })?
+            }
         };
-        let body = state
-            .templates
-            .render(lang, template, &json!({}))
-            .map_err(|source| InboundError::Template {
-                message_id: msg.id.clone(),
-                source,
-            })?;
-        outbox::enqueue(
-            conn,
-            &state.config.outbox,
-            &Draft {
-                channel_id: msg.channel_id.clone(),
-                contact_id: contact.id.clone(),
-                phone: contact.phone.clone(),
-                body,
-                priority: PRIORITY_REPLY,
-                kind: Some(template.to_string()),
-                in_reply_to: Some(msg.id.clone()),
-            },
-        )?;
+        for reply in replies {
+            outbox::enqueue(
+                conn,
+                &state.config.outbox,
+                &Draft {
+                    channel_id: msg.channel_id.clone(),
+                    contact_id: contact.id.clone(),
+                    phone: contact.phone.clone(),
+                    body: reply.body,
+                    priority: PRIORITY_REPLY,
+                    kind: Some(reply.kind),
+                    in_reply_to: Some(msg.id.clone()),
+                },
+            )?;
+        }
         let detail = format!("{intent:?}").to_lowercase();
         outbox::record_event(conn, &msg.id, Status::Handled, Some(&detail))?;
         Ok(true)

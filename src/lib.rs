@@ -3,8 +3,11 @@
 //! `AppState` holds what every part shares; `web::configure` mounts the routes, the same way
 //! for the server and the tests; `server::run` serves until SIGTERM.
 
+pub mod calendar;
+pub mod cases;
 pub mod channels;
 pub mod config;
+pub mod conversations;
 pub mod db;
 pub mod inbound;
 pub mod metrics;
@@ -19,6 +22,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
+use crate::calendar::Calendar;
 use crate::channels::Channels;
 use crate::config::Config;
 use crate::db::Db;
@@ -34,6 +38,8 @@ pub struct AppState {
     /// Wakes one idle dispatcher worker per message queued.
     pub wake: Arc<Notify>,
     pub metrics: Arc<Metrics>,
+    /// Working days, for the legal clocks.
+    pub calendar: Arc<Calendar>,
 }
 
 impl AppState {
@@ -52,6 +58,14 @@ impl AppState {
             .user_agent(concat!("hotline/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let channels = Channels::from_config(&config, http);
+        let calendar = Calendar::load(config.calendar_dir.as_deref())?;
+        if let Some(region) = &config.region {
+            anyhow::ensure!(
+                calendar.regions().contains(region),
+                "configuration error: region: no calendar data for {region:?} (have: {})",
+                calendar.regions().join(", ")
+            );
+        }
         Ok(AppState {
             config: Arc::new(config),
             db,
@@ -59,6 +73,7 @@ impl AppState {
             templates: Arc::new(templates),
             wake: Arc::new(Notify::new()),
             metrics: Arc::new(Metrics::default()),
+            calendar: Arc::new(calendar),
         })
     }
 }

@@ -23,6 +23,19 @@ enum Command {
     Migrate,
     /// Print the version.
     Version,
+    /// Working days: `--from DATE --add N` prints the date N working days after DATE;
+    /// `--list YEAR` prints every day of a year as `YYYY-MM-DD work|off`.
+    Calendar {
+        #[arg(long, requires = "add", conflicts_with = "list")]
+        from: Option<chrono::NaiveDate>,
+        #[arg(long, requires = "from")]
+        add: Option<u32>,
+        #[arg(long)]
+        list: Option<i32>,
+        /// Regional layer, e.g. `xizang` (default: the national calendar).
+        #[arg(long)]
+        region: Option<String>,
+    },
     /// Exit 0 if the running service answers /readyz (for container health checks).
     Healthcheck {
         /// Base URL of the service (default: http://{listen}).
@@ -59,12 +72,17 @@ fn main() -> ExitCode {
         Command::Serve => runtime.block_on(hotline::server::run(config)),
         Command::Migrate => migrate(&config),
         Command::Healthcheck { url } => runtime.block_on(healthcheck(&config, url)),
+        Command::Calendar {
+            from,
+            add,
+            list,
+            region,
+        } => calendar(&config, from.zip(add), list, region.as_deref()),
         Command::Version => unreachable!(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
@@ -93,6 +111,25 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
         "{n} migration(s) applied to {}",
         hotline::db::redact_url(&config.database_url)
     );
+    Ok(())
+}
+
+fn calendar(
+    config: &Config,
+    add: Option<(chrono::NaiveDate, u32)>,
+    list: Option<i32>,
+    region: Option<&str>,
+) -> anyhow::Result<()> {
+    let cal = hotline::calendar::Calendar::load(config.calendar_dir.as_deref())?;
+    match (add, list) {
+        (Some((from, n)), _) => println!("{}", cal.add_working_days(from, n, region)?),
+        (None, Some(year)) => {
+            for (day, working) in cal.days(year, region)? {
+                println!("{day} {}", if working { "work" } else { "off" });
+            }
+        }
+        (None, None) => anyhow::bail!("give --from DATE --add N, or --list YEAR"),
+    }
     Ok(())
 }
 

@@ -8,11 +8,21 @@
 use crate::db::models::{Contact, Language};
 use crate::text::{detect_script, first_word, normalize_keyword, Script};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
     Stop,
     Start,
     Help,
+    /// Start the wage-complaint dialog.
+    Complaint,
+    /// `QX <project code> <workers> <amount>` in one message.
+    ComplaintInOne {
+        code: String,
+        workers: u32,
+        amount: u64,
+    },
+    /// A case's status, by reference or (none given) the worker's own cases.
+    Status(Option<String>),
     /// Not understood: answered with the help menu.
     Unknown,
 }
@@ -40,6 +50,22 @@ const START: &[&str] = &[
     "开始",
     "འགོ་འཛུགས",
 ];
+/// Words (and menu digit 1) that start a wage complaint. Tibetan: གླ་ཕོགས "wages" (native review).
+const COMPLAINT: &[&str] = &[
+    "1",
+    "欠薪",
+    "工资",
+    "讨薪",
+    "欠工资",
+    "拖欠工资",
+    "QX",
+    "WAGE",
+    "WAGES",
+    "གླ་ཕོགས",
+    "གླ་ཕོགས་མ་སྤྲད",
+];
+/// Words (and menu digit 3) that ask for a case's status. Tibetan: འཚོལ་ཞིབ "look up" (native review).
+const STATUS: &[&str] = &["3", "CX", "查询", "查", "CHAXUN", "STATUS", "འཚོལ་ཞིབ"];
 /// Words that ask for the menu. Tibetan: རོགས་རམ "help".
 const HELP: &[&str] = &[
     "HELP",
@@ -63,14 +89,42 @@ pub fn classify(text: &str) -> Intent {
     let stop = STOP.iter().any(|k| *k == norm)
         || STOP.iter().any(|k| k.chars().count() > 1 && *k == first);
     if stop {
-        Intent::Stop
-    } else if is(START) {
-        Intent::Start
-    } else if is(HELP) {
-        Intent::Help
-    } else {
-        Intent::Unknown
+        return Intent::Stop;
     }
+    if is(START) {
+        return Intent::Start;
+    }
+    if is(HELP) {
+        return Intent::Help;
+    }
+    if let Some((code, workers, amount)) = crate::conversations::complaint::one_message(text) {
+        return Intent::ComplaintInOne {
+            code,
+            workers,
+            amount,
+        };
+    }
+    if COMPLAINT.contains(&norm.as_str()) {
+        return Intent::Complaint;
+    }
+    let (_, rest) = first_word(&norm);
+    if STATUS.contains(&norm.as_str()) {
+        return Intent::Status(None);
+    }
+    if STATUS.contains(&first) {
+        return Intent::Status(Some(rest.to_string()));
+    }
+    // "CX123456" typed without the space, or a bare reference.
+    if let Some(r) = norm
+        .strip_prefix("CX")
+        .filter(|r| crate::cases::reference::parse(r).is_some())
+    {
+        return Intent::Status(Some(r.to_string()));
+    }
+    if norm.starts_with('Q') && crate::cases::reference::parse(&norm).is_some() {
+        return Intent::Status(Some(norm.clone()));
+    }
+    Intent::Unknown
 }
 
 /// The script a text is written in, as a language; None when it says nothing (digits, Latin).
@@ -146,6 +200,38 @@ mod tests {
         assert_eq!(classify("རོགས་རམ་"), Intent::Help);
         assert_eq!(classify("老板不给钱"), Intent::Unknown);
         assert_eq!(classify(""), Intent::Unknown);
+    }
+
+    #[test]
+    fn complaint_and_status_words() {
+        for t in ["欠薪", "1", "１", "༡", "qx", "工资", "གླ་ཕོགས", "WAGE"] {
+            assert_eq!(classify(t), Intent::Complaint, "{t}");
+        }
+        assert_eq!(
+            classify("QX P2026-001 5 3000"),
+            Intent::ComplaintInOne {
+                code: "P2026-001".into(),
+                workers: 5,
+                amount: 3000
+            }
+        );
+        let r = crate::cases::reference::make(4242);
+        assert_eq!(classify("CX"), Intent::Status(None));
+        assert_eq!(classify("3"), Intent::Status(None));
+        assert_eq!(
+            classify(&format!("cx {r}")),
+            Intent::Status(Some(r.clone()))
+        );
+        assert_eq!(
+            classify(&format!("查询 {r}")),
+            Intent::Status(Some(r.clone()))
+        );
+        assert_eq!(
+            classify(&format!("CX{}", &r[1..])),
+            Intent::Status(Some(r[1..].to_string()))
+        );
+        assert_eq!(classify(&r), Intent::Status(Some(r.clone())));
+        assert_eq!(classify("2"), Intent::Unknown);
     }
 
     #[test]

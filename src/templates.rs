@@ -10,7 +10,36 @@ use serde::Serialize;
 use crate::db::models::Language;
 
 /// Every message template, in both languages. A test checks this against the folder.
-pub const NAMES: &[&str] = &["help", "stopped", "started"];
+pub const NAMES: &[&str] = &[
+    "help",
+    "stopped",
+    "started",
+    "complaint_start",
+    "complaint_ask_employer",
+    "complaint_ask_county",
+    "complaint_ask_workers",
+    "complaint_ask_amount",
+    "complaint_ask_months",
+    "complaint_ask_anonymous",
+    "complaint_confirm",
+    "complaint_invalid",
+    "complaint_resume",
+    "complaint_cancelled",
+    "complaint_callback",
+    "complaint_filed",
+    "complaint_project_unknown",
+    "case_status",
+    "case_notice",
+    "case_list",
+    "case_not_found",
+    "case_state_received",
+    "case_state_accepted",
+    "case_state_refused",
+    "case_state_investigating",
+    "case_state_resolved",
+    "case_state_transferred",
+    "case_state_closed",
+];
 
 const BUILTIN: &[(&str, &str, &str)] = &[
     (
@@ -42,6 +71,256 @@ const BUILTIN: &[(&str, &str, &str)] = &[
         "zh",
         "started",
         include_str!("../message-templates/zh/started.hbs"),
+    ),
+    (
+        "bo",
+        "complaint_start",
+        include_str!("../message-templates/bo/complaint_start.hbs"),
+    ),
+    (
+        "zh",
+        "complaint_start",
+        include_str!("../message-templates/zh/complaint_start.hbs"),
+    ),
+    (
+        "bo",
+        "complaint_ask_employer",
+        include_str!("../message-templates/bo/complaint_ask_employer.hbs"),
+    ),
+    (
+        "zh",
+        "complaint_ask_employer",
+        include_str!("../message-templates/zh/complaint_ask_employer.hbs"),
+    ),
+    (
+        "bo",
+        "complaint_ask_county",
+        include_str!("../message-templates/bo/complaint_ask_county.hbs"),
+    ),
+    (
+        "zh",
+        "complaint_ask_county",
+        include_str!("../message-templates/zh/complaint_ask_county.hbs"),
+    ),
+    (
+        "bo",
+        "complaint_ask_workers",
+        include_str!("../message-templates/bo/complaint_ask_workers.hbs"),
+    ),
+    (
+        "zh",
+        "complaint_ask_workers",
+        include_str!("../message-templates/zh/complaint_ask_workers.hbs"),
+    ),
+    (
+        "bo",
+        "complaint_ask_amount",
+        include_str!("../message-templates/bo/complaint_ask_amount.hbs"),
+    ),
+    (
+        "zh",
+        "complaint_ask_amount",
+        include_str!("../message-templates/zh/complaint_ask_amount.hbs"),
+    ),
+    (
+        "bo",
+        "complaint_ask_months",
+        include_str!("../message-templates/bo/complaint_ask_months.hbs"),
+    ),
+    (
+        "zh",
+        "complaint_ask_months",
+        include_str!("../message-templates/zh/complaint_ask_months.hbs"),
+    ),
+    (
+        "bo",
+        "complaint_ask_anonymous",
+        include_str!("../message-templates/bo/complaint_ask_anonymous.hbs"),
+    ),
+    (
+        "zh",
+        "complaint_ask_anonymous",
+        include_str!("../message-templates/zh/complaint_ask_anonymous.hbs"),
+    ),
+    (
+        "bo",
+        "complaint_confirm",
+        include_str!("../message-templates/bo/complaint_confirm.hbs"),
+    ),
+    (
+        "zh",
+        "complaint_confirm",
+        include_str!("../message-templates/zh/complaint_confirm.hbs"),
+    ),
+    (
+        "bo",
+        "complaint_invalid",
+        include_str!("../message-templates/bo/complaint_invalid.hbs"),
+    ),
+    (
+        "zh",
+        "complaint_invalid",
+        include_str!("../message-templates/zh/complaint_invalid.hbs"),
+    ),
+    (
+        "bo",
+        "complaint_resume",
+        include_str!("../message-templates/bo/complaint_resume.hbs"),
+    ),
+    (
+        "zh",
+        "complaint_resume",
+        include_str!("../message-templates/zh/complaint_resume.hbs"),
+    ),
+    (
+        "bo",
+        "complaint_cancelled",
+        include_str!("../message-templates/bo/complaint_cancelled.hbs"),
+    ),
+    (
+        "zh",
+        "complaint_cancelled",
+        include_str!("../message-templates/zh/complaint_cancelled.hbs"),
+    ),
+    (
+        "bo",
+        "complaint_callback",
+        include_str!("../message-templates/bo/complaint_callback.hbs"),
+    ),
+    (
+        "zh",
+        "complaint_callback",
+        include_str!("../message-templates/zh/complaint_callback.hbs"),
+    ),
+    (
+        "bo",
+        "complaint_filed",
+        include_str!("../message-templates/bo/complaint_filed.hbs"),
+    ),
+    (
+        "zh",
+        "complaint_filed",
+        include_str!("../message-templates/zh/complaint_filed.hbs"),
+    ),
+    (
+        "bo",
+        "complaint_project_unknown",
+        include_str!("../message-templates/bo/complaint_project_unknown.hbs"),
+    ),
+    (
+        "zh",
+        "complaint_project_unknown",
+        include_str!("../message-templates/zh/complaint_project_unknown.hbs"),
+    ),
+    (
+        "bo",
+        "case_status",
+        include_str!("../message-templates/bo/case_status.hbs"),
+    ),
+    (
+        "zh",
+        "case_status",
+        include_str!("../message-templates/zh/case_status.hbs"),
+    ),
+    (
+        "bo",
+        "case_notice",
+        include_str!("../message-templates/bo/case_notice.hbs"),
+    ),
+    (
+        "zh",
+        "case_notice",
+        include_str!("../message-templates/zh/case_notice.hbs"),
+    ),
+    (
+        "bo",
+        "case_list",
+        include_str!("../message-templates/bo/case_list.hbs"),
+    ),
+    (
+        "zh",
+        "case_list",
+        include_str!("../message-templates/zh/case_list.hbs"),
+    ),
+    (
+        "bo",
+        "case_not_found",
+        include_str!("../message-templates/bo/case_not_found.hbs"),
+    ),
+    (
+        "zh",
+        "case_not_found",
+        include_str!("../message-templates/zh/case_not_found.hbs"),
+    ),
+    (
+        "bo",
+        "case_state_received",
+        include_str!("../message-templates/bo/case_state_received.hbs"),
+    ),
+    (
+        "zh",
+        "case_state_received",
+        include_str!("../message-templates/zh/case_state_received.hbs"),
+    ),
+    (
+        "bo",
+        "case_state_accepted",
+        include_str!("../message-templates/bo/case_state_accepted.hbs"),
+    ),
+    (
+        "zh",
+        "case_state_accepted",
+        include_str!("../message-templates/zh/case_state_accepted.hbs"),
+    ),
+    (
+        "bo",
+        "case_state_refused",
+        include_str!("../message-templates/bo/case_state_refused.hbs"),
+    ),
+    (
+        "zh",
+        "case_state_refused",
+        include_str!("../message-templates/zh/case_state_refused.hbs"),
+    ),
+    (
+        "bo",
+        "case_state_investigating",
+        include_str!("../message-templates/bo/case_state_investigating.hbs"),
+    ),
+    (
+        "zh",
+        "case_state_investigating",
+        include_str!("../message-templates/zh/case_state_investigating.hbs"),
+    ),
+    (
+        "bo",
+        "case_state_resolved",
+        include_str!("../message-templates/bo/case_state_resolved.hbs"),
+    ),
+    (
+        "zh",
+        "case_state_resolved",
+        include_str!("../message-templates/zh/case_state_resolved.hbs"),
+    ),
+    (
+        "bo",
+        "case_state_transferred",
+        include_str!("../message-templates/bo/case_state_transferred.hbs"),
+    ),
+    (
+        "zh",
+        "case_state_transferred",
+        include_str!("../message-templates/zh/case_state_transferred.hbs"),
+    ),
+    (
+        "bo",
+        "case_state_closed",
+        include_str!("../message-templates/bo/case_state_closed.hbs"),
+    ),
+    (
+        "zh",
+        "case_state_closed",
+        include_str!("../message-templates/zh/case_state_closed.hbs"),
     ),
 ];
 
@@ -91,15 +370,38 @@ impl Templates {
         name: &str,
         data: &T,
     ) -> Result<String, TemplateError> {
+        let value = serde_json::to_value(data)
+            .map_err(|e| TemplateError::Render(name.to_string(), e.to_string()))?;
+        self.render_with(lang, name, |_| Ok(value.clone()))
+    }
+
+    /// As `render`, with data made for each language (`"bo"` or `"zh"`), for texts that embed
+    /// other rendered texts.
+    pub fn render_with(
+        &self,
+        lang: Language,
+        name: &str,
+        data: impl Fn(&str) -> Result<serde_json::Value, TemplateError>,
+    ) -> Result<String, TemplateError> {
         match lang {
             Language::Both => {
-                let bo = self.render_one("bo", name, data)?;
-                let zh = self.render_one("zh", name, data)?;
+                let bo = self.render_one("bo", name, &data("bo")?)?;
+                let zh = self.render_one("zh", name, &data("zh")?)?;
                 Ok(format!("{bo}\n{zh}"))
             }
-            Language::Bo => self.render_one("bo", name, data),
-            Language::Zh => self.render_one("zh", name, data),
+            Language::Bo => self.render_one("bo", name, &data("bo")?),
+            Language::Zh => self.render_one("zh", name, &data("zh")?),
         }
+    }
+
+    /// One language's text.
+    pub fn render_lang(
+        &self,
+        lang: &str,
+        name: &str,
+        data: &serde_json::Value,
+    ) -> Result<String, TemplateError> {
+        self.render_one(lang, name, data)
     }
 
     fn render_one<T: Serialize>(

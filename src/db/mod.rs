@@ -260,6 +260,18 @@ where
     }
 }
 
+/// Serialises transactions that work on the same `key` (e.g. complaints against one employer)
+/// until the current transaction ends. SQLite needs nothing: its transactions here are
+/// IMMEDIATE, so writers already go one at a time.
+pub fn lock_key(conn: &mut DbConn, key: &str) -> Result<(), DbError> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }

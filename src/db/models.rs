@@ -188,3 +188,192 @@ pub struct NewMessageEvent<'a> {
     pub detail: Option<&'a str>,
     pub created_at: NaiveDateTime,
 }
+
+use super::schema::{audit_events, case_pauses, cases, complaints, conversations, projects};
+use chrono::NaiveDate;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = projects)]
+pub struct Project {
+    pub id: String,
+    pub code: String,
+    pub name_zh: String,
+    pub name_bo: Option<String>,
+    pub county: String,
+    pub department: String,
+    pub owner: Option<String>,
+    pub contractor: Option<String>,
+    pub government_invested: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = projects)]
+pub struct NewProject<'a> {
+    pub id: &'a str,
+    pub code: &'a str,
+    pub name_zh: &'a str,
+    pub name_bo: Option<&'a str>,
+    pub county: &'a str,
+    pub department: &'a str,
+    pub owner: Option<&'a str>,
+    pub contractor: Option<&'a str>,
+    pub government_invested: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = conversations)]
+pub struct Conversation {
+    pub id: String,
+    pub contact_id: String,
+    pub channel_id: String,
+    pub kind: String,
+    pub step: String,
+    pub answers: String,
+    pub failures: i32,
+    pub status: String,
+    pub language: String,
+    pub started_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = conversations)]
+pub struct NewConversation<'a> {
+    pub id: &'a str,
+    pub contact_id: &'a str,
+    pub channel_id: &'a str,
+    pub kind: &'a str,
+    pub step: &'a str,
+    pub answers: &'a str,
+    pub failures: i32,
+    pub status: &'a str,
+    pub language: &'a str,
+    pub started_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = cases)]
+pub struct Case {
+    pub id: String,
+    pub reference: String,
+    pub state: String,
+    pub priority: i32,
+    pub project_id: Option<String>,
+    pub employer: String,
+    pub employer_key: String,
+    pub county: String,
+    pub collective: bool,
+    pub representative_id: Option<String>,
+    pub workers: i32,
+    pub amount_yuan: i64,
+    pub received_on: NaiveDate,
+    pub accept_due: Option<NaiveDate>,
+    pub accepted_on: Option<NaiveDate>,
+    pub finish_due: Option<NaiveDate>,
+    pub extension_days: i32,
+    pub refusal_reason: Option<String>,
+    pub recovered_yuan: Option<i64>,
+    pub transferred_to: Option<String>,
+    pub assigned_to: Option<String>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = cases)]
+pub struct NewCase<'a> {
+    pub id: &'a str,
+    pub reference: &'a str,
+    pub state: &'a str,
+    pub priority: i32,
+    pub project_id: Option<&'a str>,
+    pub employer: &'a str,
+    pub employer_key: &'a str,
+    pub county: &'a str,
+    pub collective: bool,
+    pub representative_id: Option<&'a str>,
+    pub workers: i32,
+    pub amount_yuan: i64,
+    pub received_on: NaiveDate,
+    pub accept_due: Option<NaiveDate>,
+    pub extension_days: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = complaints)]
+pub struct Complaint {
+    pub id: String,
+    pub case_id: String,
+    pub contact_id: String,
+    pub conversation_id: Option<String>,
+    pub project_id: Option<String>,
+    pub employer: String,
+    pub county: String,
+    pub workers: i32,
+    pub amount_yuan: i64,
+    pub months: Option<i32>,
+    pub anonymous: bool,
+    pub language: String,
+    pub channel_id: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = complaints)]
+pub struct NewComplaint<'a> {
+    pub id: &'a str,
+    pub case_id: &'a str,
+    pub contact_id: &'a str,
+    pub conversation_id: Option<&'a str>,
+    pub project_id: Option<&'a str>,
+    pub employer: &'a str,
+    pub county: &'a str,
+    pub workers: i32,
+    pub amount_yuan: i64,
+    pub months: Option<i32>,
+    pub anonymous: bool,
+    pub language: &'a str,
+    pub channel_id: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = case_pauses)]
+pub struct CasePause {
+    pub id: String,
+    pub case_id: String,
+    pub paused_on: NaiveDate,
+    pub resumed_on: Option<NaiveDate>,
+    pub reason: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    pub id: String,
+    pub case_id: Option<String>,
+    pub actor: String,
+    pub action: String,
+    pub detail: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct NewAuditEvent<'a> {
+    pub id: &'a str,
+    pub case_id: Option<&'a str>,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub detail: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+}

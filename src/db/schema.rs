@@ -52,6 +52,136 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    projects (id) {
+        id -> Text,
+        code -> Text,
+        name_zh -> Text,
+        name_bo -> Nullable<Text>,
+        county -> Text,
+        department -> Text,
+        owner -> Nullable<Text>,
+        contractor -> Nullable<Text>,
+        government_invested -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> Text,
+        contact_id -> Text,
+        channel_id -> Text,
+        kind -> Text,
+        step -> Text,
+        answers -> Text,
+        failures -> Integer,
+        status -> Text,
+        language -> Text,
+        started_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        reference -> Text,
+        state -> Text,
+        priority -> Integer,
+        project_id -> Nullable<Text>,
+        employer -> Text,
+        employer_key -> Text,
+        county -> Text,
+        collective -> Bool,
+        representative_id -> Nullable<Text>,
+        workers -> Integer,
+        amount_yuan -> BigInt,
+        received_on -> Date,
+        accept_due -> Nullable<Date>,
+        accepted_on -> Nullable<Date>,
+        finish_due -> Nullable<Date>,
+        extension_days -> Integer,
+        refusal_reason -> Nullable<Text>,
+        recovered_yuan -> Nullable<BigInt>,
+        transferred_to -> Nullable<Text>,
+        assigned_to -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    complaints (id) {
+        id -> Text,
+        case_id -> Text,
+        contact_id -> Text,
+        conversation_id -> Nullable<Text>,
+        project_id -> Nullable<Text>,
+        employer -> Text,
+        county -> Text,
+        workers -> Integer,
+        amount_yuan -> BigInt,
+        months -> Nullable<Integer>,
+        anonymous -> Bool,
+        language -> Text,
+        channel_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_pauses (id) {
+        id -> Text,
+        case_id -> Text,
+        paused_on -> Date,
+        resumed_on -> Nullable<Date>,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        case_id -> Nullable<Text>,
+        actor -> Text,
+        action -> Text,
+        detail -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        name -> Text,
+        role -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(messages -> contacts (contact_id));
 diesel::joinable!(message_events -> messages (message_id));
-diesel::allow_tables_to_appear_in_same_query!(contacts, messages, message_events);
+diesel::joinable!(conversations -> contacts (contact_id));
+diesel::joinable!(complaints -> cases (case_id));
+diesel::joinable!(complaints -> contacts (contact_id));
+diesel::joinable!(case_pauses -> cases (case_id));
+diesel::joinable!(audit_events -> cases (case_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    contacts,
+    messages,
+    message_events,
+    projects,
+    conversations,
+    cases,
+    complaints,
+    case_pauses,
+    audit_events,
+    api_tokens,
+);

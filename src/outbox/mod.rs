@@ -312,6 +312,11 @@ pub fn apply_report(
     detail: &str,
 ) -> Result<ReportOutcome, DbError> {
     crate::db::transaction(conn, |conn| {
+        // Take the row first: reports for one message often arrive together (8 and 1 within
+        // milliseconds), and each must see the other's result, not the status before it.
+        diesel::update(messages::table.filter(messages::id.eq(message_id)))
+            .set(messages::updated_at.eq(messages::updated_at))
+            .execute(conn)?;
         let Some(msg) = messages::table
             .filter(messages::id.eq(message_id))
             .filter(messages::channel_id.eq(channel_id))

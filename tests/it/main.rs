@@ -5,6 +5,7 @@
 mod support;
 
 mod cli;
+mod complaints;
 mod gateway;
 mod kannel_e2e;
 mod kannel_harness;

@@ -1,0 +1,331 @@
+//! Complaints and the cases they form. A complaint joins the open case against the same
+//! project or employer (within `join_window_days`), else opens a new one; every change is an
+//! audit event.
+
+pub mod reference;
+pub mod rules;
+
+use chrono::{Duration, NaiveDate};
+use diesel::prelude::*;
+
+use crate::calendar::Calendar;
+use crate::conversations::complaint::Answers;
+use crate::db::models::{
+    AuditEvent, Case, Complaint, Contact, Language, NewAuditEvent, NewCase, NewComplaint, Project,
+};
+use crate::db::schema::{audit_events, cases, complaints, projects};
+use crate::db::{new_id, now, DbConn, DbError};
+use rules::{employer_key, CaseRules, CaseState, PriorityFacts};
+
+/// Who did something, for the audit trail. Workers appear by contact id, never by number.
+pub fn worker_actor(contact: &Contact) -> String {
+    format!("worker:{}", contact.id)
+}
+
+pub fn audit(
+    conn: &mut DbConn,
+    case_id: Option<&str>,
+    actor: &str,
+    action: &str,
+    detail: Option<&str>,
+) -> Result<(), DbError> {
+    diesel::insert_into(audit_events::table)
+        .values(NewAuditEvent {
+            id: &new_id(),
+            case_id,
+            actor,
+            action,
+            detail,
+            created_at: now(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn audit_trail(conn: &mut DbConn, case_id: &str) -> Result<Vec<AuditEvent>, DbError> {
+    Ok(audit_events::table
+        .filter(audit_events::case_id.eq(case_id))
+        .order(audit_events::created_at)
+        .select(AuditEvent::as_select())
+        .load(conn)?)
+}
+
+/// Where the bureau's deadlines are computed: the calendar, its region, and today.
+pub struct Clock<'a> {
+    pub calendar: &'a Calendar,
+    pub region: Option<&'a str>,
+    pub today: NaiveDate,
+}
+
+/// What filing changed, for the replies and tests.
+#[derive(Debug)]
+pub struct Filed {
+    pub case: Case,
+    pub complaint: Complaint,
+    /// Joined an existing case rather than opening one.
+    pub joined: bool,
+    /// This complaint made the case collective.
+    pub became_collective: bool,
+}
+
+pub struct Filing<'a> {
+    pub contact: &'a Contact,
+    pub channel_id: &'a str,
+    pub conversation_id: Option<&'a str>,
+    pub answers: &'a Answers,
+    pub language: Language,
+}
+
+/// Files a complete complaint. Call inside the caller's transaction.
+pub fn file_complaint(
+    conn: &mut DbConn,
+    rules: &CaseRules,
+    clock: &Clock,
+    f: &Filing,
+) -> Result<Filed, DbError> {
+    let a = f.answers;
+    let employer = a.employer.clone().unwrap_or_default();
+    let county = a.county.clone().unwrap_or_default();
+    let key = employer_key(a.project_id.as_deref(), &employer);
+    // Two workers of one site filing at the same moment must land in one case.
+    crate::db::lock_key(conn, &key)?;
+    let since = clock.today - Duration::days(rules.join_window_days as i64);
+    let open: Vec<&str> = CaseState::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| s.as_str())
+        .collect();
+    let existing: Option<Case> = cases::table
+        .filter(cases::employer_key.eq(&key))
+        .filter(cases::state.eq_any(&open))
+        .filter(cases::received_on.ge(since))
+        .order(cases::received_on.desc())
+        .select(Case::as_select())
+        .first(conn)
+        .optional()?;
+    let t = now();
+    let actor = worker_actor(f.contact);
+    let (case_id, joined) = match existing {
+        Some(c) => (c.id, true),
+        None => {
+            let id = new_id();
+            let reference = unused_reference(conn)?;
+            let accept_due = match clock.calendar.add_working_days(
+                clock.today,
+                rules.accept_working_days,
+                clock.region,
+            ) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    // A complaint is never refused for want of calendar data; the gap is audited.
+                    tracing::error!(error = %e, "no acceptance deadline: calendar data missing");
+                    audit(
+                        conn,
+                        None,
+                        "system",
+                        "calendar_missing",
+                        Some(&e.to_string()),
+                    )?;
+                    None
+                }
+            };
+            diesel::insert_into(cases::table)
+                .values(NewCase {
+                    id: &id,
+                    reference: &reference,
+                    state: CaseState::Received.as_str(),
+                    priority: 4,
+                    project_id: a.project_id.as_deref(),
+                    employer: &employer,
+                    employer_key: &key,
+                    county: &county,
+                    collective: false,
+                    representative_id: None,
+                    workers: 0,
+                    amount_yuan: 0,
+                    received_on: clock.today,
+                    accept_due,
+                    extension_days: 0,
+                    created_at: t,
+                    updated_at: t,
+                })
+                .execute(conn)?;
+            audit(
+                conn,
+                Some(&id),
+                &actor,
+                "case_opened",
+                Some(&format!("reference {reference}")),
+            )?;
+            (id, false)
+        }
+    };
+    let complaint_id = new_id();
+    diesel::insert_into(complaints::table)
+        .values(NewComplaint {
+            id: &complaint_id,
+            case_id: &case_id,
+            contact_id: &f.contact.id,
+            conversation_id: f.conversation_id,
+            project_id: a.project_id.as_deref(),
+            employer: &employer,
+            county: &county,
+            workers: a.workers.unwrap_or(1) as i32,
+            amount_yuan: a.amount_yuan.unwrap_or(0) as i64,
+            months: a.months.map(|m| m as i32),
+            anonymous: a.anonymous.unwrap_or(true),
+            language: f.language.as_str(),
+            channel_id: f.channel_id,
+            created_at: t,
+        })
+        .execute(conn)?;
+    audit(
+        conn,
+        Some(&case_id),
+        &actor,
+        "complaint_filed",
+        Some(&format!("complaint {complaint_id}")),
+    )?;
+    let before: Case = cases::table
+        .find(&case_id)
+        .select(Case::as_select())
+        .first(conn)?;
+    let after = recompute(conn, rules, &before)?;
+    let became_collective = after.collective && !before.collective;
+    if became_collective {
+        audit(
+            conn,
+            Some(&case_id),
+            "system",
+            "became_collective",
+            Some(&format!(
+                "{} workers; representative {}",
+                after.workers,
+                after.representative_id.as_deref().unwrap_or("-")
+            )),
+        )?;
+    }
+    let complaint = complaints::table
+        .find(&complaint_id)
+        .select(Complaint::as_select())
+        .first(conn)?;
+    Ok(Filed {
+        case: after,
+        complaint,
+        joined,
+        became_collective,
+    })
+}
+
+/// Totals, collectiveness, representative and priority from the case's complaints.
+fn recompute(conn: &mut DbConn, rules: &CaseRules, case: &Case) -> Result<Case, DbError> {
+    let all: Vec<Complaint> = complaints::table
+        .filter(complaints::case_id.eq(&case.id))
+        .order(complaints::created_at)
+        .select(Complaint::as_select())
+        .load(conn)?;
+    let mut complainants: Vec<&str> = all.iter().map(|c| c.contact_id.as_str()).collect();
+    complainants.sort();
+    complainants.dedup();
+    // Reports overlap ("we are 8 people"), so the case has as many workers as the larger of the
+    // distinct complainants and the largest group anyone reported.
+    let reported = all.iter().map(|c| c.workers).max().unwrap_or(1);
+    let workers = (complainants.len() as i32).max(reported);
+    let amount: i64 = all.iter().map(|c| c.amount_yuan).sum();
+    let months = all.iter().filter_map(|c| c.months).max().unwrap_or(0);
+    let collective = workers >= rules.collective_workers as i32;
+    let representative = match (&case.representative_id, collective) {
+        (Some(r), _) => Some(r.clone()),
+        (None, true) => all.first().map(|c| c.contact_id.clone()),
+        (None, false) => None,
+    };
+    let government = match &case.project_id {
+        Some(p) => projects::table
+            .find(p)
+            .select(projects::government_invested)
+            .first::<bool>(conn)
+            .optional()?
+            .unwrap_or(false),
+        None => false,
+    };
+    let priority = rules.priority(&PriorityFacts {
+        government_invested: government,
+        workers: workers as u32,
+        amount_yuan: amount.max(0) as u64,
+        months: months.max(0) as u32,
+    });
+    diesel::update(cases::table.find(&case.id))
+        .set((
+            cases::workers.eq(workers),
+            cases::amount_yuan.eq(amount),
+            cases::collective.eq(collective),
+            cases::representative_id.eq(representative),
+            cases::priority.eq(priority),
+            cases::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(cases::table
+        .find(&case.id)
+        .select(Case::as_select())
+        .first(conn)?)
+}
+
+fn unused_reference(conn: &mut DbConn) -> Result<String, DbError> {
+    for _ in 0..50 {
+        let serial = (uuid::Uuid::new_v4().as_u128() % 100_000) as u32;
+        let r = reference::make(serial);
+        let taken: i64 = cases::table
+            .filter(cases::reference.eq(&r))
+            .count()
+            .get_result(conn)?;
+        if taken == 0 {
+            return Ok(r);
+        }
+    }
+    Err(DbError::Pool(
+        "no free case reference: widen the reference format".into(),
+    ))
+}
+
+/// The registry entry for a code a worker typed from a site notice board.
+pub fn project_by_code(conn: &mut DbConn, code: &str) -> Result<Option<Project>, DbError> {
+    Ok(projects::table
+        .filter(projects::code.eq(code.trim().to_uppercase()))
+        .select(Project::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A case by reference, but only for a phone number that complained on it.
+pub fn case_for_complainant(
+    conn: &mut DbConn,
+    reference: &str,
+    contact_id: &str,
+) -> Result<Option<Case>, DbError> {
+    let Some(case) = cases::table
+        .filter(cases::reference.eq(reference))
+        .select(Case::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mine: i64 = complaints::table
+        .filter(complaints::case_id.eq(&case.id))
+        .filter(complaints::contact_id.eq(contact_id))
+        .count()
+        .get_result(conn)?;
+    Ok((mine > 0).then_some(case))
+}
+
+/// The cases a worker complained on, newest first.
+pub fn cases_of(conn: &mut DbConn, contact_id: &str) -> Result<Vec<Case>, DbError> {
+    let ids = complaints::table
+        .filter(complaints::contact_id.eq(contact_id))
+        .select(complaints::case_id);
+    Ok(cases::table
+        .filter(cases::id.eq_any(ids))
+        .order(cases::created_at.desc())
+        .select(Case::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,435 @@
+//! The wage-complaint dialog by SMS, as pure functions: which question comes next, and what an
+//! answer means. Storage and replies are in `conversations::mod`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::{
+    first_word, normalize_digits, normalize_keyword, parse_amount_yuan, parse_count,
+};
+
+/// What the worker has told us so far (stored as JSON on the conversation).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answers {
+    pub project_id: Option<String>,
+    pub project_code: Option<String>,
+    pub employer: Option<String>,
+    pub county: Option<String>,
+    pub workers: Option<u32>,
+    pub amount_yuan: Option<u64>,
+    pub months: Option<u32>,
+    pub anonymous: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Employer,
+    County,
+    Workers,
+    Amount,
+    Months,
+    Anonymous,
+    Confirm,
+}
+
+impl Step {
+    pub const ALL: [Step; 7] = [
+        Step::Employer,
+        Step::County,
+        Step::Workers,
+        Step::Amount,
+        Step::Months,
+        Step::Anonymous,
+        Step::Confirm,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Step::Employer => "employer",
+            Step::County => "county",
+            Step::Workers => "workers",
+            Step::Amount => "amount",
+            Step::Months => "months",
+            Step::Anonymous => "anonymous",
+            Step::Confirm => "confirm",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The message template that asks this question (each carries an example answer).
+    pub fn template(&self) -> &'static str {
+        match self {
+            Step::Employer => "complaint_ask_employer",
+            Step::County => "complaint_ask_county",
+            Step::Workers => "complaint_ask_workers",
+            Step::Amount => "complaint_ask_amount",
+            Step::Months => "complaint_ask_months",
+            Step::Anonymous => "complaint_ask_anonymous",
+            Step::Confirm => "complaint_confirm",
+        }
+    }
+}
+
+/// A county in the numbered list the worker chooses from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct County {
+    pub zh: String,
+    pub bo: String,
+}
+
+/// What the registry knows of a project code from a site notice board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectRef {
+    pub id: String,
+    pub code: String,
+    pub name_zh: String,
+    pub county: String,
+}
+
+/// The first question not yet answered. A project from the registry already names its county.
+pub fn next_step(a: &Answers) -> Step {
+    if a.employer.is_none() {
+        Step::Employer
+    } else if a.county.is_none() {
+        Step::County
+    } else if a.workers.is_none() {
+        Step::Workers
+    } else if a.amount_yuan.is_none() {
+        Step::Amount
+    } else if a.months.is_none() {
+        Step::Months
+    } else if a.anonymous.is_none() {
+        Step::Anonymous
+    } else {
+        Step::Confirm
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Turn {
+    /// The answer was taken; ask `next_step`.
+    Taken,
+    /// The worker confirmed the summary: file it.
+    Confirmed,
+    /// Not an answer to this question.
+    Invalid,
+}
+
+/// Words that abandon the dialog at any step. Tibetan ཕྱིར་འཐེན "withdraw" (native review).
+const CANCEL: &[&str] = &["取消", "0", "CANCEL", "QUXIAO", "ཕྱིར་འཐེན"];
+const YES: &[&str] = &[
+    "1",
+    "是",
+    "是的",
+    "对",
+    "好",
+    "Y",
+    "YES",
+    "OK",
+    "ཡིན",
+    "ཡོད",
+    "འགྲིག",
+];
+const NO: &[&str] = &["2", "否", "不", "不是", "不要", "N", "NO", "མིན", "མེད"];
+
+pub fn is_cancel(text: &str) -> bool {
+    CANCEL.contains(&normalize_keyword(text).as_str())
+}
+
+fn yes_no(text: &str) -> Option<bool> {
+    let k = normalize_keyword(text);
+    if YES.contains(&k.as_str()) {
+        Some(true)
+    } else if NO.contains(&k.as_str()) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Applies the worker's answer to `step`.
+pub fn take_answer(
+    step: Step,
+    a: &mut Answers,
+    text: &str,
+    counties: &[County],
+    find_project: &dyn Fn(&str) -> Option<ProjectRef>,
+) -> Turn {
+    let trimmed = text.trim();
+    match step {
+        Step::Employer => {
+            let code = normalize_keyword(trimmed);
+            if let Some(p) = find_project(&code) {
+                a.project_id = Some(p.id);
+                a.project_code = Some(p.code);
+                a.employer = Some(p.name_zh);
+                a.county = Some(p.county);
+                return Turn::Taken;
+            }
+            // A name, kept as given; a bare number or a single character is not one.
+            let letters = trimmed.chars().filter(|c| c.is_alphabetic()).count();
+            if letters < 2 || trimmed.chars().count() > 100 {
+                return Turn::Invalid;
+            }
+            a.employer = Some(trimmed.to_string());
+            Turn::Taken
+        }
+        Step::County => match county_choice(trimmed, counties) {
+            Some(c) => {
+                a.county = Some(c);
+                Turn::Taken
+            }
+            None => Turn::Invalid,
+        },
+        Step::Workers => match parse_count(trimmed).filter(|n| (1..=10_000).contains(n)) {
+            Some(n) => {
+                a.workers = Some(n);
+                Turn::Taken
+            }
+            None => Turn::Invalid,
+        },
+        Step::Amount => {
+            match parse_amount_yuan(trimmed).filter(|n| (1..=100_000_000).contains(n)) {
+                Some(n) => {
+                    a.amount_yuan = Some(n);
+                    Turn::Taken
+                }
+                None => Turn::Invalid,
+            }
+        }
+        Step::Months => match parse_months(trimmed) {
+            Some(n) => {
+                a.months = Some(n);
+                Turn::Taken
+            }
+            None => Turn::Invalid,
+        },
+        Step::Anonymous => match yes_no(trimmed) {
+            Some(b) => {
+                a.anonymous = Some(b);
+                Turn::Taken
+            }
+            None => Turn::Invalid,
+        },
+        Step::Confirm => match yes_no(trimmed) {
+            Some(true) => Turn::Confirmed,
+            _ => Turn::Invalid,
+        },
+    }
+}
+
+/// A county by its number in the list or by its name in either language.
+fn county_choice(text: &str, counties: &[County]) -> Option<String> {
+    let norm = normalize_digits(text);
+    if let Ok(n) = norm.trim().parse::<usize>() {
+        return counties.get(n.checked_sub(1)?).map(|c| c.zh.clone());
+    }
+    let t = text.trim().trim_end_matches(['་', '།']);
+    counties
+        .iter()
+        .find(|c| {
+            !t.is_empty()
+                && (c.zh == t
+                    || c.zh.trim_end_matches(['县', '区', '市']) == t
+                    || c.bo.trim_end_matches(['་', '།']) == t)
+        })
+        .map(|c| c.zh.clone())
+}
+
+/// Months owed: "3", "3个月", "三个月" is not read (digits only), "半年" neither.
+fn parse_months(text: &str) -> Option<u32> {
+    let t = normalize_digits(text);
+    let t = t
+        .trim()
+        .trim_end_matches("个月")
+        .trim_end_matches('月')
+        .trim_end_matches("months")
+        .trim_end_matches("month");
+    t.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=120).contains(n))
+}
+
+/// The one-message form for experienced users and brokers: `QX <project code> <workers> <amount>`.
+pub fn one_message(text: &str) -> Option<(String, u32, u64)> {
+    let norm = normalize_keyword(text);
+    let (kw, rest) = first_word(&norm);
+    if kw != "QX" && kw != "欠薪" {
+        return None;
+    }
+    let parts: Vec<&str> = rest.split_whitespace().collect();
+    if parts.len() != 3 {
+        return None;
+    }
+    let workers = parse_count(parts[1]).filter(|n| (1..=10_000).contains(n))?;
+    let amount = parse_amount_yuan(parts[2]).filter(|n| *n >= 1)?;
+    Some((parts[0].to_string(), workers, amount))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counties() -> Vec<County> {
+        vec![
+            County {
+                zh: "城关区".into(),
+                bo: "ཁྲིན་ཀོན་ཆུས།".into(),
+            },
+            County {
+                zh: "堆龙德庆区".into(),
+                bo: "སྟོད་ལུང་བདེ་ཆེན་ཆུས།".into(),
+            },
+        ]
+    }
+
+    fn registry(code: &str) -> Option<ProjectRef> {
+        (code == "P2026-001").then(|| ProjectRef {
+            id: "p1".into(),
+            code: "P2026-001".into(),
+            name_zh: "拉萨北环路改造工程".into(),
+            county: "城关区".into(),
+        })
+    }
+
+    #[test]
+    fn a_project_code_fills_employer_and_county() {
+        let mut a = Answers::default();
+        assert_eq!(
+            take_answer(Step::Employer, &mut a, "p2026-001", &counties(), &registry),
+            Turn::Taken
+        );
+        assert_eq!(a.employer.as_deref(), Some("拉萨北环路改造工程"));
+        assert_eq!(a.county.as_deref(), Some("城关区"));
+        assert_eq!(next_step(&a), Step::Workers);
+    }
+
+    #[test]
+    fn a_free_name_is_kept_and_the_county_asked() {
+        let mut a = Answers::default();
+        assert_eq!(
+            take_answer(
+                Step::Employer,
+                &mut a,
+                " 扎西建筑队 ",
+                &counties(),
+                &registry
+            ),
+            Turn::Taken
+        );
+        assert_eq!(a.employer.as_deref(), Some("扎西建筑队"));
+        assert_eq!(next_step(&a), Step::County);
+        assert_eq!(
+            take_answer(
+                Step::Employer,
+                &mut Answers::default(),
+                "5",
+                &counties(),
+                &registry
+            ),
+            Turn::Invalid
+        );
+    }
+
+    #[test]
+    fn counties_by_number_or_name() {
+        let c = counties();
+        let mut a = Answers::default();
+        for (text, want) in [
+            ("2", Some("堆龙德庆区")),
+            ("２", Some("堆龙德庆区")),
+            ("༡", Some("城关区")),
+            ("城关", Some("城关区")),
+            ("ཁྲིན་ཀོན་ཆུས", Some("城关区")),
+            ("3", None),
+            ("0x", None),
+        ] {
+            a.county = None;
+            let t = take_answer(Step::County, &mut a, text, &c, &registry);
+            assert_eq!(a.county.as_deref(), want, "{text}");
+            assert_eq!(t == Turn::Taken, want.is_some(), "{text}");
+        }
+    }
+
+    #[test]
+    fn numbers_amounts_months_and_yes_no() {
+        let (c, r) = (counties(), registry);
+        let mut a = Answers::default();
+        assert_eq!(take_answer(Step::Workers, &mut a, "༥", &c, &r), Turn::Taken);
+        assert_eq!(a.workers, Some(5));
+        assert_eq!(
+            take_answer(Step::Workers, &mut a, "很多", &c, &r),
+            Turn::Invalid
+        );
+        for (t, v) in [
+            ("3千", 3000),
+            ("3000元", 3000),
+            ("¥3,000", 3000),
+            ("３０００", 3000),
+        ] {
+            assert_eq!(
+                take_answer(Step::Amount, &mut a, t, &c, &r),
+                Turn::Taken,
+                "{t}"
+            );
+            assert_eq!(a.amount_yuan, Some(v));
+        }
+        assert_eq!(
+            take_answer(Step::Amount, &mut a, "不知道", &c, &r),
+            Turn::Invalid
+        );
+        assert_eq!(
+            take_answer(Step::Months, &mut a, "3个月", &c, &r),
+            Turn::Taken
+        );
+        assert_eq!(a.months, Some(3));
+        assert_eq!(
+            take_answer(Step::Months, &mut a, "500", &c, &r),
+            Turn::Invalid
+        );
+        assert_eq!(
+            take_answer(Step::Anonymous, &mut a, "是", &c, &r),
+            Turn::Taken
+        );
+        assert_eq!(a.anonymous, Some(true));
+        assert_eq!(
+            take_answer(Step::Anonymous, &mut a, "2", &c, &r),
+            Turn::Taken
+        );
+        assert_eq!(a.anonymous, Some(false));
+        assert_eq!(
+            take_answer(Step::Confirm, &mut a, "1", &c, &r),
+            Turn::Confirmed
+        );
+        assert_eq!(
+            take_answer(Step::Confirm, &mut a, "hm", &c, &r),
+            Turn::Invalid
+        );
+    }
+
+    #[test]
+    fn cancel_words() {
+        for t in ["取消", "0", "０", "cancel", "ཕྱིར་འཐེན།"] {
+            assert!(is_cancel(t), "{t}");
+        }
+        assert!(!is_cancel("10"));
+    }
+
+    #[test]
+    fn one_message_form() {
+        assert_eq!(
+            one_message("QX P2026-001 5 3000"),
+            Some(("P2026-001".into(), 5, 3000))
+        );
+        assert_eq!(
+            one_message("qx p2026-001 ５ 3千"),
+            Some(("P2026-001".into(), 5, 3000))
+        );
+        assert_eq!(one_message("QX"), None);
+        assert_eq!(one_message("QX P1 five 3000"), None);
+        assert_eq!(one_message("hello P1 5 3000"), None);
+    }
+}

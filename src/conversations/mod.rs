@@ -1,0 +1,418 @@
+//! SMS dialogs, stored in the database so a restart or a second process loses nothing: the
+//! wage-complaint intake, the one-message form, and case status queries.
+
+pub mod complaint;
+
+use chrono::Duration;
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::cases::rules::CaseState;
+use crate::cases::{self, Clock, Filing};
+use crate::db::models::{Case, Contact, Conversation, Language, NewConversation};
+use crate::db::schema::conversations;
+use crate::db::{new_id, now, DbConn, DbError};
+use crate::templates::TemplateError;
+use crate::AppState;
+use complaint::{is_cancel, next_step, take_answer, Answers, County, ProjectRef, Step, Turn};
+
+pub const KIND_COMPLAINT: &str = "complaint";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialogConfig {
+    /// A worker who comes back after this long is reminded where the dialog stopped.
+    pub idle_reminder_minutes: u64,
+    /// An unfinished dialog older than this is dropped; the next text starts afresh.
+    pub abandon_after_hours: u64,
+    /// Wrong answers to one question before a call back is offered instead.
+    pub max_failures: u32,
+}
+
+impl Default for DialogConfig {
+    fn default() -> Self {
+        DialogConfig {
+            idle_reminder_minutes: 30,
+            abandon_after_hours: 72,
+            max_failures: 3,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
+impl From<diesel::result::Error> for ReplyError {
+    fn from(e: diesel::result::Error) -> Self {
+        ReplyError::Db(DbError::Query(e))
+    }
+}
+
+/// One SMS to send back: the template it came from, and its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub kind: String,
+    pub body: String,
+}
+
+/// Everything a turn of a dialog needs.
+pub struct Ctx<'a> {
+    pub state: &'a AppState,
+    pub contact: &'a Contact,
+    pub channel_id: &'a str,
+    pub text: &'a str,
+    pub lang: Language,
+}
+
+impl Ctx<'_> {
+    fn render(&self, name: &str, data: Value) -> Result<String, ReplyError> {
+        Ok(self.state.templates.render(self.lang, name, &data)?)
+    }
+
+    fn reply(&self, name: &str, data: Value) -> Result<Reply, ReplyError> {
+        Ok(Reply {
+            kind: name.to_string(),
+            body: self.render(name, data)?,
+        })
+    }
+
+    fn counties(&self) -> &[County] {
+        &self.state.config.counties
+    }
+
+    fn clock(&self) -> Clock<'_> {
+        Clock {
+            calendar: &self.state.calendar,
+            region: self.state.config.region.as_deref(),
+            today: self.state.config.today(),
+        }
+    }
+
+    /// The question for `step`, with what it needs to show.
+    fn ask(&self, step: Step, a: &Answers) -> Result<String, ReplyError> {
+        let counties = self.counties();
+        let list = |lang: &str| {
+            counties
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{} {}", i + 1, if lang == "bo" { &c.bo } else { &c.zh }))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let county = a.county.as_deref().unwrap_or("");
+        let county_bo = counties
+            .iter()
+            .find(|c| c.zh == county)
+            .map(|c| c.bo.as_str())
+            .unwrap_or(county);
+        let data = json!({
+            "counties_zh": list("zh"),
+            "counties_bo": list("bo"),
+            "employer": a.employer,
+            "county_zh": county,
+            "county_bo": county_bo,
+            "workers": a.workers,
+            "amount": a.amount_yuan,
+            "months": a.months,
+            "anonymous": a.anonymous.unwrap_or(true),
+        });
+        self.render(step.template(), data)
+    }
+}
+
+/// The worker's dialog in progress, if any. One left too long is dropped first.
+pub fn open_dialog(
+    conn: &mut DbConn,
+    cfg: &DialogConfig,
+    contact_id: &str,
+) -> Result<Option<Conversation>, DbError> {
+    let stale = now() - Duration::hours(cfg.abandon_after_hours as i64);
+    diesel::update(
+        conversations::table
+            .filter(conversations::contact_id.eq(contact_id))
+            .filter(conversations::status.eq("open"))
+            .filter(conversations::updated_at.lt(stale)),
+    )
+    .set(conversations::status.eq("abandoned"))
+    .execute(conn)?;
+    Ok(conversations::table
+        .filter(conversations::contact_id.eq(contact_id))
+        .filter(conversations::status.eq("open"))
+        .order(conversations::updated_at.desc())
+        .select(Conversation::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+fn project_lookup(conn: &mut DbConn, code: &str) -> Result<Option<ProjectRef>, DbError> {
+    Ok(cases::project_by_code(conn, code)?.map(|p| ProjectRef {
+        id: p.id,
+        code: p.code,
+        name_zh: p.name_zh,
+        county: p.county,
+    }))
+}
+
+/// Starts the complaint dialog (the worker texted 欠薪, QX, 1 …).
+pub fn start(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    answers: Answers,
+    intro: Option<Reply>,
+) -> Result<Vec<Reply>, ReplyError> {
+    let step = next_step(&answers);
+    let t = now();
+    diesel::insert_into(conversations::table)
+        .values(NewConversation {
+            id: &new_id(),
+            contact_id: &ctx.contact.id,
+            channel_id: ctx.channel_id,
+            kind: KIND_COMPLAINT,
+            step: step.as_str(),
+            answers: &serde_json::to_string(&answers).unwrap_or_else(|_| "{}".into()),
+            failures: 0,
+            status: "open",
+            language: ctx.lang.as_str(),
+            started_at: t,
+            updated_at: t,
+        })
+        .execute(conn)?;
+    let intro = match intro {
+        Some(r) => r,
+        None => ctx.reply("complaint_start", json!({}))?,
+    };
+    let body = format!("{}\n{}", intro.body, ctx.ask(step, &answers)?);
+    Ok(vec![Reply {
+        kind: step.template().into(),
+        body,
+    }])
+}
+
+/// Takes the worker's answer to the dialog's current question.
+pub fn continue_dialog(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    conv: &Conversation,
+) -> Result<Vec<Reply>, ReplyError> {
+    let cfg = &ctx.state.config.dialog;
+    let mut answers: Answers = serde_json::from_str(&conv.answers).unwrap_or_default();
+    let step = Step::parse(&conv.step).unwrap_or_else(|| next_step(&answers));
+    let save = |conn: &mut DbConn, step: &str, answers: &Answers, failures: i32, status: &str| {
+        diesel::update(conversations::table.find(&conv.id))
+            .set((
+                conversations::step.eq(step),
+                conversations::answers
+                    .eq(serde_json::to_string(answers).unwrap_or_else(|_| "{}".into())),
+                conversations::failures.eq(failures),
+                conversations::status.eq(status),
+                conversations::updated_at.eq(now()),
+            ))
+            .execute(conn)
+    };
+    if is_cancel(ctx.text) {
+        save(conn, step.as_str(), &answers, conv.failures, "cancelled")?;
+        return Ok(vec![ctx.reply("complaint_cancelled", json!({}))?]);
+    }
+    if crate::router::classify(ctx.text) == crate::router::Intent::Help {
+        // Asking for help is not a wrong answer: repeat the question.
+        save(conn, step.as_str(), &answers, conv.failures, "open")?;
+        return Ok(vec![Reply {
+            kind: step.template().into(),
+            body: ctx.ask(step, &answers)?,
+        }]);
+    }
+    let idle = now() - conv.updated_at > Duration::minutes(cfg.idle_reminder_minutes as i64);
+    // Only the employer question can name a registered project.
+    let project = match step {
+        Step::Employer => project_lookup(conn, &crate::text::normalize_keyword(ctx.text))?,
+        _ => None,
+    };
+    let turn = take_answer(step, &mut answers, ctx.text, ctx.counties(), &|_| {
+        project.clone()
+    });
+    match turn {
+        Turn::Taken => {
+            let next = next_step(&answers);
+            save(conn, next.as_str(), &answers, 0, "open")?;
+            Ok(vec![Reply {
+                kind: next.template().into(),
+                body: ctx.ask(next, &answers)?,
+            }])
+        }
+        Turn::Confirmed => {
+            let filed = cases::file_complaint(
+                conn,
+                &ctx.state.config.cases,
+                &ctx.clock(),
+                &Filing {
+                    contact: ctx.contact,
+                    channel_id: ctx.channel_id,
+                    conversation_id: Some(&conv.id),
+                    answers: &answers,
+                    language: ctx.lang,
+                },
+            )?;
+            save(conn, step.as_str(), &answers, 0, "done")?;
+            Ok(vec![filed_reply(ctx, &filed.case)?])
+        }
+        Turn::Invalid if idle => {
+            // Back after a pause with something else in mind: remind, don't count it.
+            save(conn, step.as_str(), &answers, conv.failures, "open")?;
+            let body = format!(
+                "{}\n{}",
+                ctx.render("complaint_resume", json!({}))?,
+                ctx.ask(step, &answers)?
+            );
+            Ok(vec![Reply {
+                kind: "complaint_resume".into(),
+                body,
+            }])
+        }
+        Turn::Invalid => {
+            let failures = conv.failures + 1;
+            if failures as u32 >= cfg.max_failures {
+                save(conn, step.as_str(), &answers, failures, "callback")?;
+                cases::audit(
+                    conn,
+                    None,
+                    &cases::worker_actor(ctx.contact),
+                    "callback_requested",
+                    Some(&format!(
+                        "conversation {} stuck at {}",
+                        conv.id,
+                        step.as_str()
+                    )),
+                )?;
+                return Ok(vec![ctx.reply("complaint_callback", json!({}))?]);
+            }
+            save(conn, step.as_str(), &answers, failures, "open")?;
+            let body = format!(
+                "{}\n{}",
+                ctx.render("complaint_invalid", json!({}))?,
+                ctx.ask(step, &answers)?
+            );
+            Ok(vec![Reply {
+                kind: "complaint_invalid".into(),
+                body,
+            }])
+        }
+    }
+}
+
+/// `QX <project code> <workers> <amount>`: filed at once when the code is registered;
+/// otherwise the dialog starts, with what the message did say kept.
+pub fn one_message(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    code: &str,
+    workers: u32,
+    amount: u64,
+) -> Result<Vec<Reply>, ReplyError> {
+    match project_lookup(conn, code)? {
+        Some(p) => {
+            let answers = Answers {
+                project_id: Some(p.id),
+                project_code: Some(p.code),
+                employer: Some(p.name_zh),
+                county: Some(p.county),
+                workers: Some(workers),
+                amount_yuan: Some(amount),
+                months: None,
+                // The protective default: the identity stays with the bureau.
+                anonymous: Some(true),
+            };
+            let filed = cases::file_complaint(
+                conn,
+                &ctx.state.config.cases,
+                &ctx.clock(),
+                &Filing {
+                    contact: ctx.contact,
+                    channel_id: ctx.channel_id,
+                    conversation_id: None,
+                    answers: &answers,
+                    language: ctx.lang,
+                },
+            )?;
+            Ok(vec![filed_reply(ctx, &filed.case)?])
+        }
+        None => {
+            let answers = Answers {
+                workers: Some(workers),
+                amount_yuan: Some(amount),
+                ..Answers::default()
+            };
+            let intro = ctx.reply("complaint_project_unknown", json!({ "code": code }))?;
+            start(conn, ctx, answers, Some(intro))
+        }
+    }
+}
+
+fn filed_reply(ctx: &Ctx, case: &Case) -> Result<Reply, ReplyError> {
+    ctx.reply(
+        "complaint_filed",
+        json!({ "reference": case.reference, "accept_due": case.accept_due.map(|d| d.to_string()) }),
+    )
+}
+
+/// The text describing a case's state, in one language.
+pub fn state_text(state: &AppState, lang: &str, case: &Case) -> Result<String, TemplateError> {
+    let st = CaseState::parse(&case.state).unwrap_or(CaseState::Received);
+    let data = json!({
+        "accept_due": case.accept_due.map(|d| d.to_string()),
+        "finish_due": case.finish_due.map(|d| d.to_string()),
+        "refusal_reason": case.refusal_reason.clone().unwrap_or_default(),
+        "recovered": case.recovered_yuan,
+        "transferred_to": case.transferred_to.clone().unwrap_or_default(),
+    });
+    state
+        .templates
+        .render_lang(lang, &format!("case_state_{}", st.as_str()), &data)
+}
+
+/// `CX <ref>`, 查询, 3: a case's state, only for a number that complained on it.
+pub fn status(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    reference: Option<&str>,
+) -> Result<Vec<Reply>, ReplyError> {
+    let case = match reference {
+        Some(r) => match cases::reference::parse(r) {
+            Some(r) => cases::case_for_complainant(conn, &r, &ctx.contact.id)?,
+            None => None,
+        },
+        None => {
+            let mine = cases::cases_of(conn, &ctx.contact.id)?;
+            if mine.len() > 1 {
+                let refs: Vec<&str> = mine.iter().map(|c| c.reference.as_str()).collect();
+                return Ok(vec![
+                    ctx.reply("case_list", json!({ "references": refs.join(" ") }))?
+                ]);
+            }
+            mine.into_iter().next()
+        }
+    };
+    match case {
+        Some(case) => {
+            let body = ctx.state.templates.render_with(ctx.lang, "case_status", |lang| {
+                Ok(json!({ "reference": case.reference, "state_text": state_text(ctx.state, lang, &case)? }))
+            })?;
+            Ok(vec![Reply {
+                kind: "case_status".into(),
+                body,
+            }])
+        }
+        // The same answer whether the case does not exist or is someone else's.
+        None => {
+            Ok(vec![ctx.reply(
+                "case_not_found",
+                json!({ "reference": reference }),
+            )?])
+        }
+    }
+}
