@@ -16,6 +16,7 @@ pub mod router;
 pub mod server;
 pub mod templates;
 pub mod text;
+pub mod tokens;
 pub mod web;
 
 use std::sync::Arc;

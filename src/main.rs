@@ -36,12 +36,34 @@ enum Command {
         #[arg(long)]
         region: Option<String>,
     },
+    /// API tokens: `token create --role inspector --name NAME`, `token list`, `token revoke ID`.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Exit 0 if the running service answers /readyz (for container health checks).
     Healthcheck {
         /// Base URL of the service (default: http://{listen}).
         #[arg(long)]
         url: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token and print it (once: only its hash is kept).
+    Create {
+        /// admin, inspector or liaison
+        #[arg(long)]
+        role: String,
+        /// Who or what holds it, for the audit trail.
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: String },
 }
 
 fn main() -> ExitCode {
@@ -72,6 +94,7 @@ fn main() -> ExitCode {
         Command::Serve => runtime.block_on(hotline::server::run(config)),
         Command::Migrate => migrate(&config),
         Command::Healthcheck { url } => runtime.block_on(healthcheck(&config, url)),
+        Command::Token { command } => token(&config, command),
         Command::Calendar {
             from,
             add,
@@ -111,6 +134,52 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
         "{n} migration(s) applied to {}",
         hotline::db::redact_url(&config.database_url)
     );
+    Ok(())
+}
+
+fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
+    use hotline::tokens::{self, Role};
+    let db = hotline::db::Db::connect(&config.database_url, 1)?;
+    db.migrate()?;
+    let mut conn = db.get()?;
+    match command {
+        TokenCommand::Create { role, name } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("--role: use admin, inspector or liaison, not {role:?}")
+            })?;
+            anyhow::ensure!(!name.trim().is_empty(), "--name: say who holds the token");
+            let (id, secret) = tokens::create(&mut conn, name.trim(), role)?;
+            eprintln!(
+                "token {id} for {} ({}); keep it secret, it is not shown again:",
+                name.trim(),
+                role.as_str()
+            );
+            println!("{secret}");
+        }
+        TokenCommand::List => {
+            for t in tokens::list(&mut conn)? {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}  {:<9}  {:<7}  {}  last used {}",
+                    t.id,
+                    t.role,
+                    state,
+                    t.name,
+                    t.last_used_at
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            anyhow::ensure!(tokens::revoke(&mut conn, &id)?, "no active token {id}");
+            println!("revoked {id}");
+        }
+    }
     Ok(())
 }
 

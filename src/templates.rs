@@ -39,6 +39,7 @@ pub const NAMES: &[&str] = &[
     "case_state_resolved",
     "case_state_transferred",
     "case_state_closed",
+    "case_info_needed",
 ];
 
 const BUILTIN: &[(&str, &str, &str)] = &[
@@ -316,6 +317,16 @@ const BUILTIN: &[(&str, &str, &str)] = &[
         "bo",
         "case_state_closed",
         include_str!("../message-templates/bo/case_state_closed.hbs"),
+    ),
+    (
+        "bo",
+        "case_info_needed",
+        include_str!("../message-templates/bo/case_info_needed.hbs"),
+    ),
+    (
+        "zh",
+        "case_info_needed",
+        include_str!("../message-templates/zh/case_info_needed.hbs"),
     ),
     (
         "zh",

@@ -253,6 +253,52 @@ impl Calendar {
     }
 
     /// The rule: the region's file, then the national file, then Monday–Friday.
+    /// As `deadline`, but a count that runs past the calendar data goes on instead of failing:
+    /// with the national layer where only the region's file is missing, else with plain
+    /// weekdays. The flag says the date is provisional: until the officer adds next year's
+    /// schedule, an estimate is more use to an inspector than no date at all.
+    pub fn deadline_estimate(
+        &self,
+        start: NaiveDate,
+        working_days: u32,
+        pauses: &[Pause],
+        region: Option<&str>,
+    ) -> Result<Option<(NaiveDate, bool)>, CalendarError> {
+        check_pauses(pauses)?;
+        let region_years = self.region_years(region)?;
+        let (_, last) = self.years();
+        let mut day = start;
+        let mut left = working_days;
+        let mut provisional = false;
+        while left > 0 {
+            day = self.next_day(day)?;
+            if pauses.iter().any(|p| p.to.is_none() && p.from <= day) {
+                return Ok(None);
+            }
+            if paused(pauses, day) {
+                continue;
+            }
+            let working = match self.working(day, region_years) {
+                Ok(w) => w,
+                Err(CalendarError::RegionOutOfRange { .. }) if day.year() <= last => {
+                    provisional = true;
+                    self.working(day, None)?
+                }
+                Err(CalendarError::OutOfRange { .. } | CalendarError::RegionOutOfRange { .. })
+                    if day.year() > last =>
+                {
+                    provisional = true;
+                    !matches!(day.weekday(), Weekday::Sat | Weekday::Sun)
+                }
+                Err(e) => return Err(e),
+            };
+            if working {
+                left -= 1;
+            }
+        }
+        Ok(Some((day, provisional)))
+    }
+
     fn working(&self, date: NaiveDate, region_years: RegionYears) -> Result<bool, CalendarError> {
         let what = || date.to_string();
         let national = self.national_year(date.year(), &what)?;
@@ -1037,5 +1083,35 @@ workdays = ["2027-01-09"]
                     .contains("CHECK WITH THE REGIONAL GOVERNMENT'S NOTICE"));
             }
         }
+    }
+
+    #[test]
+    fn estimates_run_past_the_data_and_say_so() {
+        let cal = Calendar::builtin().unwrap();
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        // inside the data: the same as deadline, not provisional
+        assert_eq!(
+            cal.deadline_estimate(d(2026, 2, 10), 5, &[], Some("xizang"))
+                .unwrap(),
+            Some((
+                cal.deadline(d(2026, 2, 10), 5, &[], Some("xizang"))
+                    .unwrap()
+                    .unwrap(),
+                false
+            ))
+        );
+        // 60 working days from late November 2026 end in 2027: weekdays, provisional
+        let (due, provisional) = cal
+            .deadline_estimate(d(2026, 11, 27), 60, &[], Some("xizang"))
+            .unwrap()
+            .unwrap();
+        assert!(provisional);
+        assert!(
+            due.year() == 2027 && due.weekday() != Weekday::Sat && due.weekday() != Weekday::Sun,
+            "{due}"
+        );
+        assert!(cal
+            .deadline(d(2026, 11, 27), 60, &[], Some("xizang"))
+            .is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! project or employer (within `join_window_days`), else opens a new one; every change is an
 //! audit event.
 
+pub mod actions;
 pub mod reference;
 pub mod rules;
 
@@ -110,12 +111,13 @@ pub fn file_complaint(
         None => {
             let id = new_id();
             let reference = unused_reference(conn)?;
-            let accept_due = match clock.calendar.add_working_days(
+            let accept_due = match clock.calendar.deadline_estimate(
                 clock.today,
                 rules.accept_working_days,
+                &[],
                 clock.region,
             ) {
-                Ok(d) => Some(d),
+                Ok(d) => d.map(|(d, _)| d),
                 Err(e) => {
                     // A complaint is never refused for want of calendar data; the gap is audited.
                     tracing::error!(error = %e, "no acceptance deadline: calendar data missing");

@@ -377,3 +377,18 @@ pub struct NewAuditEvent<'a> {
     pub detail: Option<&'a str>,
     pub created_at: NaiveDateTime,
 }
+
+use super::schema::api_tokens;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    #[serde(skip)]
+    pub token_hash: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod api;
 mod cli;
 mod complaints;
 mod gateway;

@@ -51,6 +51,17 @@ impl TestApp {
         uri: &str,
         body: Option<(&str, Vec<u8>)>,
     ) -> (StatusCode, String) {
+        self.request_with(method, uri, &[], body).await
+    }
+
+    /// A request with extra headers.
+    pub async fn request_with(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> (StatusCode, String) {
         let app = test::init_service(
             App::new()
                 .app_data(web::Data::new(self.state.clone()))
@@ -62,6 +73,9 @@ impl TestApp {
             _ => test::TestRequest::get(),
         }
         .uri(uri);
+        for (k, v) in headers {
+            req = req.insert_header((*k, *v));
+        }
         if let Some((ct, bytes)) = body {
             req = req.insert_header(("content-type", ct)).set_payload(bytes);
         }
@@ -69,6 +83,30 @@ impl TestApp {
         let status = resp.status();
         let body = test::read_body(resp).await;
         (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// An API call with a bearer token; the body is JSON.
+    pub async fn api(
+        &self,
+        method: &str,
+        uri: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        let auth = format!("Bearer {token}");
+        let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
+        let (status, text) = self
+            .request_with(method, uri, &[("authorization", &auth)], body)
+            .await;
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{method} {uri}: not JSON: {text}"));
+        (status, json)
+    }
+
+    pub fn token(&self, role: hotline::tokens::Role, name: &str) -> String {
+        hotline::tokens::create(&mut self.conn(), name, role)
+            .unwrap()
+            .1
     }
 
     pub async fn get(&self, uri: &str) -> (StatusCode, String) {

@@ -1,0 +1,96 @@
+//! API bearer tokens: made by `hotline token create --role …`, shown once, stored only as a
+//! SHA-256 hash, revocable.
+
+use diesel::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::db::models::ApiToken;
+use crate::db::schema::api_tokens;
+use crate::db::{new_id, now, DbConn, DbError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, including extensions and token management.
+    Admin,
+    /// Works cases: reads them, sees complainants, acts on them.
+    Inspector,
+    /// A department's liaison: reads cases, never an anonymous complainant's identity.
+    Liaison,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Inspector => "inspector",
+            Role::Liaison => "liaison",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "inspector" => Some(Role::Inspector),
+            "liaison" => Some(Role::Liaison),
+            _ => None,
+        }
+    }
+}
+
+fn hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Creates a token; returns its id and the secret, which is not stored and cannot be shown again.
+pub fn create(conn: &mut DbConn, name: &str, role: Role) -> Result<(String, String), DbError> {
+    let secret = format!(
+        "hl_{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let id = new_id();
+    diesel::insert_into(api_tokens::table)
+        .values((
+            api_tokens::id.eq(&id),
+            api_tokens::name.eq(name),
+            api_tokens::role.eq(role.as_str()),
+            api_tokens::token_hash.eq(hash(&secret)),
+            api_tokens::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok((id, secret))
+}
+
+/// The live token with this secret.
+pub fn verify(conn: &mut DbConn, secret: &str) -> Result<Option<(ApiToken, Role)>, DbError> {
+    let token: Option<ApiToken> = api_tokens::table
+        .filter(api_tokens::token_hash.eq(hash(secret)))
+        .filter(api_tokens::revoked_at.is_null())
+        .select(ApiToken::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(token.and_then(|t| Role::parse(&t.role).map(|r| (t, r))))
+}
+
+pub fn list(conn: &mut DbConn) -> Result<Vec<ApiToken>, DbError> {
+    Ok(api_tokens::table
+        .order(api_tokens::created_at)
+        .select(ApiToken::as_select())
+        .load(conn)?)
+}
+
+/// Returns false when there was no such live token.
+pub fn revoke(conn: &mut DbConn, id: &str) -> Result<bool, DbError> {
+    let n = diesel::update(
+        api_tokens::table
+            .find(id)
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(Some(now())))
+    .execute(conn)?;
+    Ok(n == 1)
+}

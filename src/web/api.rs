@@ -1,0 +1,549 @@
+//! JSON API under `/api/v1/`, for bearer tokens (`hotline token create --role …`). Errors are
+//! JSON with a reason. A complainant's full number appears only on the audited
+//! `/complainants` route, and never to a liaison.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::cases::actions::{self, Action, ActionError};
+use crate::cases::rules::CaseState;
+use crate::cases::{audit, audit_trail, Clock};
+use crate::db::models::{Case, CasePause, Complaint, Contact, Project};
+use crate::db::schema::{cases, complaints, contacts, projects};
+use crate::db::{DbConn, DbError};
+use crate::text::mask_phone;
+use crate::tokens::{self, Role};
+use crate::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            // A malformed query string gets the same JSON error as everything else.
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
+            )
+            .route("/openapi.json", web::get().to(openapi))
+            .route("/cases", web::get().to(list_cases))
+            .route("/cases/{reference}", web::get().to(case_detail))
+            .route(
+                "/cases/{reference}/complainants",
+                web::get().to(complainants),
+            )
+            .route("/cases/{reference}/actions", web::post().to(case_action))
+            .route("/projects", web::get().to(list_projects))
+            .route("/projects/{code}", web::get().to(project_detail))
+            .default_service(web::to(|| async {
+                ApiError::NotFound("no such API route".into()).error_response()
+            })),
+    );
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+    fn error_response(&self) -> HttpResponse {
+        let mut resp = HttpResponse::build(self.status_code());
+        if matches!(self, ApiError::Unauthorized(_)) {
+            resp.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        resp.json(json!({ "error": self.to_string() }))
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        tracing::error!(error = %e, "API storage error");
+        ApiError::Unavailable("storage unavailable, try again".into())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        DbError::from(e).into()
+    }
+}
+
+impl From<ActionError> for ApiError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            ActionError::NotAllowed { .. } => ApiError::Conflict(e.to_string()),
+            ActionError::Invalid(_) => ApiError::BadRequest(e.to_string()),
+            ActionError::Db(e) => e.into(),
+            ActionError::Template(e) => {
+                tracing::error!(error = %e, "notice not rendered");
+                ApiError::Unavailable("a notice to the worker could not be written".into())
+            }
+        }
+    }
+}
+
+/// The holder of a valid bearer token.
+pub struct Caller {
+    pub name: String,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn actor(&self) -> String {
+        format!("token:{}", self.name)
+    }
+    fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "the {} role may not do this",
+                self.role.as_str()
+            )))
+        }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let secret = req
+            .headers()
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(|s| s.trim().to_string());
+        Box::pin(async move {
+            let state = state.ok_or(ApiError::Unavailable("not configured".into()))?;
+            let secret =
+                secret.ok_or(ApiError::Unauthorized("send Authorization: Bearer <token>"))?;
+            let found = state.db.run(move |c| tokens::verify(c, &secret)).await?;
+            let (token, role) = found.ok_or(ApiError::Unauthorized("unknown or revoked token"))?;
+            Ok(Caller {
+                name: token.name,
+                role,
+            })
+        })
+    }
+}
+
+async fn openapi(_caller: Caller) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(include_str!("openapi.json"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseQuery {
+    state: Option<String>,
+    county: Option<String>,
+    priority: Option<i32>,
+    overdue: Option<bool>,
+    project: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+fn clock(state: &AppState) -> Clock<'_> {
+    Clock {
+        calendar: &state.calendar,
+        region: state.config.region.as_deref(),
+        today: state.config.today(),
+    }
+}
+
+/// The deadline that matters now: acceptance while received, completion while being worked.
+fn current_due(c: &Case) -> Option<NaiveDate> {
+    match CaseState::parse(&c.state) {
+        Some(CaseState::Received) => c.accept_due,
+        Some(CaseState::Accepted | CaseState::Investigating) => c.finish_due,
+        _ => None,
+    }
+}
+
+fn case_json(state: &AppState, c: &Case, project_code: Option<&str>, paused: bool) -> Value {
+    let clk = clock(state);
+    let due = current_due(c);
+    let remaining = due.and_then(|d| {
+        if d < clk.today {
+            clk.calendar
+                .working_days_between(d, clk.today, clk.region)
+                .ok()
+                .map(|n| -(n as i64))
+        } else {
+            clk.calendar
+                .working_days_between(clk.today, d, clk.region)
+                .ok()
+                .map(|n| n as i64)
+        }
+    });
+    json!({
+        "reference": c.reference,
+        "state": c.state,
+        "priority": c.priority,
+        "employer": c.employer,
+        "project_code": project_code,
+        "county": c.county,
+        "collective": c.collective,
+        "workers": c.workers,
+        "amount_yuan": c.amount_yuan,
+        "received_on": c.received_on,
+        "accept_due": c.accept_due,
+        "accepted_on": c.accepted_on,
+        "finish_due": c.finish_due,
+        "extension_days": c.extension_days,
+        "clock": {
+            "due": due,
+            "paused": paused,
+            "working_days_left": remaining,
+            "overdue": due.is_some_and(|d| d < clk.today),
+            // Counted past the calendar data with plain weekdays: add next year's schedule.
+            "provisional": due.is_some_and(|d| clk.calendar.is_working_day(d, clk.region).is_err()),
+            "due_soon": remaining.is_some_and(|r| (0..=state.config.cases.due_soon_working_days as i64).contains(&r)),
+        },
+        "assigned_to": c.assigned_to,
+        "refusal_reason": c.refusal_reason,
+        "recovered_yuan": c.recovered_yuan,
+        "transferred_to": c.transferred_to,
+        "closed_at": c.closed_at,
+    })
+}
+
+type Boxed<'a> = cases::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
+
+fn filtered<'a>(q: &'a CaseQuery, today: NaiveDate, project_id: Option<String>) -> Boxed<'a> {
+    let mut b = cases::table.into_boxed();
+    if let Some(s) = &q.state {
+        b = b.filter(cases::state.eq(s));
+    }
+    if let Some(c) = &q.county {
+        b = b.filter(cases::county.eq(c));
+    }
+    if let Some(p) = q.priority {
+        b = b.filter(cases::priority.eq(p));
+    }
+    if let Some(p) = project_id {
+        b = b.filter(cases::project_id.eq(p));
+    }
+    if let Some(overdue) = q.overdue {
+        let late = || {
+            cases::state
+                .eq(CaseState::Received.as_str())
+                .and(cases::accept_due.lt(today))
+                .or(cases::state
+                    .eq_any([
+                        CaseState::Accepted.as_str(),
+                        CaseState::Investigating.as_str(),
+                    ])
+                    .and(cases::finish_due.lt(today)))
+        };
+        // A case with no deadline (paused, or closed) is not overdue.
+        b = if overdue {
+            b.filter(late())
+        } else {
+            b.filter(late().is_null().or(late().eq(false)))
+        };
+    }
+    b
+}
+
+async fn list_cases(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<CaseQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let _ = caller;
+    let q = q.into_inner();
+    if let Some(s) = &q.state {
+        if CaseState::parse(s).is_none() {
+            return Err(ApiError::BadRequest(format!("unknown state {s:?}")));
+        }
+    }
+    let page = q.page.unwrap_or(1);
+    let per_page = q.per_page.unwrap_or(50);
+    if page < 1 || !(1..=200).contains(&per_page) {
+        return Err(ApiError::BadRequest(
+            "page starts at 1; per_page is 1 to 200".into(),
+        ));
+    }
+    let today = state.config.today();
+    let st = state.clone();
+    let (total, rows) = state
+        .db
+        .run(
+            move |c| -> Result<(i64, Vec<(Case, Option<String>)>), ApiError> {
+                let project_id = match &q.project {
+                    Some(code) => match crate::cases::project_by_code(c, code)? {
+                        Some(p) => Some(p.id),
+                        None => return Ok((0, vec![])),
+                    },
+                    None => None,
+                };
+                let total: i64 = filtered(&q, today, project_id.clone())
+                    .count()
+                    .get_result(c)
+                    .map_err(DbError::from)?;
+                let found: Vec<Case> = filtered(&q, today, project_id)
+                    .order((cases::priority, cases::received_on, cases::reference))
+                    .offset((page - 1) * per_page)
+                    .limit(per_page)
+                    .select(Case::as_select())
+                    .load(c)
+                    .map_err(DbError::from)?;
+                let mut rows = Vec::new();
+                for case in found {
+                    let code = project_code(c, &case)?;
+                    rows.push((case, code));
+                }
+                Ok((total, rows))
+            },
+        )
+        .await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|(c, code)| {
+            case_json(
+                &st,
+                c,
+                code.as_deref(),
+                c.accept_due.is_none() && c.state == "received",
+            )
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .json(json!({ "items": items, "page": page, "per_page": per_page, "total": total })))
+}
+
+fn project_code(c: &mut DbConn, case: &Case) -> Result<Option<String>, DbError> {
+    match &case.project_id {
+        Some(p) => Ok(projects::table
+            .find(p)
+            .select(projects::code)
+            .first::<String>(c)
+            .optional()?),
+        None => Ok(None),
+    }
+}
+
+fn load_case(c: &mut DbConn, reference: &str) -> Result<Case, ApiError> {
+    cases::table
+        .filter(cases::reference.eq(reference))
+        .select(Case::as_select())
+        .first(c)
+        .optional()
+        .map_err(DbError::from)?
+        .ok_or_else(|| ApiError::NotFound(format!("no case {reference}")))
+}
+
+fn detail_json(
+    state: &AppState,
+    c: &mut DbConn,
+    case: &Case,
+    role: Role,
+) -> Result<Value, ApiError> {
+    let rows: Vec<(Complaint, Contact)> = complaints::table
+        .inner_join(contacts::table)
+        .filter(complaints::case_id.eq(&case.id))
+        .order(complaints::created_at)
+        .select((Complaint::as_select(), Contact::as_select()))
+        .load(c)
+        .map_err(DbError::from)?;
+    let complaints: Vec<Value> = rows
+        .iter()
+        .map(|(k, who)| {
+            // Masked for everyone here; a liaison does not even see that much of an anonymous one.
+            let phone = if k.anonymous && role == Role::Liaison { None } else { Some(mask_phone(&who.phone)) };
+            json!({
+                "id": k.id,
+                "created_at": k.created_at,
+                "employer": k.employer,
+                "county": k.county,
+                "workers": k.workers,
+                "amount_yuan": k.amount_yuan,
+                "months": k.months,
+                "anonymous": k.anonymous,
+                "language": k.language,
+                "channel": k.channel_id,
+                "complainant": { "contact_id": if role == Role::Liaison && k.anonymous { None } else { Some(&who.id) }, "phone_masked": phone },
+                "representative": case.representative_id.as_deref() == Some(who.id.as_str()),
+            })
+        })
+        .collect();
+    let pauses: Vec<CasePause> = actions::pauses_of(c, &case.id)?;
+    let timeline: Vec<Value> = audit_trail(c, &case.id)?
+        .into_iter()
+        .map(|e| {
+            let detail = e.detail.as_deref().map(|d| {
+                serde_json::from_str::<Value>(d).unwrap_or_else(|_| Value::String(d.to_string()))
+            });
+            json!({ "at": e.created_at, "actor": e.actor, "action": e.action, "detail": detail })
+        })
+        .collect();
+    let paused = pauses.iter().any(|p| p.resumed_on.is_none());
+    let code = project_code(c, case)?;
+    let mut v = case_json(state, case, code.as_deref(), paused);
+    v["complaints"] = Value::Array(complaints);
+    v["pauses"] = serde_json::to_value(&pauses).unwrap_or_default();
+    v["timeline"] = Value::Array(timeline);
+    Ok(v)
+}
+
+async fn case_detail(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let reference = path.into_inner();
+    let st = state.clone();
+    let v = state
+        .db
+        .run(move |c| {
+            let case = load_case(c, &reference)?;
+            detail_json(&st, c, &case, caller.role)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Complainants' full numbers, for the bureau to call them. Every view is audited.
+async fn complainants(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Admin, Role::Inspector])?;
+    let reference = path.into_inner();
+    let actor = caller.actor();
+    let v = state
+        .db
+        .run(move |c| {
+            crate::db::transaction(c, |c| {
+                let case = load_case(c, &reference)?;
+                let rows: Vec<(Complaint, Contact)> = complaints::table
+                    .inner_join(contacts::table)
+                    .filter(complaints::case_id.eq(&case.id))
+                    .order(complaints::created_at)
+                    .select((Complaint::as_select(), Contact::as_select()))
+                    .load(c)
+                    .map_err(DbError::from)?;
+                let mut seen = std::collections::BTreeSet::new();
+                let people: Vec<Value> = rows
+                    .iter()
+                    .filter(|(_, who)| seen.insert(who.id.clone()))
+                    .map(|(k, who)| json!({ "contact_id": who.id, "phone": who.phone, "anonymous": k.anonymous, "language": who.language }))
+                    .collect();
+                audit(c, Some(&case.id), &actor, "identity_viewed", Some(&json!({ "complainants": people.len() }).to_string()))?;
+                Ok::<_, ApiError>(json!({ "reference": case.reference, "complainants": people }))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+async fn case_action(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Admin, Role::Inspector])?;
+    let action: Action =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    if action == Action::Extend {
+        // An extension needs the bureau head's approval.
+        caller.require(&[Role::Admin])?;
+    }
+    let reference = path.into_inner();
+    let actor = caller.actor();
+    let role = caller.role;
+    let st = state.clone();
+    let v = state
+        .db
+        .run(move |c| {
+            let case = actions::apply(&st, c, &reference, &actor, &action)?;
+            detail_json(&st, c, &case, role)
+        })
+        .await?;
+    state.wake.notify_one();
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectQuery {
+    county: Option<String>,
+    department: Option<String>,
+}
+
+async fn list_projects(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    q: web::Query<ProjectQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let rows: Vec<Project> = state
+        .db
+        .run(move |c| {
+            let mut b = projects::table.into_boxed();
+            if let Some(county) = &q.county {
+                b = b.filter(projects::county.eq(county.clone()));
+            }
+            if let Some(d) = &q.department {
+                b = b.filter(projects::department.eq(d.clone()));
+            }
+            b.order(projects::code)
+                .select(Project::as_select())
+                .load(c)
+                .map_err(DbError::from)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": rows })))
+}
+
+async fn project_detail(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let code = path.into_inner();
+    let p = state
+        .db
+        .run(move |c| crate::cases::project_by_code(c, &code).map(|p| (code, p)))
+        .await?;
+    match p {
+        (_, Some(p)) => Ok(HttpResponse::Ok().json(p)),
+        (code, None) => Err(ApiError::NotFound(format!("no project {code}"))),
+    }
+}
