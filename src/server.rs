@@ -12,6 +12,16 @@ use crate::{db, AppState};
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let url = db::redact_url(&config.database_url);
     let state = tokio::task::spawn_blocking(move || AppState::new(config)).await??;
+    // Deadlines past the calendar data are only estimates: say so well before the year turns.
+    let horizon = state.config.today() + chrono::Duration::days(90);
+    let (_, last) = state.calendar.years();
+    if chrono::Datelike::year(&horizon) > last {
+        tracing::warn!(
+            last_year = last,
+            "the working-day calendar ends with {last}: add calendar/national/{}.toml (and the regional file) to calendar_dir",
+            last + 1
+        );
+    }
     let listen = state.config.listen.clone();
     let data = web::Data::new(state.clone());
     let server = HttpServer::new(move || {

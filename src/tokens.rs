@@ -73,6 +73,15 @@ pub fn verify(conn: &mut DbConn, secret: &str) -> Result<Option<(ApiToken, Role)
         .select(ApiToken::as_select())
         .first(conn)
         .optional()?;
+    if let Some(t) = &token {
+        // Kept roughly (every few minutes), to spot tokens nobody uses any more.
+        let stale = now() - chrono::Duration::minutes(5);
+        if t.last_used_at.is_none_or(|at| at < stale) {
+            diesel::update(api_tokens::table.find(&t.id))
+                .set(api_tokens::last_used_at.eq(Some(now())))
+                .execute(conn)?;
+        }
+    }
     Ok(token.and_then(|t| Role::parse(&t.role).map(|r| (t, r))))
 }
 
