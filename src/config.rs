@@ -291,11 +291,15 @@ impl Config {
             let keys: Vec<String> = rest.split("__").map(|k| k.to_ascii_lowercase()).collect();
             overlay(&mut table, &keys, env_value(&value)).map_err(|m| err(&name, m))?;
         }
-        let config: Config =
+        let mut config: Config =
             serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let key = e.path().to_string();
                 err(&key, e.into_inner().to_string())
             })?;
+        // `region = ""` (or HOTLINE_REGION=) means the national calendar alone.
+        if config.region.as_deref().is_some_and(|r| r.trim().is_empty()) {
+            config.region = None;
+        }
         config.validate()?;
         Ok(config)
     }
