@@ -9,6 +9,7 @@
 //!
 //! Only 127.0.0.1 is used; the run is bounded by --messages.
 
+#[allow(dead_code)]
 #[path = "../tests/it/support/fake_gateway.rs"]
 mod fake_gateway;
 

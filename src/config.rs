@@ -291,13 +291,17 @@ impl Config {
             let keys: Vec<String> = rest.split("__").map(|k| k.to_ascii_lowercase()).collect();
             overlay(&mut table, &keys, env_value(&value)).map_err(|m| err(&name, m))?;
         }
-        let mut config: Config =
-            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
                 let key = e.path().to_string();
                 err(&key, e.into_inner().to_string())
             })?;
         // `region = ""` (or HOTLINE_REGION=) means the national calendar alone.
-        if config.region.as_deref().is_some_and(|r| r.trim().is_empty()) {
+        if config
+            .region
+            .as_deref()
+            .is_some_and(|r| r.trim().is_empty())
+        {
             config.region = None;
         }
         config.validate()?;
@@ -399,7 +403,7 @@ impl Config {
                 if ch.username.as_deref().unwrap_or("").is_empty() {
                     return Err(err(&key("username"), "required for kind = \"kannel\""));
                 }
-                if ch.password.as_ref().map_or(true, |p| p.expose().is_empty()) {
+                if ch.password.as_ref().is_none_or(|p| p.expose().is_empty()) {
                     return Err(err(&key("password"), "required for kind = \"kannel\""));
                 }
                 if ch.secret.is_none() {

@@ -241,6 +241,9 @@ fn case_json(state: &AppState, c: &Case, project_code: Option<&str>, paused: boo
     })
 }
 
+/// A case and its project's code.
+type CaseRow = (Case, Option<String>);
+
 type Boxed<'a> = cases::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
 
 fn filtered<'a>(q: &'a CaseQuery, today: NaiveDate, project_id: Option<String>) -> Boxed<'a> {
@@ -302,34 +305,32 @@ async fn list_cases(
     let st = state.clone();
     let (total, rows) = state
         .db
-        .run(
-            move |c| -> Result<(i64, Vec<(Case, Option<String>)>), ApiError> {
-                let project_id = match &q.project {
-                    Some(code) => match crate::cases::project_by_code(c, code)? {
-                        Some(p) => Some(p.id),
-                        None => return Ok((0, vec![])),
-                    },
-                    None => None,
-                };
-                let total: i64 = filtered(&q, today, project_id.clone())
-                    .count()
-                    .get_result(c)
-                    .map_err(DbError::from)?;
-                let found: Vec<Case> = filtered(&q, today, project_id)
-                    .order((cases::priority, cases::received_on, cases::reference))
-                    .offset((page - 1) * per_page)
-                    .limit(per_page)
-                    .select(Case::as_select())
-                    .load(c)
-                    .map_err(DbError::from)?;
-                let mut rows = Vec::new();
-                for case in found {
-                    let code = project_code(c, &case)?;
-                    rows.push((case, code));
-                }
-                Ok((total, rows))
-            },
-        )
+        .run(move |c| -> Result<(i64, Vec<CaseRow>), ApiError> {
+            let project_id = match &q.project {
+                Some(code) => match crate::cases::project_by_code(c, code)? {
+                    Some(p) => Some(p.id),
+                    None => return Ok((0, vec![])),
+                },
+                None => None,
+            };
+            let total: i64 = filtered(&q, today, project_id.clone())
+                .count()
+                .get_result(c)
+                .map_err(DbError::from)?;
+            let found: Vec<Case> = filtered(&q, today, project_id)
+                .order((cases::priority, cases::received_on, cases::reference))
+                .offset((page - 1) * per_page)
+                .limit(per_page)
+                .select(Case::as_select())
+                .load(c)
+                .map_err(DbError::from)?;
+            let mut rows = Vec::new();
+            for case in found {
+                let code = project_code(c, &case)?;
+                rows.push((case, code));
+            }
+            Ok((total, rows))
+        })
         .await?;
     let items: Vec<Value> = rows
         .iter()

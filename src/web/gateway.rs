@@ -39,7 +39,8 @@ fn rejected(channel: &str, e: WebhookError) -> HttpResponse {
     error(status, e)
 }
 
-/// Finds the channel and checks the caller's credentials.
+/// Finds the channel and checks the caller's credentials; the error is the answer to send.
+#[allow(clippy::result_large_err)]
 fn admit<'a>(
     state: &'a AppState,
     id: &str,

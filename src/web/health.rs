@@ -29,7 +29,7 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
             return error(StatusCode::UNAUTHORIZED, "metrics need the bearer token");
         }
     }
-    let counts = state.db.run(|c| crate::outbox::status_counts(c)).await;
+    let counts = state.db.run(crate::outbox::status_counts).await;
     match counts {
         Ok(counts) => {
             let ids: Vec<String> = state
