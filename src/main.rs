@@ -36,11 +36,26 @@ enum Command {
         #[arg(long)]
         region: Option<String>,
     },
+    /// The project registry (codes on site notice boards).
+    Projects {
+        #[command(subcommand)]
+        command: ProjectsCommand,
+    },
     /// Exit 0 if the running service answers /readyz (for container health checks).
     Healthcheck {
         /// Base URL of the service (default: http://{listen}).
         #[arg(long)]
         url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectsCommand {
+    /// Add and update projects from a CSV file (columns: see README, "Importing projects").
+    /// Nothing is written if any row is bad.
+    Import {
+        /// CSV, UTF-8, with a header row.
+        file: PathBuf,
     },
 }
 
@@ -71,6 +86,9 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => runtime.block_on(hotline::server::run(config)),
         Command::Migrate => migrate(&config),
+        Command::Projects {
+            command: ProjectsCommand::Import { file },
+        } => import_projects(&config, &file),
         Command::Healthcheck { url } => runtime.block_on(healthcheck(&config, url)),
         Command::Calendar {
             from,
@@ -110,6 +128,22 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
     println!(
         "{n} migration(s) applied to {}",
         hotline::db::redact_url(&config.database_url)
+    );
+    Ok(())
+}
+
+fn import_projects(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let reader = std::fs::File::open(file).with_context(|| format!("{}", file.display()))?;
+    let db = hotline::db::Db::connect(&config.database_url, 1)?;
+    db.migrate()?;
+    let report = hotline::projects::import_csv(&mut *db.get()?, reader)
+        .with_context(|| format!("{}", file.display()))?;
+    println!(
+        "imported {}: {} new, {} updated",
+        file.display(),
+        report.inserted,
+        report.updated
     );
     Ok(())
 }
