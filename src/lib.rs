@@ -12,6 +12,7 @@ pub mod db;
 pub mod inbound;
 pub mod metrics;
 pub mod outbox;
+pub mod projects;
 pub mod router;
 pub mod server;
 pub mod templates;

@@ -41,6 +41,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The project registry (codes on site notice boards).
+    Projects {
+        #[command(subcommand)]
+        command: ProjectsCommand,
+    },
     /// Exit 0 if the running service answers /readyz (for container health checks).
     Healthcheck {
         /// Base URL of the service (default: http://{listen}).
@@ -64,6 +69,16 @@ enum TokenCommand {
     List,
     /// Revoke a token by id.
     Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum ProjectsCommand {
+    /// Add and update projects from a CSV file (columns: see README, "Importing projects").
+    /// Nothing is written if any row is bad.
+    Import {
+        /// CSV, UTF-8, with a header row.
+        file: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -93,6 +108,9 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => runtime.block_on(hotline::server::run(config)),
         Command::Migrate => migrate(&config),
+        Command::Projects {
+            command: ProjectsCommand::Import { file },
+        } => import_projects(&config, &file),
         Command::Healthcheck { url } => runtime.block_on(healthcheck(&config, url)),
         Command::Token { command } => token(&config, command),
         Command::Calendar {
@@ -180,6 +198,22 @@ fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
             println!("revoked {id}");
         }
     }
+    Ok(())
+}
+
+fn import_projects(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let reader = std::fs::File::open(file).with_context(|| format!("{}", file.display()))?;
+    let db = hotline::db::Db::connect(&config.database_url, 1)?;
+    db.migrate()?;
+    let report = hotline::projects::import_csv(&mut *db.get()?, reader)
+        .with_context(|| format!("{}", file.display()))?;
+    println!(
+        "imported {}: {} new, {} updated",
+        file.display(),
+        report.inserted,
+        report.updated
+    );
     Ok(())
 }
 

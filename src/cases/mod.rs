@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use crate::calendar::Calendar;
 use crate::conversations::complaint::Answers;
 use crate::db::models::{
-    AuditEvent, Case, Complaint, Contact, Language, NewAuditEvent, NewCase, NewComplaint, Project,
+    AuditEvent, Case, Complaint, Contact, Language, NewAuditEvent, NewCase, NewComplaint,
 };
 use crate::db::schema::{audit_events, cases, complaints, projects};
 use crate::db::{new_id, now, DbConn, DbError};
@@ -287,15 +287,6 @@ fn unused_reference(conn: &mut DbConn) -> Result<String, DbError> {
     Err(DbError::Pool(
         "no free case reference: widen the reference format".into(),
     ))
-}
-
-/// The registry entry for a code a worker typed from a site notice board.
-pub fn project_by_code(conn: &mut DbConn, code: &str) -> Result<Option<Project>, DbError> {
-    Ok(projects::table
-        .filter(projects::code.eq(code.trim().to_uppercase()))
-        .select(Project::as_select())
-        .first(conn)
-        .optional()?)
 }
 
 /// A case by reference, but only for a phone number that complained on it.

@@ -13,6 +13,7 @@ use crate::cases::{self, Clock, Filing};
 use crate::db::models::{Case, Contact, Conversation, Language, NewConversation};
 use crate::db::schema::conversations;
 use crate::db::{new_id, now, DbConn, DbError};
+use crate::projects;
 use crate::templates::TemplateError;
 use crate::AppState;
 use complaint::{is_cancel, next_step, take_answer, Answers, County, ProjectRef, Step, Turn};
@@ -151,7 +152,7 @@ pub fn open_dialog(
 }
 
 fn project_lookup(conn: &mut DbConn, code: &str) -> Result<Option<ProjectRef>, DbError> {
-    Ok(cases::project_by_code(conn, code)?.map(|p| ProjectRef {
+    Ok(projects::get_by_code(conn, code)?.map(|p| ProjectRef {
         id: p.id,
         code: p.code,
         name_zh: p.name_zh,

@@ -307,7 +307,7 @@ async fn list_cases(
         .db
         .run(move |c| -> Result<(i64, Vec<CaseRow>), ApiError> {
             let project_id = match &q.project {
-                Some(code) => match crate::cases::project_by_code(c, code)? {
+                Some(code) => match crate::projects::get_by_code(c, code)? {
                     Some(p) => Some(p.id),
                     None => return Ok((0, vec![])),
                 },
@@ -541,7 +541,7 @@ async fn project_detail(
     let code = path.into_inner();
     let p = state
         .db
-        .run(move |c| crate::cases::project_by_code(c, &code).map(|p| (code, p)))
+        .run(move |c| crate::projects::get_by_code(c, &code).map(|p| (code, p)))
         .await?;
     match p {
         (_, Some(p)) => Ok(HttpResponse::Ok().json(p)),

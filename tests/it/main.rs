@@ -11,4 +11,5 @@ mod gateway;
 mod kannel_e2e;
 mod kannel_harness;
 mod outbox;
+mod projects;
 mod schema;
