@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/cases/{reference}/actions", web::post().to(case_action))
             .route("/projects", web::get().to(list_projects))
+            .route("/projects/import", web::post().to(import_projects))
             .route("/projects/{code}", web::get().to(project_detail))
             .default_service(web::to(|| async {
                 ApiError::NotFound("no such API route".into()).error_response()
@@ -546,5 +547,37 @@ async fn project_detail(
     match p {
         (_, Some(p)) => Ok(HttpResponse::Ok().json(p)),
         (code, None) => Err(ApiError::NotFound(format!("no project {code}"))),
+    }
+}
+
+/// The same CSV as `hotline projects import`, as the request body (admin). All rows or none.
+async fn import_projects(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let actor = caller.actor();
+    let result = state
+        .db
+        .run(move |c| -> Result<_, ApiError> {
+            match crate::projects::import_csv(c, &body[..]) {
+                Ok(report) => {
+                    let detail = json!({ "inserted": report.inserted, "updated": report.updated, "unchanged": report.unchanged });
+                    audit(c, None, &actor, "projects_imported", Some(&detail.to_string()))?;
+                    Ok(Ok(detail))
+                }
+                Err(crate::projects::ImportError::Invalid(problems)) => Ok(Err(problems)),
+                Err(crate::projects::ImportError::Read(e)) => Err(ApiError::BadRequest(e.to_string())),
+                Err(crate::projects::ImportError::Db(e)) => Err(e.into()),
+            }
+        })
+        .await?;
+    match result {
+        Ok(report) => Ok(HttpResponse::Ok().json(report)),
+        Err(problems) => Ok(HttpResponse::BadRequest().json(json!({
+            "error": format!("{} problem(s) in the file, nothing was imported", problems.len()),
+            "problems": problems.iter().map(|p| json!({ "line": p.line, "message": p.message })).collect::<Vec<_>>(),
+        }))),
     }
 }

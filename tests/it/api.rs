@@ -536,9 +536,23 @@ async fn the_openapi_document_describes_every_route() {
                 path.replace("{reference}", &reference)
                     .replace("{code}", "P2026-001")
             );
-            let body =
-                (method == "post").then(|| json!({"action": "assign", "to": "inspector-li"}));
-            let (s, v) = app.api(&method.to_uppercase(), &uri, &admin, body).await;
+            let (s, v) = if path == "/projects/import" {
+                let csv = "code,name_zh,county,department,government_invested\nP2026-001,拉萨北环路改造工程,城关区,交通,yes\n";
+                let auth = format!("Bearer {admin}");
+                let (s, t) = app
+                    .request_with(
+                        "POST",
+                        &uri,
+                        &[("authorization", &auth)],
+                        Some(("text/csv", csv.as_bytes().to_vec())),
+                    )
+                    .await;
+                (s, serde_json::from_str(&t).unwrap())
+            } else {
+                let body =
+                    (method == "post").then(|| json!({"action": "assign", "to": "inspector-li"}));
+                app.api(&method.to_uppercase(), &uri, &admin, body).await
+            };
             assert_eq!(s, StatusCode::OK, "{method} {uri}: {v}");
         }
     }
@@ -551,6 +565,51 @@ async fn the_openapi_document_describes_every_route() {
         "GET /projects",
         "GET /projects/{code}",
         "POST /cases/{reference}/actions",
+        "POST /projects/import",
     ];
     assert_eq!(described, served);
+}
+
+#[actix_web::test]
+async fn projects_import_through_the_api_is_all_or_nothing() {
+    let (app, _, _) = setup().await;
+    let admin = format!("Bearer {}", app.token(Role::Admin, "head"));
+    let ins = format!("Bearer {}", app.token(Role::Inspector, "ins"));
+    let good = "代码,名称,区县,主管部门,政府投资\nP2026-010,拉萨东城保障房项目,城关区,住建,是\n";
+    let bad = "代码,名称,区县,主管部门,政府投资\nP2026-011,某项目,城关区,住房,是\nP2026-012,,城关区,水利,否\n";
+    let post = |auth: &str, csv: &str| {
+        let (auth, csv) = (auth.to_string(), csv.as_bytes().to_vec());
+        let app = &app;
+        async move {
+            app.request_with(
+                "POST",
+                "/api/v1/projects/import",
+                &[("authorization", &auth)],
+                Some(("text/csv", csv)),
+            )
+            .await
+        }
+    };
+    assert_eq!(post(&ins, good).await.0, StatusCode::FORBIDDEN);
+    let (s, body) = post(&admin, bad).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let lines: Vec<i64> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![2, 3], "{v}");
+    let count = || {
+        projects::table
+            .count()
+            .get_result::<i64>(&mut *app.conn())
+            .unwrap()
+    };
+    assert_eq!(count(), 1, "nothing written");
+    let (s, body) = post(&admin, good).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["inserted"], 1);
+    assert_eq!(count(), 2);
 }
