@@ -13,8 +13,8 @@ use serde_json::json;
 use super::rules::CaseState;
 use super::{audit, Clock};
 use crate::calendar::Pause;
-use crate::db::models::{Case, CasePause, Complaint, Contact, Language, PRIORITY_NOTICE};
-use crate::db::schema::{case_pauses, cases, complaints, contacts};
+use crate::db::models::{Case, CasePause, Language, PRIORITY_NOTICE};
+use crate::db::schema::{case_pauses, cases};
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::outbox::{self, Draft};
 use crate::templates::TemplateError;
@@ -362,12 +362,7 @@ pub fn notify(
     case: &Case,
     custom: Option<(&str, serde_json::Value)>,
 ) -> Result<usize, ActionError> {
-    let rows: Vec<(Complaint, Contact)> = complaints::table
-        .inner_join(contacts::table)
-        .filter(complaints::case_id.eq(&case.id))
-        .order(complaints::created_at)
-        .select((Complaint::as_select(), Contact::as_select()))
-        .load(conn)?;
+    let rows = super::complaints_with_contacts(conn, &case.id)?;
     let mut told = BTreeSet::new();
     for (complaint, contact) in rows {
         if !told.insert(contact.id.clone()) {

@@ -311,6 +311,19 @@ pub fn case_for_complainant(
     Ok((mine > 0).then_some(case))
 }
 
+/// A case's complaints with their complainants, oldest first.
+pub fn complaints_with_contacts(
+    conn: &mut DbConn,
+    case_id: &str,
+) -> Result<Vec<(Complaint, Contact)>, DbError> {
+    Ok(complaints::table
+        .inner_join(crate::db::schema::contacts::table)
+        .filter(complaints::case_id.eq(case_id))
+        .order(complaints::created_at)
+        .select((Complaint::as_select(), Contact::as_select()))
+        .load(conn)?)
+}
+
 /// The cases a worker complained on, newest first.
 pub fn cases_of(conn: &mut DbConn, contact_id: &str) -> Result<Vec<Case>, DbError> {
     let ids = complaints::table

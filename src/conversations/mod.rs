@@ -95,6 +95,40 @@ impl Ctx<'_> {
         }
     }
 
+    /// A short lead (a template) and then the question for `step`, as one SMS.
+    fn lead_and_ask(&self, lead: &str, step: Step, a: &Answers) -> Result<Reply, ReplyError> {
+        let body = format!("{}\n{}", self.render(lead, json!({}))?, self.ask(step, a)?);
+        Ok(Reply {
+            kind: lead.to_string(),
+            body,
+        })
+    }
+
+    /// Files the complete complaint and says so to the worker.
+    fn file(
+        &self,
+        conn: &mut DbConn,
+        answers: &Answers,
+        conversation_id: Option<&str>,
+    ) -> Result<Reply, ReplyError> {
+        let filed = cases::file_complaint(
+            conn,
+            &self.state.config.cases,
+            &self.clock(),
+            &Filing {
+                contact: self.contact,
+                channel_id: self.channel_id,
+                conversation_id,
+                answers,
+                language: self.lang,
+            },
+        )?;
+        self.reply(
+            "complaint_filed",
+            json!({ "reference": filed.case.reference, "accept_due": filed.case.accept_due.map(|d| d.to_string()) }),
+        )
+    }
+
     /// The question for `step`, with what it needs to show.
     fn ask(&self, step: Step, a: &Answers) -> Result<String, ReplyError> {
         let counties = self.counties();
@@ -247,33 +281,18 @@ pub fn continue_dialog(
             }])
         }
         Turn::Confirmed => {
-            let filed = cases::file_complaint(
-                conn,
-                &ctx.state.config.cases,
-                &ctx.clock(),
-                &Filing {
-                    contact: ctx.contact,
-                    channel_id: ctx.channel_id,
-                    conversation_id: Some(&conv.id),
-                    answers: &answers,
-                    language: ctx.lang,
-                },
-            )?;
+            let reply = ctx.file(conn, &answers, Some(&conv.id))?;
             save(conn, step.as_str(), &answers, 0, "done")?;
-            Ok(vec![filed_reply(ctx, &filed.case)?])
+            Ok(vec![reply])
         }
         Turn::Invalid if idle => {
             // Back after a pause with something else in mind: remind, don't count it.
             save(conn, step.as_str(), &answers, conv.failures, "open")?;
-            let body = format!(
-                "{}\n{}",
-                ctx.render("complaint_resume", json!({}))?,
-                ctx.ask(step, &answers)?
-            );
-            Ok(vec![Reply {
-                kind: "complaint_resume".into(),
-                body,
-            }])
+            Ok(vec![ctx.lead_and_ask(
+                "complaint_resume",
+                step,
+                &answers,
+            )?])
         }
         Turn::Invalid => {
             let failures = conv.failures + 1;
@@ -293,15 +312,11 @@ pub fn continue_dialog(
                 return Ok(vec![ctx.reply("complaint_callback", json!({}))?]);
             }
             save(conn, step.as_str(), &answers, failures, "open")?;
-            let body = format!(
-                "{}\n{}",
-                ctx.render("complaint_invalid", json!({}))?,
-                ctx.ask(step, &answers)?
-            );
-            Ok(vec![Reply {
-                kind: "complaint_invalid".into(),
-                body,
-            }])
+            Ok(vec![ctx.lead_and_ask(
+                "complaint_invalid",
+                step,
+                &answers,
+            )?])
         }
     }
 }
@@ -328,19 +343,7 @@ pub fn one_message(
                 // The protective default: the identity stays with the bureau.
                 anonymous: Some(true),
             };
-            let filed = cases::file_complaint(
-                conn,
-                &ctx.state.config.cases,
-                &ctx.clock(),
-                &Filing {
-                    contact: ctx.contact,
-                    channel_id: ctx.channel_id,
-                    conversation_id: None,
-                    answers: &answers,
-                    language: ctx.lang,
-                },
-            )?;
-            Ok(vec![filed_reply(ctx, &filed.case)?])
+            Ok(vec![ctx.file(conn, &answers, None)?])
         }
         None => {
             let answers = Answers {
@@ -352,13 +355,6 @@ pub fn one_message(
             start(conn, ctx, answers, Some(intro))
         }
     }
-}
-
-fn filed_reply(ctx: &Ctx, case: &Case) -> Result<Reply, ReplyError> {
-    ctx.reply(
-        "complaint_filed",
-        json!({ "reference": case.reference, "accept_due": case.accept_due.map(|d| d.to_string()) }),
-    )
 }
 
 /// The text describing a case's state, in one language.

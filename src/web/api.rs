@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 use crate::cases::actions::{self, Action, ActionError};
 use crate::cases::rules::CaseState;
 use crate::cases::{audit, audit_trail, Clock};
-use crate::db::models::{Case, CasePause, Complaint, Contact, Project};
-use crate::db::schema::{cases, complaints, contacts, projects};
+use crate::db::models::{Case, CasePause, Project};
+use crate::db::schema::{cases, projects};
 use crate::db::{DbConn, DbError};
 use crate::text::mask_phone;
 use crate::tokens::{self, Role};
@@ -375,13 +375,7 @@ fn detail_json(
     case: &Case,
     role: Role,
 ) -> Result<Value, ApiError> {
-    let rows: Vec<(Complaint, Contact)> = complaints::table
-        .inner_join(contacts::table)
-        .filter(complaints::case_id.eq(&case.id))
-        .order(complaints::created_at)
-        .select((Complaint::as_select(), Contact::as_select()))
-        .load(c)
-        .map_err(DbError::from)?;
+    let rows = crate::cases::complaints_with_contacts(c, &case.id)?;
     let complaints: Vec<Value> = rows
         .iter()
         .map(|(k, who)| {
@@ -453,13 +447,7 @@ async fn complainants(
         .run(move |c| {
             crate::db::transaction(c, |c| {
                 let case = load_case(c, &reference)?;
-                let rows: Vec<(Complaint, Contact)> = complaints::table
-                    .inner_join(contacts::table)
-                    .filter(complaints::case_id.eq(&case.id))
-                    .order(complaints::created_at)
-                    .select((Complaint::as_select(), Contact::as_select()))
-                    .load(c)
-                    .map_err(DbError::from)?;
+                let rows = crate::cases::complaints_with_contacts(c, &case.id)?;
                 let mut seen = std::collections::BTreeSet::new();
                 let people: Vec<Value> = rows
                     .iter()
