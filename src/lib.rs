@@ -18,6 +18,7 @@ pub mod server;
 pub mod templates;
 pub mod text;
 pub mod tokens;
+pub mod users;
 pub mod web;
 
 use std::sync::Arc;

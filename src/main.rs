@@ -41,6 +41,12 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Console accounts: `user add --username U --name N --role R [--department D]` (the
+    /// password is read from standard input), `user list`, `user passwd U`, `user disable U`.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// The project registry (codes on site notice boards).
     Projects {
         #[command(subcommand)]
@@ -81,6 +87,32 @@ enum ProjectsCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a console user; the password is the first line of standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// The person's name as shown in the console.
+        #[arg(long)]
+        name: String,
+        /// admin, supervisor, inspector or liaison
+        #[arg(long)]
+        role: String,
+        /// A liaison's department (住建, 交通, 水利, 发改, 公安 …).
+        #[arg(long)]
+        department: Option<String>,
+    },
+    /// List users (never their password hashes).
+    List,
+    /// Set a new password, read from standard input.
+    Passwd { username: String },
+    /// Stop a user from logging in.
+    Disable { username: String },
+    /// Let a disabled user log in again.
+    Enable { username: String },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Version) = cli.command {
@@ -113,6 +145,7 @@ fn main() -> ExitCode {
         } => import_projects(&config, &file),
         Command::Healthcheck { url } => runtime.block_on(healthcheck(&config, url)),
         Command::Token { command } => token(&config, command),
+        Command::User { command } => user(&config, command),
         Command::Calendar {
             from,
             add,
@@ -214,6 +247,76 @@ fn import_projects(config: &Config, file: &std::path::Path) -> anyhow::Result<()
         report.inserted,
         report.updated
     );
+    Ok(())
+}
+
+/// The first line of standard input, for a password (not echoed by a pipe; a terminal shows it).
+fn read_password() -> anyhow::Result<String> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprint!(
+            "password (at least {} characters): ",
+            hotline::users::MIN_PASSWORD_CHARS
+        );
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
+    use hotline::users::{self, NewUser, UserRole};
+    let db = hotline::db::Db::connect(&config.database_url, 1)?;
+    db.migrate()?;
+    let mut conn = db.get()?;
+    match command {
+        UserCommand::Add {
+            username,
+            name,
+            role,
+            department,
+        } => {
+            let role = UserRole::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("--role: use admin, supervisor, inspector or liaison, not {role:?}")
+            })?;
+            let password = read_password()?;
+            let u = users::create(
+                &mut conn,
+                &NewUser {
+                    username: &username,
+                    display_name: &name,
+                    role,
+                    department: department.as_deref(),
+                    password: &password,
+                },
+            )?;
+            println!("added {} ({}, {})", u.username, u.display_name, u.role);
+        }
+        UserCommand::List => {
+            for u in users::list(&mut conn)? {
+                println!(
+                    "{:<16} {:<10} {:<8} {:<8} {}",
+                    u.username,
+                    u.role,
+                    u.department.as_deref().unwrap_or("-"),
+                    if u.active { "active" } else { "disabled" },
+                    u.display_name
+                );
+            }
+        }
+        UserCommand::Passwd { username } => {
+            let password = read_password()?;
+            users::set_password(&mut conn, &username, &password)?;
+            println!("password changed for {username}");
+        }
+        UserCommand::Disable { username } => {
+            users::set_active(&mut conn, &username, false)?;
+            println!("disabled {username}");
+        }
+        UserCommand::Enable { username } => {
+            users::set_active(&mut conn, &username, true)?;
+            println!("enabled {username}");
+        }
+    }
     Ok(())
 }
 

@@ -166,6 +166,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        display_name -> Text,
+        role -> Text,
+        department -> Nullable<Text>,
+        password_hash -> Text,
+        active -> Bool,
+        last_login_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(messages -> contacts (contact_id));
 diesel::joinable!(message_events -> messages (message_id));
 diesel::joinable!(conversations -> contacts (contact_id));
@@ -184,4 +199,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_pauses,
     audit_events,
     api_tokens,
+    users,
 );

@@ -13,3 +13,4 @@ mod kannel_harness;
 mod outbox;
 mod projects;
 mod schema;
+mod users;
