@@ -32,22 +32,32 @@ fn cli(tdb: &TestDb, args: &[&str], stdin: &str) -> (bool, String, String) {
     )
 }
 
+/// `hotline user add` from "USERNAME NAME ROLE [DEPARTMENT]", with the password on stdin.
+fn add(tdb: &TestDb, spec: &str, password: &str) -> (bool, String, String) {
+    let p: Vec<&str> = spec.split_whitespace().collect();
+    let mut args = vec![
+        "user",
+        "add",
+        "--username",
+        p[0],
+        "--name",
+        p[1],
+        "--role",
+        p[2],
+    ];
+    if let Some(d) = p.get(3) {
+        args.extend(["--department", d]);
+    }
+    cli(tdb, &args, &format!("{password}\n"))
+}
+
 #[test]
 fn users_are_added_from_the_cli_and_log_in_with_their_password() {
     let tdb = TestDb::new();
-    let (ok, out, err) = cli(
+    let (ok, out, err) = add(
         &tdb,
-        &[
-            "user",
-            "add",
-            "--username",
-            "Wang.Inspector",
-            "--name",
-            "王监察员",
-            "--role",
-            "inspector",
-        ],
-        "a-long-passphrase\n",
+        "Wang.Inspector 王监察员 inspector",
+        "a-long-passphrase",
     );
     assert!(ok, "{err}");
     assert!(out.contains("added wang.inspector"), "{out}");
@@ -72,82 +82,15 @@ fn users_are_added_from_the_cli_and_log_in_with_their_password() {
     );
 
     // the same name twice, a short password, a liaison without a department, a bad role
-    let (ok, _, err) = cli(
-        &tdb,
-        &[
-            "user",
-            "add",
-            "--username",
-            "wang.inspector",
-            "--name",
-            "x",
-            "--role",
-            "admin",
-        ],
-        "another-long-one\n",
-    );
+    let (ok, _, err) = add(&tdb, "wang.inspector x admin", "another-long-one");
     assert!(!ok && err.contains("exists already"), "{err}");
-    let (ok, _, err) = cli(
-        &tdb,
-        &[
-            "user",
-            "add",
-            "--username",
-            "li",
-            "--name",
-            "李",
-            "--role",
-            "inspector",
-        ],
-        "short\n",
-    );
+    let (ok, _, err) = add(&tdb, "li 李 inspector", "short");
     assert!(!ok && err.contains("at least 10"), "{err}");
-    let (ok, _, err) = cli(
-        &tdb,
-        &[
-            "user",
-            "add",
-            "--username",
-            "zhao",
-            "--name",
-            "赵",
-            "--role",
-            "liaison",
-        ],
-        "a-long-passphrase\n",
-    );
+    let (ok, _, err) = add(&tdb, "zhao 赵 liaison", "a-long-passphrase");
     assert!(!ok && err.contains("department"), "{err}");
-    let (ok, _, err) = cli(
-        &tdb,
-        &[
-            "user",
-            "add",
-            "--username",
-            "root",
-            "--name",
-            "r",
-            "--role",
-            "god",
-        ],
-        "a-long-passphrase\n",
-    );
+    let (ok, _, err) = add(&tdb, "root r god", "a-long-passphrase");
     assert!(!ok && err.contains("--role"), "{err}");
-    let (ok, _, err) = cli(
-        &tdb,
-        &[
-            "user",
-            "add",
-            "--username",
-            "zhao",
-            "--name",
-            "赵",
-            "--role",
-            "liaison",
-            "--department",
-            "交通",
-        ],
-        "a-long-passphrase\n",
-    );
+    let (ok, _, err) = add(&tdb, "zhao 赵 liaison 交通", "a-long-passphrase");
     assert!(ok, "{err}");
 
     // a new password, then disabled
