@@ -9,11 +9,17 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::cases::CaseCounts;
 use crate::outbox::StatusCount;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChannelLabel {
     channel: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -62,8 +68,36 @@ impl Metrics {
     }
 
     /// The exposition text, given the database's message counts.
-    pub fn render(&self, counts: &[StatusCount], channel_ids: &[String]) -> String {
+    pub fn render(
+        &self,
+        counts: &[StatusCount],
+        channel_ids: &[String],
+        cases: &CaseCounts,
+    ) -> String {
         let mut reg = Registry::with_prefix("hotline");
+        let by_state: Family<StateLabel, Gauge> = Family::default();
+        for (state, n) in &cases.by_state {
+            by_state
+                .get_or_create(&StateLabel {
+                    state: state.clone(),
+                })
+                .set(*n);
+        }
+        let overdue: Gauge = Gauge::default();
+        overdue.set(cases.overdue);
+        let callbacks: Gauge = Gauge::default();
+        callbacks.set(cases.callbacks_waiting);
+        reg.register("cases", "Cases by state", by_state);
+        reg.register(
+            "cases_overdue",
+            "Cases past the legal deadline that applies now",
+            overdue,
+        );
+        reg.register(
+            "callbacks_waiting",
+            "Workers waiting for a call back after the SMS dialog",
+            callbacks,
+        );
         let messages: Family<MessageLabels, Gauge> = Family::default();
         let depth: Family<ChannelLabel, Gauge> = Family::default();
         for id in channel_ids {
@@ -144,7 +178,18 @@ mod tests {
                 n: 7,
             },
         ];
-        let text = m.render(&counts, &["kannel".into(), "log".into()]);
+        let cases = CaseCounts {
+            by_state: vec![("received".into(), 2)],
+            overdue: 1,
+            callbacks_waiting: 3,
+        };
+        let text = m.render(&counts, &["kannel".into(), "log".into()], &cases);
+        assert!(
+            text.contains("hotline_cases{state=\"received\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("hotline_cases_overdue 1"), "{text}");
+        assert!(text.contains("hotline_callbacks_waiting 3"), "{text}");
         assert!(
             text.contains(
                 "hotline_messages{channel=\"kannel\",direction=\"in\",status=\"handled\"} 7"

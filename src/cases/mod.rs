@@ -311,6 +311,47 @@ pub fn case_for_complainant(
     Ok((mine > 0).then_some(case))
 }
 
+/// What /metrics shows of the case load.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CaseCounts {
+    pub by_state: Vec<(String, i64)>,
+    /// Past the deadline that applies now (acceptance, or completion).
+    pub overdue: i64,
+    /// Workers who gave up on the SMS dialog and wait for a call back.
+    pub callbacks_waiting: i64,
+}
+
+pub fn case_counts(conn: &mut DbConn, today: NaiveDate) -> Result<CaseCounts, DbError> {
+    use crate::db::schema::conversations;
+    let by_state: Vec<(String, i64)> = cases::table
+        .group_by(cases::state)
+        .select((cases::state, diesel::dsl::count_star()))
+        .load(conn)?;
+    let overdue: i64 = cases::table
+        .filter(
+            cases::state
+                .eq(CaseState::Received.as_str())
+                .and(cases::accept_due.lt(today))
+                .or(cases::state
+                    .eq_any([
+                        CaseState::Accepted.as_str(),
+                        CaseState::Investigating.as_str(),
+                    ])
+                    .and(cases::finish_due.lt(today))),
+        )
+        .count()
+        .get_result(conn)?;
+    let callbacks_waiting: i64 = conversations::table
+        .filter(conversations::status.eq("callback"))
+        .count()
+        .get_result(conn)?;
+    Ok(CaseCounts {
+        by_state,
+        overdue,
+        callbacks_waiting,
+    })
+}
+
 /// A case's complaints with their complainants, oldest first.
 pub fn complaints_with_contacts(
     conn: &mut DbConn,

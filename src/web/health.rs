@@ -29,9 +29,18 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
             return error(StatusCode::UNAUTHORIZED, "metrics need the bearer token");
         }
     }
-    let counts = state.db.run(crate::outbox::status_counts).await;
+    let today = state.config.today();
+    let counts = state
+        .db
+        .run(move |c| {
+            Ok::<_, crate::db::DbError>((
+                crate::outbox::status_counts(c)?,
+                crate::cases::case_counts(c, today)?,
+            ))
+        })
+        .await;
     match counts {
-        Ok(counts) => {
+        Ok((counts, cases)) => {
             let ids: Vec<String> = state
                 .channels
                 .iter()
@@ -39,7 +48,7 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
                 .collect();
             HttpResponse::Ok()
                 .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-                .body(state.metrics.render(&counts, &ids))
+                .body(state.metrics.render(&counts, &ids, &cases))
         }
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
     }

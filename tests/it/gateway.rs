@@ -334,6 +334,10 @@ async fn health_readiness_and_metrics() {
         text.contains("hotline_outbox_depth{channel=\"kannel\"} 1"),
         "{text}"
     );
+    assert!(
+        text.contains("hotline_cases_overdue 0") && text.contains("hotline_callbacks_waiting 0"),
+        "{text}"
+    );
     app.dispatch_all(10).await;
     let text = metrics(&app).await;
     assert!(
