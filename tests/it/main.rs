@@ -5,6 +5,7 @@
 mod support;
 
 mod api;
+mod browser_harness;
 mod cli;
 mod complaints;
 mod gateway;

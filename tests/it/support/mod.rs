@@ -1,4 +1,5 @@
 pub mod app;
+pub mod browser;
 pub mod db;
 pub mod fake_gateway;
 pub mod kannel;
