@@ -14,4 +14,5 @@ mod kannel_harness;
 mod outbox;
 mod projects;
 mod schema;
+mod smtp_harness;
 mod users;

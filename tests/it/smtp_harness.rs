@@ -1,9 +1,7 @@
 //! Proves the SMTP test server (tests/it/support/smtp.rs) with a real client, lettre's
 //! `SmtpTransport` in plain mode, and with raw SMTP over TCP.
 //!
-//! Needs `lettre = { version = "0.11", default-features = false, features = ["builder",
-//! "smtp-transport", "hostname"] }` as a regular dependency of hotline (the referral feature
-//! brings it), and `pub mod smtp;` in tests/it/support/mod.rs.
+//! lettre is a dev-dependency until the referral emails (issue 4) use it.
 
 use crate::support::smtp::{Email, FailAt, SmtpServer};
 use lettre::message::header::{ContentTransferEncoding, ContentType};

@@ -4,3 +4,4 @@ pub mod db;
 pub mod fake_gateway;
 pub mod kannel;
 pub mod process;
+pub mod smtp;
