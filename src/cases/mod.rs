@@ -311,6 +311,30 @@ pub fn case_for_complainant(
     Ok((mine > 0).then_some(case))
 }
 
+/// SQL condition: past the deadline that applies now (acceptance while received, completion
+/// while accepted or investigating). NULL for a case without one (paused, or finished).
+pub fn overdue_on(
+    today: NaiveDate,
+) -> Box<
+    dyn diesel::BoxableExpression<
+        cases::table,
+        <DbConn as diesel::Connection>::Backend,
+        SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>,
+    >,
+> {
+    Box::new(
+        cases::state
+            .eq(CaseState::Received.as_str())
+            .and(cases::accept_due.lt(today))
+            .or(cases::state
+                .eq_any([
+                    CaseState::Accepted.as_str(),
+                    CaseState::Investigating.as_str(),
+                ])
+                .and(cases::finish_due.lt(today))),
+    )
+}
+
 /// What /metrics shows of the case load.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CaseCounts {
@@ -328,17 +352,7 @@ pub fn case_counts(conn: &mut DbConn, today: NaiveDate) -> Result<CaseCounts, Db
         .select((cases::state, diesel::dsl::count_star()))
         .load(conn)?;
     let overdue: i64 = cases::table
-        .filter(
-            cases::state
-                .eq(CaseState::Received.as_str())
-                .and(cases::accept_due.lt(today))
-                .or(cases::state
-                    .eq_any([
-                        CaseState::Accepted.as_str(),
-                        CaseState::Investigating.as_str(),
-                    ])
-                    .and(cases::finish_due.lt(today))),
-        )
+        .filter(overdue_on(today))
         .count()
         .get_result(conn)?;
     let callbacks_waiting: i64 = conversations::table

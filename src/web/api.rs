@@ -262,17 +262,7 @@ fn filtered<'a>(q: &'a CaseQuery, today: NaiveDate, project_id: Option<String>) 
         b = b.filter(cases::project_id.eq(p));
     }
     if let Some(overdue) = q.overdue {
-        let late = || {
-            cases::state
-                .eq(CaseState::Received.as_str())
-                .and(cases::accept_due.lt(today))
-                .or(cases::state
-                    .eq_any([
-                        CaseState::Accepted.as_str(),
-                        CaseState::Investigating.as_str(),
-                    ])
-                    .and(cases::finish_due.lt(today)))
-        };
+        let late = || crate::cases::overdue_on(today);
         // A case with no deadline (paused, or closed) is not overdue.
         b = if overdue {
             b.filter(late())
