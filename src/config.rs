@@ -83,6 +83,10 @@ pub struct Config {
     pub calendar_dir: Option<PathBuf>,
     pub cases: CaseRules,
     pub dialog: DialogConfig,
+    pub console: ConsoleConfig,
+    pub smtp: SmtpConfig,
+    pub jobs: JobsConfig,
+    pub referrals: ReferralConfig,
 }
 
 impl Default for Config {
@@ -106,6 +110,133 @@ impl Default for Config {
             calendar_dir: None,
             cases: CaseRules::default(),
             dialog: DialogConfig::default(),
+            console: ConsoleConfig::default(),
+            smtp: SmtpConfig::default(),
+            jobs: JobsConfig::default(),
+            referrals: ReferralConfig::default(),
+        }
+    }
+}
+
+/// The web console under `/console/`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// A signed-in session ends after this many hours without a request.
+    pub session_idle_hours: u32,
+    /// And after this many hours in any case.
+    pub session_max_hours: u32,
+    /// Login attempts allowed per account per minute (a burst of this many, then one every
+    /// 60/N seconds).
+    pub login_attempts_per_account: u32,
+    /// Login attempts allowed per client address per minute.
+    pub login_attempts_per_address: u32,
+    /// Take the client address from `X-Forwarded-For` (only behind a reverse proxy you run).
+    pub trust_forwarded_for: bool,
+    /// Key that signs acknowledgement links in referral emails. Unset: one is generated and
+    /// kept in the database, shared by every process on it.
+    pub secret_key: Option<Secret>,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            session_idle_hours: 8,
+            session_max_hours: 24,
+            login_attempts_per_account: 5,
+            login_attempts_per_address: 20,
+            trust_forwarded_for: false,
+            secret_key: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain SMTP (a relay on the same host or a trusted network only).
+    None,
+    /// STARTTLS upgrade, the usual on port 587.
+    Starttls,
+    /// TLS from the first byte, the usual on port 465.
+    Tls,
+}
+
+/// Outgoing email: referrals to departments and their reminders.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// The mail server. Unset: emails wait in the job queue until one is configured.
+    pub host: Option<String>,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// The From address, e.g. `劳动保障监察大队 <jiancha@example.gov.cn>`.
+    pub from: String,
+    /// Timeout of one SMTP conversation.
+    pub timeout_secs: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: None,
+            port: 587,
+            security: SmtpSecurity::Starttls,
+            username: None,
+            password: None,
+            from: "hotline@localhost".into(),
+            timeout_secs: 30,
+        }
+    }
+}
+
+/// The durable job queue (emails).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// Attempts before a job is marked failed.
+    pub max_attempts: u32,
+    /// First retry delay; doubles with each attempt up to `backoff_max_secs`.
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
+    /// How long a claimed job belongs to one runner before another may take it.
+    pub lease_secs: u64,
+    /// How often the runner looks for due jobs and referral reminders.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            max_attempts: 10,
+            backoff_base_secs: 30,
+            backoff_max_secs: 3600,
+            lease_secs: 120,
+            poll_interval_ms: 1000,
+        }
+    }
+}
+
+/// Joint-enforcement referrals to other departments.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReferralConfig {
+    /// Working days a department has to acknowledge before it is reminded (and shown overdue).
+    pub remind_after_working_days: u32,
+    /// Reminders sent before the referral is left to the inspector.
+    pub max_reminders: u32,
+    /// Days an acknowledgement link stays valid.
+    pub link_valid_days: u32,
+}
+
+impl Default for ReferralConfig {
+    fn default() -> Self {
+        ReferralConfig {
+            remind_after_working_days: 5,
+            max_reminders: 3,
+            link_valid_days: 90,
         }
     }
 }
@@ -354,6 +485,70 @@ impl Config {
         }
         if o.poll_interval_ms == 0 {
             return Err(err("outbox.poll_interval_ms", "must be above 0"));
+        }
+        if self.console.session_idle_hours == 0 || self.console.session_max_hours == 0 {
+            return Err(err("console.session_idle_hours", "must be at least 1"));
+        }
+        if self.console.login_attempts_per_account == 0 {
+            return Err(err(
+                "console.login_attempts_per_account",
+                "must be at least 1",
+            ));
+        }
+        if self.console.login_attempts_per_address == 0 {
+            return Err(err(
+                "console.login_attempts_per_address",
+                "must be at least 1",
+            ));
+        }
+        if let Some(k) = &self.console.secret_key {
+            if k.expose().len() < 32 {
+                return Err(err("console.secret_key", "use at least 32 characters"));
+            }
+        }
+        if self
+            .smtp
+            .host
+            .as_deref()
+            .is_some_and(|h| h.trim().is_empty())
+        {
+            return Err(err(
+                "smtp.host",
+                "must not be empty (leave it out to send no email)",
+            ));
+        }
+        if self.smtp.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(err(
+                "smtp.from",
+                format!(
+                    "{:?} is not an address like 监察大队 <jiancha@example.gov.cn>",
+                    self.smtp.from
+                ),
+            ));
+        }
+        if self.smtp.username.is_some() != self.smtp.password.is_some() {
+            return Err(err(
+                "smtp.password",
+                "give both smtp.username and smtp.password, or neither",
+            ));
+        }
+        if self.jobs.max_attempts == 0 {
+            return Err(err("jobs.max_attempts", "must be at least 1"));
+        }
+        if self.jobs.lease_secs <= self.smtp.timeout_secs {
+            return Err(err("jobs.lease_secs", "must be above smtp.timeout_secs"));
+        }
+        if self.jobs.poll_interval_ms == 0 {
+            return Err(err("jobs.poll_interval_ms", "must be above 0"));
+        }
+        if self.referrals.remind_after_working_days == 0 {
+            return Err(err(
+                "referrals.remind_after_working_days",
+                "must be at least 1",
+            ));
+        }
+        if self.referrals.link_valid_days == 0 {
+            return Err(err("referrals.link_valid_days", "must be at least 1"));
         }
         if self.counties.is_empty() || self.counties.len() > 30 {
             return Err(err("counties", "list between 1 and 30 counties"));

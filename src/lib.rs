@@ -9,11 +9,14 @@ pub mod channels;
 pub mod config;
 pub mod conversations;
 pub mod db;
+pub mod email;
 pub mod inbound;
+pub mod jobs;
 pub mod metrics;
 pub mod outbox;
 pub mod projects;
 pub mod router;
+pub mod secrets;
 pub mod server;
 pub mod templates;
 pub mod text;
@@ -43,6 +46,11 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Working days, for the legal clocks.
     pub calendar: Arc<Calendar>,
+    /// Wakes the job runner when a job is queued.
+    pub jobs_wake: Arc<Notify>,
+    /// Signs acknowledgement links in referral emails (`console.secret_key`, or a key kept in
+    /// the database).
+    pub link_key: Arc<config::Secret>,
 }
 
 impl AppState {
@@ -69,6 +77,12 @@ impl AppState {
                 calendar.regions().join(", ")
             );
         }
+        let link_key = match &config.console.secret_key {
+            Some(k) => k.clone(),
+            None => {
+                config::Secret::new(secrets::get_or_create(&mut *db.get()?, "link_signing_key")?)
+            }
+        };
         Ok(AppState {
             config: Arc::new(config),
             db,
@@ -77,6 +91,8 @@ impl AppState {
             wake: Arc::new(Notify::new()),
             metrics: Arc::new(Metrics::default()),
             calendar: Arc::new(calendar),
+            jobs_wake: Arc::new(Notify::new()),
+            link_key: Arc::new(link_key),
         })
     }
 }

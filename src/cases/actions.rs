@@ -34,8 +34,17 @@ pub enum Action {
         reason: String,
     },
     InfoReceived,
+    /// An inspector asks for the extension; a supervisor grants it with `extend`.
+    RequestExtension {
+        reason: String,
+    },
     /// +30 working days, once, with the bureau head's approval.
     Extend,
+    /// A mediation session and what the employer has paid so far (the running total).
+    RecordMediation {
+        note: String,
+        recovered_yuan: u64,
+    },
     Resolve {
         recovered_yuan: u64,
     },
@@ -57,7 +66,9 @@ impl Action {
             Action::Investigate => "investigate",
             Action::RequestInfo { .. } => "request_info",
             Action::InfoReceived => "info_received",
+            Action::RequestExtension { .. } => "request_extension",
             Action::Extend => "extend",
+            Action::RecordMediation { .. } => "record_mediation",
             Action::Resolve { .. } => "resolve",
             Action::Transfer { .. } => "transfer",
             Action::Close => "close",
@@ -76,7 +87,9 @@ impl Action {
             Action::Close => Some(CaseState::Closed),
             Action::RequestInfo { .. }
             | Action::InfoReceived
+            | Action::RequestExtension { .. }
             | Action::Extend
+            | Action::RecordMediation { .. }
             | Action::Assign { .. } => None,
         }
     }
@@ -203,7 +216,10 @@ pub fn apply(
                     non_empty(reason, "a refusal needs the reason the worker will be told")?;
                 set_state(conn, CaseState::Refused)?;
                 diesel::update(cases::table.find(&id))
-                    .set(cases::refusal_reason.eq(Some(reason)))
+                    .set((
+                        cases::refusal_reason.eq(Some(reason)),
+                        cases::finished_on.eq(Some(today)),
+                    ))
                     .execute(conn)?;
             }
             Action::Investigate => {
@@ -248,6 +264,32 @@ pub fn apply(
                     ));
                 }
             }
+            Action::RequestExtension { reason } => {
+                non_empty(reason, "say why the case needs more time")?;
+                if !matches!(from, CaseState::Accepted | CaseState::Investigating) {
+                    return Err(refuse());
+                }
+                if before.extension_days > 0 {
+                    return Err(ActionError::Invalid(
+                        "the case was extended already; the law allows one extension".into(),
+                    ));
+                }
+                diesel::update(cases::table.find(&id))
+                    .set(cases::extension_requested_by.eq(Some(actor)))
+                    .execute(conn)?;
+            }
+            Action::RecordMediation {
+                note,
+                recovered_yuan,
+            } => {
+                non_empty(note, "say what the mediation achieved")?;
+                if !from.is_open() {
+                    return Err(refuse());
+                }
+                diesel::update(cases::table.find(&id))
+                    .set(cases::recovered_yuan.eq(Some(*recovered_yuan as i64)))
+                    .execute(conn)?;
+            }
             Action::Extend => {
                 if !matches!(from, CaseState::Accepted | CaseState::Investigating) {
                     return Err(refuse());
@@ -264,14 +306,20 @@ pub fn apply(
             Action::Resolve { recovered_yuan } => {
                 set_state(conn, CaseState::Resolved)?;
                 diesel::update(cases::table.find(&id))
-                    .set(cases::recovered_yuan.eq(Some(*recovered_yuan as i64)))
+                    .set((
+                        cases::recovered_yuan.eq(Some(*recovered_yuan as i64)),
+                        cases::finished_on.eq(Some(today)),
+                    ))
                     .execute(conn)?;
             }
             Action::Transfer { to } => {
                 let to = non_empty(to, "say where the case goes (公安, …)")?;
                 set_state(conn, CaseState::Transferred)?;
                 diesel::update(cases::table.find(&id))
-                    .set(cases::transferred_to.eq(Some(to)))
+                    .set((
+                        cases::transferred_to.eq(Some(to)),
+                        cases::finished_on.eq(Some(today)),
+                    ))
                     .execute(conn)?;
             }
             Action::Close => {
@@ -331,8 +379,16 @@ struct ActionView<'a>(&'a Action);
 impl serde::Serialize for ActionView<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let v = match self.0 {
-            Action::Refuse { reason } | Action::RequestInfo { reason } => {
+            Action::Refuse { reason }
+            | Action::RequestInfo { reason }
+            | Action::RequestExtension { reason } => {
                 json!({ "name": self.0.name(), "reason": reason })
+            }
+            Action::RecordMediation {
+                note,
+                recovered_yuan,
+            } => {
+                json!({ "name": self.0.name(), "note": note, "recovered_yuan": recovered_yuan })
             }
             Action::Resolve { recovered_yuan } => {
                 json!({ "name": self.0.name(), "recovered_yuan": recovered_yuan })

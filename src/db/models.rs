@@ -283,6 +283,10 @@ pub struct Case {
     pub closed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The day the 60-day clock stopped for good: resolved, transferred or refused.
+    pub finished_on: Option<NaiveDate>,
+    /// An inspector asked for the +30-day extension; a supervisor approves it.
+    pub extension_requested_by: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -391,4 +395,83 @@ pub struct ApiToken {
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+}
+
+use super::schema::{departments, jobs, referral_updates, referrals, sessions};
+
+/// A signed-in console session; `id` is the SHA-256 of the cookie's value.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = sessions)]
+pub struct Session {
+    pub id: String,
+    pub user_id: String,
+    pub csrf_token: String,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+/// A unit of background work (an email to send), retried with backoff until done or failed.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = jobs)]
+pub struct Job {
+    pub id: String,
+    pub kind: String,
+    pub payload: String,
+    pub dedupe_key: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: NaiveDateTime,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub done_at: Option<NaiveDateTime>,
+}
+
+/// A department that joint-enforcement referrals go to (住建, 发改, 公安 …).
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = departments, primary_key(code))]
+pub struct Department {
+    pub code: String,
+    pub name_zh: String,
+    pub email: Option<String>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A case referred to a department for joint enforcement.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = referrals)]
+pub struct Referral {
+    pub id: String,
+    pub case_id: String,
+    pub department: String,
+    pub email: String,
+    pub reason: String,
+    /// `sent`, `acknowledged`, `answered`, `closed`.
+    pub status: String,
+    pub created_by: String,
+    pub link_expires_at: NaiveDateTime,
+    pub reminder_due: NaiveDate,
+    pub reminders: i32,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub answered_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What happened to a referral: sent, reminded, acknowledged, an update from the department.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = referral_updates)]
+pub struct ReferralUpdate {
+    pub id: String,
+    pub referral_id: String,
+    pub kind: String,
+    pub author: String,
+    pub body: Option<String>,
+    pub created_at: NaiveDateTime,
 }

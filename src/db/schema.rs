@@ -110,6 +110,8 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        finished_on -> Nullable<Date>,
+        extension_requested_by -> Nullable<Text>,
     }
 }
 
@@ -181,6 +183,85 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        payload -> Text,
+        dedupe_key -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        run_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        done_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    departments (code) {
+        code -> Text,
+        name_zh -> Text,
+        email -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referrals (id) {
+        id -> Text,
+        case_id -> Text,
+        department -> Text,
+        email -> Text,
+        reason -> Text,
+        status -> Text,
+        created_by -> Text,
+        link_expires_at -> Timestamp,
+        reminder_due -> Date,
+        reminders -> Integer,
+        acknowledged_at -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referral_updates (id) {
+        id -> Text,
+        referral_id -> Text,
+        kind -> Text,
+        author -> Text,
+        body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    app_secrets (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(messages -> contacts (contact_id));
 diesel::joinable!(message_events -> messages (message_id));
 diesel::joinable!(conversations -> contacts (contact_id));
@@ -188,6 +269,10 @@ diesel::joinable!(complaints -> cases (case_id));
 diesel::joinable!(complaints -> contacts (contact_id));
 diesel::joinable!(case_pauses -> cases (case_id));
 diesel::joinable!(audit_events -> cases (case_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(referrals -> cases (case_id));
+diesel::joinable!(referrals -> departments (department));
+diesel::joinable!(referral_updates -> referrals (referral_id));
 diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     messages,
@@ -200,4 +285,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     api_tokens,
     users,
+    sessions,
+    jobs,
+    departments,
+    referrals,
+    referral_updates,
+    app_secrets,
 );
