@@ -564,6 +564,12 @@ impl Config {
             {
                 return Err(err(&key("id"), "use letters, digits, - and _ only"));
             }
+            if ch.id == crate::channels::SIMULATOR {
+                return Err(err(
+                    &key("id"),
+                    "\"simulator\" is the console's own channel",
+                ));
+            }
             if !ids.insert(ch.id.clone()) {
                 return Err(err(&key("id"), format!("{:?} is used twice", ch.id)));
             }

@@ -51,6 +51,10 @@ pub struct AppState {
     /// Signs acknowledgement links in referral emails (`console.secret_key`, or a key kept in
     /// the database).
     pub link_key: Arc<config::Secret>,
+    /// Console page templates and UI strings.
+    pub pages: Arc<web::console::pages::Pages>,
+    /// Console login attempts per account and per address.
+    pub login_limits: Arc<web::console::LoginLimits>,
 }
 
 impl AppState {
@@ -83,6 +87,7 @@ impl AppState {
                 config::Secret::new(secrets::get_or_create(&mut *db.get()?, "link_signing_key")?)
             }
         };
+        let login_limits = Arc::new(web::console::LoginLimits::new(&config.console));
         Ok(AppState {
             config: Arc::new(config),
             db,
@@ -93,6 +98,8 @@ impl AppState {
             calendar: Arc::new(calendar),
             jobs_wake: Arc::new(Notify::new()),
             link_key: Arc::new(link_key),
+            pages: Arc::new(web::console::pages::Pages::load()?),
+            login_limits,
         })
     }
 }

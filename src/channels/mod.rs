@@ -118,12 +118,16 @@ pub trait Channel: Send + Sync {
 }
 
 /// The configured channels by id.
+/// The channel of the console's worker simulator.
+pub const SIMULATOR: &str = "simulator";
+
 pub struct Channels {
     map: BTreeMap<String, Arc<dyn Channel>>,
     default_id: String,
 }
 
 impl Channels {
+    /// The channels in force, plus the simulator's.
     pub fn from_config(config: &Config, http: reqwest::Client) -> Channels {
         let base = config.public_base_url();
         let mut map: BTreeMap<String, Arc<dyn Channel>> = BTreeMap::new();
@@ -138,6 +142,22 @@ impl Channels {
             };
             map.insert(ch.id.clone(), c);
         }
+        // The console's worker simulator: replies on it are logged, never sent.
+        map.entry(SIMULATOR.to_string()).or_insert_with(|| {
+            Arc::new(log::LogChannel::new(crate::config::ChannelConfig {
+                id: SIMULATOR.into(),
+                kind: ChannelKind::Log,
+                number: None,
+                tps: 1000,
+                concurrency: 1,
+                secret: None,
+                sendsms_url: None,
+                username: None,
+                password: None,
+                dlr_mask: 0,
+                smsc: None,
+            }))
+        });
         Channels { map, default_id }
     }
 

@@ -75,7 +75,11 @@ fn gsm7_units(text: &str) -> Option<usize> {
     text.chars().map(gsm7_septets).sum()
 }
 
+/// The longest reply an inspector may send from the console: 5 UCS-2 segments (5 × 67).
+pub const MAX_REPLY_CHARS: usize = 335;
+
 /// True if the text can be sent in the GSM 03.38 alphabet (with extensions).
+
 pub fn is_gsm7(text: &str) -> bool {
     gsm7_units(text).is_some()
 }

@@ -186,7 +186,7 @@ fn clock(state: &AppState) -> Clock<'_> {
 }
 
 /// The deadline that matters now: acceptance while received, completion while being worked.
-fn current_due(c: &Case) -> Option<NaiveDate> {
+pub(crate) fn current_due(c: &Case) -> Option<NaiveDate> {
     match CaseState::parse(&c.state) {
         Some(CaseState::Received) => c.accept_due,
         Some(CaseState::Accepted | CaseState::Investigating) => c.finish_due,
@@ -194,7 +194,12 @@ fn current_due(c: &Case) -> Option<NaiveDate> {
     }
 }
 
-fn case_json(state: &AppState, c: &Case, project_code: Option<&str>, paused: bool) -> Value {
+pub(crate) fn case_json(
+    state: &AppState,
+    c: &Case,
+    project_code: Option<&str>,
+    paused: bool,
+) -> Value {
     let clk = clock(state);
     let due = current_due(c);
     let remaining = due.and_then(|d| {
@@ -338,7 +343,7 @@ async fn list_cases(
         .json(json!({ "items": items, "page": page, "per_page": per_page, "total": total })))
 }
 
-fn project_code(c: &mut DbConn, case: &Case) -> Result<Option<String>, DbError> {
+pub(crate) fn project_code(c: &mut DbConn, case: &Case) -> Result<Option<String>, DbError> {
     match &case.project_id {
         Some(p) => Ok(projects::table
             .find(p)

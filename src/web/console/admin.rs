@@ -1,0 +1,291 @@
+//! Admin pages: console users and the departments referrals go to.
+
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{render, ConsoleError, Me};
+use crate::db::models::Department;
+use crate::db::now;
+use crate::db::schema::departments;
+use crate::users::{self, UserError, UserRole};
+use crate::AppState;
+
+async fn users_page(
+    state: &AppState,
+    me: &Me,
+    flash: Option<(bool, String)>,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let st = state.clone();
+    let (list, depts) = state
+        .db
+        .run(move |c| -> Result<_, crate::db::DbError> {
+            let list = users::list(c)?;
+            let depts: Vec<String> = departments::table
+                .order(departments::code)
+                .select(departments::code)
+                .load(c)?;
+            Ok((list, depts))
+        })
+        .await?;
+    let rows: Vec<_> = list
+        .iter()
+        .map(|u| {
+            json!({
+                "username": u.username,
+                "name": u.display_name,
+                "role": u.role,
+                "role_name": st.pages.t(&format!("role.{}", u.role)),
+                "department": u.department,
+                "active": u.active,
+                "last_login": u.last_login_at.map(|t| (t + chrono::Duration::seconds(st.config.utc_offset_secs() as i64)).format("%Y-%m-%d %H:%M").to_string()),
+                "is_me": u.id == me.user.id,
+            })
+        })
+        .collect();
+    let mut resp = render(
+        state,
+        Some(me),
+        "users",
+        json!({
+            "title": state.pages.t("users.title"),
+            "nav": "users",
+            "users": rows,
+            "departments": depts,
+            "flash": flash.map(|(ok, text)| json!({ "ok": ok, "text": text })),
+        }),
+    )?;
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+pub async fn users(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, ConsoleError> {
+    me.require(&[UserRole::Admin])?;
+    users_page(&state, &me, None, actix_web::http::StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserForm {
+    #[serde(default)]
+    csrf: String,
+    op: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn users_post(
+    state: web::Data<AppState>,
+    me: Me,
+    form: web::Form<UserForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    me.check_csrf(&form.csrf)?;
+    me.require(&[UserRole::Admin])?;
+    let f = form.into_inner();
+    let actor = me.actor();
+    let myself = f.username.trim().eq_ignore_ascii_case(&me.user.username);
+    let st = state.clone();
+    let done = state
+        .db
+        .run(move |c| -> Result<String, UserError> {
+            let msg = match f.op.as_str() {
+                "add" => {
+                    let role = UserRole::parse(&f.role)
+                        .ok_or_else(|| UserError::Invalid(format!("role {:?}", f.role)))?;
+                    let dept = (role == UserRole::Liaison).then_some(f.department.as_str());
+                    let u = users::create(
+                        c,
+                        &users::NewUser {
+                            username: &f.username,
+                            display_name: &f.display_name,
+                            role,
+                            department: dept,
+                            password: &f.password,
+                        },
+                    )?;
+                    st.pages.t("users.created").replace("{{name}}", &u.username)
+                }
+                "disable" if !myself => {
+                    users::set_active(c, &f.username, false)?;
+                    if let Some(u) = users::by_username(c, &f.username)? {
+                        super::auth::end_sessions_of(c, &u.id)?;
+                    }
+                    st.pages.t("users.updated")
+                }
+                "enable" => {
+                    users::set_active(c, &f.username, true)?;
+                    st.pages.t("users.updated")
+                }
+                "password" => {
+                    users::set_password(c, &f.username, &f.password)?;
+                    if let Some(u) = users::by_username(c, &f.username)? {
+                        if !myself {
+                            super::auth::end_sessions_of(c, &u.id)?;
+                        }
+                    }
+                    st.pages.t("users.updated")
+                }
+                other => return Err(UserError::Invalid(format!("op {other:?}"))),
+            };
+            crate::cases::audit(
+                c,
+                None,
+                &actor,
+                "user_admin",
+                Some(
+                    &json!({ "op": f.op, "username": f.username.trim().to_lowercase() })
+                        .to_string(),
+                ),
+            )?;
+            Ok(msg)
+        })
+        .await;
+    match done {
+        Ok(msg) => {
+            users_page(
+                &state,
+                &me,
+                Some((true, msg)),
+                actix_web::http::StatusCode::OK,
+            )
+            .await
+        }
+        Err(UserError::Db(e)) => Err(e.into()),
+        Err(e) => {
+            users_page(
+                &state,
+                &me,
+                Some((false, e.to_string())),
+                actix_web::http::StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+    }
+}
+
+async fn departments_page(
+    state: &AppState,
+    me: &Me,
+    flash: Option<(bool, String)>,
+) -> Result<HttpResponse, ConsoleError> {
+    let list: Vec<Department> = state
+        .db
+        .run(|c| {
+            departments::table
+                .order(departments::code)
+                .select(Department::as_select())
+                .load(c)
+                .map_err(crate::db::DbError::from)
+        })
+        .await?;
+    render(
+        state,
+        Some(me),
+        "departments",
+        json!({
+            "title": state.pages.t("departments.title"),
+            "nav": "departments",
+            "departments": list,
+            "flash": flash.map(|(ok, text)| json!({ "ok": ok, "text": text })),
+        }),
+    )
+}
+
+pub async fn departments(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, ConsoleError> {
+    me.require(&[UserRole::Admin])?;
+    departments_page(&state, &me, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DepartmentForm {
+    #[serde(default)]
+    csrf: String,
+    code: String,
+    name_zh: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    active: String,
+}
+
+/// Adds a department or updates one (same code).
+pub async fn departments_post(
+    state: web::Data<AppState>,
+    me: Me,
+    form: web::Form<DepartmentForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    me.check_csrf(&form.csrf)?;
+    me.require(&[UserRole::Admin])?;
+    let f = form.into_inner();
+    let code = f.code.trim().to_string();
+    let name = f.name_zh.trim().to_string();
+    let email = f.email.trim().to_string();
+    if code.is_empty() || name.is_empty() {
+        return departments_page(
+            &state,
+            &me,
+            Some((false, state.pages.t("error.bad_request"))),
+        )
+        .await;
+    }
+    if !email.is_empty() && email.parse::<lettre::Address>().is_err() {
+        return departments_page(
+            &state,
+            &me,
+            Some((
+                false,
+                format!("{}: {email}", state.pages.t("error.bad_request")),
+            )),
+        )
+        .await;
+    }
+    let active = f.active == "1";
+    let actor = me.actor();
+    state
+        .db
+        .run(move |c| {
+            crate::db::transaction(c, |c| -> Result<(), crate::db::DbError> {
+                let t = now();
+                let email = (!email.is_empty()).then_some(email);
+                let n = diesel::update(departments::table.find(&code))
+                    .set((
+                        departments::name_zh.eq(&name),
+                        departments::email.eq(&email),
+                        departments::active.eq(active),
+                        departments::updated_at.eq(t),
+                    ))
+                    .execute(c)?;
+                if n == 0 {
+                    diesel::insert_into(departments::table)
+                        .values((
+                            departments::code.eq(&code),
+                            departments::name_zh.eq(&name),
+                            departments::email.eq(&email),
+                            departments::active.eq(active),
+                            departments::created_at.eq(t),
+                            departments::updated_at.eq(t),
+                        ))
+                        .execute(c)?;
+                }
+                crate::cases::audit(
+                    c,
+                    None,
+                    &actor,
+                    "department_saved",
+                    Some(&json!({ "code": code, "email": email, "active": active }).to_string()),
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+    departments_page(&state, &me, Some((true, state.pages.t("users.updated")))).await
+}

@@ -1,0 +1,226 @@
+//! The inspector console under `/console/`: server-rendered pages (handlebars templates in
+//! `templates/console/`, UI strings in `templates/console/zh.toml`), a little JavaScript only
+//! for the SMS segment counter. Every page checks the signed-in user's role.
+
+mod admin;
+pub mod auth;
+mod cases;
+mod login;
+pub mod pages;
+mod referrals;
+mod report;
+mod simulator;
+
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, HttpResponse, ResponseError};
+use serde_json::{json, Value};
+
+pub use auth::{LoginLimits, Me};
+
+use crate::db::DbError;
+use crate::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/console")
+            .wrap(ErrorHandlers::new().default_handler(render_error))
+            .route("", web::get().to(|| async { redirect("/console/") }))
+            .route("/", web::get().to(cases::queue))
+            .route("/login", web::get().to(login::form))
+            .route("/login", web::post().to(login::submit))
+            .route("/logout", web::post().to(login::logout))
+            .route("/cases/{reference}", web::get().to(cases::page))
+            .route("/cases/{reference}/action", web::post().to(cases::action))
+            .route("/cases/{reference}/reply", web::post().to(cases::reply))
+            .route("/cases/{reference}/refer", web::post().to(cases::refer))
+            .route(
+                "/cases/{reference}/identity",
+                web::post().to(cases::identity),
+            )
+            .route("/referrals", web::get().to(referrals::list))
+            .route("/referrals/{id}", web::get().to(referrals::page))
+            .route("/referrals/{id}", web::post().to(referrals::post))
+            .route("/users", web::get().to(admin::users))
+            .route("/users", web::post().to(admin::users_post))
+            .route("/departments", web::get().to(admin::departments))
+            .route("/departments", web::post().to(admin::departments_post))
+            .route("/simulator", web::get().to(simulator::page))
+            .route("/simulator", web::post().to(simulator::send))
+            .route("/reports", web::get().to(report::page))
+            .route("/reports/{month}.csv", web::get().to(report::csv)),
+    );
+}
+
+/// What went wrong, as the console tells it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// Not signed in: to the login page, then back to this path.
+    #[error("sign in first")]
+    Login(String),
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("form expired")]
+    Csrf,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("too many attempts")]
+    TooMany(u64),
+    #[error("unavailable")]
+    Unavailable,
+}
+
+impl ResponseError for ConsoleError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ConsoleError::Login(_) => StatusCode::SEE_OTHER,
+            ConsoleError::Forbidden | ConsoleError::Csrf => StatusCode::FORBIDDEN,
+            ConsoleError::NotFound => StatusCode::NOT_FOUND,
+            ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ConsoleError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            ConsoleError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ConsoleError::Login(next) => {
+                let next: String =
+                    percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)
+                        .to_string();
+                redirect(&format!("/console/login?next={next}"))
+            }
+            // The body is replaced by the error page (`render_error`).
+            _ => {
+                let mut r = HttpResponse::build(self.status_code());
+                if let ConsoleError::TooMany(secs) = self {
+                    r.insert_header((header::RETRY_AFTER, secs.to_string()));
+                }
+                r.content_type("text/plain; charset=utf-8")
+                    .body(self.to_string())
+            }
+        }
+    }
+}
+
+impl From<DbError> for ConsoleError {
+    fn from(e: DbError) -> Self {
+        tracing::error!(error = %e, "console storage error");
+        ConsoleError::Unavailable
+    }
+}
+
+impl From<diesel::result::Error> for ConsoleError {
+    fn from(e: diesel::result::Error) -> Self {
+        DbError::from(e).into()
+    }
+}
+
+impl From<pages::PageError> for ConsoleError {
+    fn from(e: pages::PageError) -> Self {
+        tracing::error!(error = %e, "console page not rendered");
+        ConsoleError::Unavailable
+    }
+}
+
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
+}
+
+/// An HTML page, never cached (it holds personal data and a CSRF token).
+pub fn html(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .insert_header(("Referrer-Policy", "same-origin"))
+        .body(body)
+}
+
+/// Renders a page in the console layout for `me`, with the UI strings as `t`.
+pub fn render(
+    state: &AppState,
+    me: Option<&Me>,
+    name: &str,
+    mut data: Value,
+) -> Result<HttpResponse, ConsoleError> {
+    data["me"] = me.map(me_json).unwrap_or(Value::Null);
+    Ok(html(state.pages.render(name, data)?))
+}
+
+fn me_json(me: &Me) -> Value {
+    json!({
+        "username": me.user.username,
+        "name": me.user.display_name,
+        "role": me.role.as_str(),
+        "department": me.user.department,
+        "csrf": me.csrf,
+        "works_cases": me.works_cases(),
+        "is_admin": me.role == crate::users::UserRole::Admin,
+        "is_supervisor": matches!(me.role, crate::users::UserRole::Admin | crate::users::UserRole::Supervisor),
+    })
+}
+
+/// Replaces the body of a console error with the error page.
+fn render_error<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let status = res.status();
+    let key = match res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ConsoleError>())
+    {
+        Some(ConsoleError::Forbidden) => "forbidden",
+        Some(ConsoleError::NotFound) => "not_found",
+        Some(ConsoleError::Csrf) => "csrf",
+        Some(ConsoleError::TooMany(_)) => "too_many",
+        Some(ConsoleError::BadRequest(_)) => "bad_request",
+        Some(ConsoleError::Unavailable) => "unavailable",
+        _ if status == StatusCode::NOT_FOUND => "not_found",
+        _ if status.is_client_error() => "bad_request",
+        _ => "unavailable",
+    };
+    let detail = match res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ConsoleError>())
+    {
+        Some(ConsoleError::BadRequest(m)) => Some(m.clone()),
+        Some(ConsoleError::TooMany(s)) => Some(s.to_string()),
+        _ => None,
+    };
+    let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    };
+    let page = state.pages.render(
+        "error",
+        json!({ "me": null, "key": key, "detail": detail, "status": status.as_u16(), "title": state.pages.t("error.title"), "nav": "" }),
+    );
+    let Ok(page) = page else {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    };
+    let (req, old) = res.into_parts();
+    let mut new = HttpResponse::build(status);
+    for (k, v) in old.headers() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            new.insert_header((k.clone(), v.clone()));
+        }
+    }
+    let new = new
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(page);
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, new).map_into_right_body::<B>(),
+    ))
+}
+
+/// A form's CSRF field, checked by every POST handler.
+#[derive(Debug, serde::Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    pub csrf: String,
+}

@@ -1,0 +1,107 @@
+//! Console page templates (`templates/console/*.hbs`, compiled in) and the UI strings
+//! (`templates/console/zh.toml`), given to every page as `t`. A Tibetan or English console is
+//! another strings file.
+
+use handlebars::Handlebars;
+use serde_json::Value;
+
+const PAGES: &[(&str, &str)] = &[
+    (
+        "layout",
+        include_str!("../../../templates/console/layout.hbs"),
+    ),
+    (
+        "login",
+        include_str!("../../../templates/console/login.hbs"),
+    ),
+    (
+        "error",
+        include_str!("../../../templates/console/error.hbs"),
+    ),
+    (
+        "queue",
+        include_str!("../../../templates/console/queue.hbs"),
+    ),
+    ("case", include_str!("../../../templates/console/case.hbs")),
+    (
+        "referrals",
+        include_str!("../../../templates/console/referrals.hbs"),
+    ),
+    (
+        "referral",
+        include_str!("../../../templates/console/referral.hbs"),
+    ),
+    (
+        "users",
+        include_str!("../../../templates/console/users.hbs"),
+    ),
+    (
+        "departments",
+        include_str!("../../../templates/console/departments.hbs"),
+    ),
+    (
+        "simulator",
+        include_str!("../../../templates/console/simulator.hbs"),
+    ),
+    (
+        "report",
+        include_str!("../../../templates/console/report.hbs"),
+    ),
+];
+
+const STRINGS_ZH: &str = include_str!("../../../templates/console/zh.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("console template {0}: {1}")]
+    Template(String, String),
+    #[error("console strings: {0}")]
+    Strings(String),
+}
+
+pub struct Pages {
+    hb: Handlebars<'static>,
+    strings: Value,
+}
+
+impl Pages {
+    pub fn load() -> Result<Pages, PageError> {
+        let mut hb = Handlebars::new();
+        // A missing variable is an error, not an empty string.
+        hb.set_strict_mode(true);
+        for (name, text) in PAGES {
+            hb.register_template_string(name, *text)
+                .map_err(|e| PageError::Template(name.to_string(), e.to_string()))?;
+        }
+        hb.register_partial("layout", PAGES[0].1)
+            .map_err(|e| PageError::Template("layout".into(), e.to_string()))?;
+        let table: toml::Table = STRINGS_ZH
+            .parse()
+            .map_err(|e: toml::de::Error| PageError::Strings(e.to_string()))?;
+        let strings = serde_json::to_value(table).map_err(|e| PageError::Strings(e.to_string()))?;
+        Ok(Pages { hb, strings })
+    }
+
+    /// The UI strings, for text put together in Rust (state names in a chart, say).
+    pub fn strings(&self) -> &Value {
+        &self.strings
+    }
+
+    /// One UI string by dotted path (`state.received`), or the path itself when missing.
+    pub fn t(&self, path: &str) -> String {
+        let mut v = &self.strings;
+        for part in path.split('.') {
+            v = &v[part];
+        }
+        v.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| path.to_string())
+    }
+
+    pub fn render(&self, name: &str, mut data: Value) -> Result<String, PageError> {
+        data["t"] = self.strings.clone();
+        self.hb
+            .render(name, &data)
+            .map_err(|e| PageError::Template(name.to_string(), e.to_string()))
+    }
+}

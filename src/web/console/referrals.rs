@@ -1,0 +1,184 @@
+//! Referrals in the console: an inspector sees them all; a liaison sees only those sent to
+//! their department, with the case summary and never a complainant's identity, and answers
+//! them here as a department would through the emailed link.
+
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::cases::{referral_json, yuan};
+use super::{redirect, render, ConsoleError, Me};
+use crate::db::models::{Case, Department, Referral, ReferralUpdate};
+use crate::db::schema::{cases, departments, referral_updates, referrals};
+use crate::db::DbConn;
+use crate::users::UserRole;
+use crate::AppState;
+
+/// The department a liaison is limited to; None for roles that see every referral.
+fn scope(me: &Me) -> Result<Option<String>, ConsoleError> {
+    match me.role {
+        UserRole::Liaison => me
+            .user
+            .department
+            .clone()
+            .map(Some)
+            .ok_or(ConsoleError::Forbidden),
+        _ => Ok(None),
+    }
+}
+
+pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, ConsoleError> {
+    let dept = scope(&me)?;
+    let st = state.clone();
+    let rows = state
+        .db
+        .run(move |c| -> Result<Vec<Value>, ConsoleError> {
+            let mut q = referrals::table
+                .inner_join(departments::table)
+                .inner_join(cases::table)
+                .into_boxed();
+            if let Some(d) = &dept {
+                q = q.filter(referrals::department.eq(d));
+            }
+            let found: Vec<(Referral, Department, Case)> = q
+                .order((
+                    referrals::status.eq("closed"),
+                    referrals::reminder_due,
+                    referrals::created_at,
+                ))
+                .limit(500)
+                .select((
+                    Referral::as_select(),
+                    Department::as_select(),
+                    Case::as_select(),
+                ))
+                .load(c)?;
+            let today = st.config.today();
+            Ok(found
+                .iter()
+                .map(|(r, d, k)| {
+                    let mut v = referral_json(&st, r, d, &[], today);
+                    v["reference"] = json!(k.reference);
+                    v["employer"] = json!(k.employer);
+                    v["county"] = json!(k.county);
+                    v
+                })
+                .collect())
+        })
+        .await?;
+    render(
+        &state,
+        Some(&me),
+        "referrals",
+        json!({ "title": state.pages.t("referral.title"), "nav": "referrals", "items": rows }),
+    )
+}
+
+/// A referral the user may see, with its department, case and history.
+fn load(
+    c: &mut DbConn,
+    id: &str,
+    dept: Option<&str>,
+) -> Result<(Referral, Department, Case, Vec<ReferralUpdate>), ConsoleError> {
+    let (r, d, k): (Referral, Department, Case) = referrals::table
+        .inner_join(departments::table)
+        .inner_join(cases::table)
+        .filter(referrals::id.eq(id))
+        .select((
+            Referral::as_select(),
+            Department::as_select(),
+            Case::as_select(),
+        ))
+        .first(c)
+        .optional()?
+        .ok_or(ConsoleError::NotFound)?;
+    if dept.is_some_and(|d| d != r.department) {
+        // Another department's referral: as if it did not exist.
+        return Err(ConsoleError::NotFound);
+    }
+    let updates = referral_updates::table
+        .filter(referral_updates::referral_id.eq(&r.id))
+        .order(referral_updates::created_at)
+        .select(ReferralUpdate::as_select())
+        .load(c)?;
+    Ok((r, d, k, updates))
+}
+
+pub async fn page(
+    state: web::Data<AppState>,
+    me: Me,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let dept = scope(&me)?;
+    let id = path.into_inner();
+    let st = state.clone();
+    let data = state
+        .db
+        .run(move |c| -> Result<Value, ConsoleError> {
+            let (r, d, k, updates) = load(c, &id, dept.as_deref())?;
+            let code = crate::web::api::project_code(c, &k)?;
+            let mut v = referral_json(&st, &r, &d, &updates, st.config.today());
+            // The case as a department sees it: no complainant, not even masked.
+            v["case"] = json!({
+                "reference": k.reference,
+                "employer": k.employer,
+                "project_code": code,
+                "county": k.county,
+                "workers": k.workers,
+                "amount": yuan(k.amount_yuan),
+                "received_on": k.received_on,
+                "state_name": st.pages.t(&format!("state.{}", k.state)),
+            });
+            Ok(v)
+        })
+        .await?;
+    let mut data = data;
+    data["title"] = json!(state.pages.t("referral.title"));
+    data["nav"] = json!("referrals");
+    render(&state, Some(&me), "referral", data)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReferralForm {
+    #[serde(default)]
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    body: String,
+}
+
+pub async fn post(
+    state: web::Data<AppState>,
+    me: Me,
+    path: web::Path<String>,
+    form: web::Form<ReferralForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    me.check_csrf(&form.csrf)?;
+    let dept = scope(&me)?;
+    let id = path.into_inner();
+    let form = form.into_inner();
+    let actor = me.actor();
+    let liaison = me.role == UserRole::Liaison;
+    let i = id.clone();
+    state
+        .db
+        .run(move |c| -> Result<(), ConsoleError> {
+            let (r, ..) = load(c, &i, dept.as_deref())?;
+            let result = match form.action.as_str() {
+                "ack" if liaison => crate::cases::referrals::acknowledge(c, &r.id, &actor),
+                "update" if liaison => {
+                    if form.body.trim().is_empty() {
+                        return Err(ConsoleError::BadRequest(form.action.clone()));
+                    }
+                    crate::cases::referrals::post_update(c, &r.id, &actor, form.body.trim())
+                }
+                "close" if !liaison => crate::cases::referrals::close(c, &r.id, &actor),
+                _ => return Err(ConsoleError::Forbidden),
+            };
+            result.map_err(|e| ConsoleError::BadRequest(e.to_string()))?;
+            Ok(())
+        })
+        .await?;
+    Ok(redirect(&format!("/console/referrals/{id}")))
+}

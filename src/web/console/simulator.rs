@@ -1,0 +1,139 @@
+//! The worker simulator: an officer types as a worker and sees the hotline's replies. The
+//! message goes through the same path as a real SMS (`inbound::receive`, the router, the
+//! dialogs, the outbox) on the `simulator` channel, whose replies are logged, never sent.
+
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{redirect, render, ConsoleError, Me};
+use crate::channels::{InboundSms, SIMULATOR};
+use crate::db::models::Message;
+use crate::db::schema::{contacts, messages};
+use crate::text::normalize_phone;
+use crate::users::UserRole;
+use crate::AppState;
+
+const DEFAULT_PHONE: &str = "+8613900000001";
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SimQuery {
+    phone: Option<String>,
+    lang: Option<String>,
+}
+
+pub async fn page(
+    state: web::Data<AppState>,
+    me: Me,
+    q: web::Query<SimQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    me.require(&[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector])?;
+    let phone = q
+        .phone
+        .as_deref()
+        .and_then(|p| normalize_phone(p, &state.config.default_country_code).ok())
+        .unwrap_or_else(|| DEFAULT_PHONE.to_string());
+    let p = phone.clone();
+    let st = state.clone();
+    let msgs: Vec<Message> = state
+        .db
+        .run(move |c| {
+            messages::table
+                .inner_join(contacts::table)
+                .filter(contacts::phone.eq(&p))
+                .filter(messages::channel_id.eq(SIMULATOR))
+                .order(messages::created_at.desc())
+                .limit(60)
+                .select(Message::as_select())
+                .load(c)
+                .map_err(crate::db::DbError::from)
+        })
+        .await?;
+    let conversation: Vec<_> = msgs
+        .iter()
+        .rev()
+        .map(|m| {
+            json!({
+                "incoming": m.direction == "in",
+                "body": m.body,
+                "at": (m.created_at + chrono::Duration::seconds(st.config.utc_offset_secs() as i64)).format("%H:%M:%S").to_string(),
+                "segments": m.segments,
+                "encoding": m.encoding,
+            })
+        })
+        .collect();
+    render(
+        &state,
+        Some(&me),
+        "simulator",
+        json!({
+            "title": state.pages.t("simulator.title"),
+            "nav": "simulator",
+            "phone": phone,
+            "lang": q.lang.clone().unwrap_or_default(),
+            "conversation": conversation,
+        }),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SimForm {
+    #[serde(default)]
+    csrf: String,
+    phone: String,
+    #[serde(default)]
+    lang: String,
+    text: String,
+}
+
+pub async fn send(
+    state: web::Data<AppState>,
+    me: Me,
+    form: web::Form<SimForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    me.check_csrf(&form.csrf)?;
+    me.require(&[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector])?;
+    let f = form.into_inner();
+    let phone = normalize_phone(&f.phone, &state.config.default_country_code)
+        .map_err(|e| ConsoleError::BadRequest(format!("{}: {e}", f.phone)))?;
+    if f.text.trim().is_empty() {
+        return Ok(redirect(&sim_url(&phone, &f.lang)));
+    }
+    if matches!(f.lang.as_str(), "bo" | "zh") {
+        // The worker's chosen language, as if they had picked it by SMS.
+        let (p, lang) = (phone.clone(), f.lang.clone());
+        state
+            .db
+            .run(move |c| -> Result<(), crate::db::DbError> {
+                let contact = crate::inbound::contact_for(c, &p)?;
+                diesel::update(contacts::table.find(&contact.id))
+                    .set((
+                        contacts::language.eq(&lang),
+                        contacts::language_chosen.eq(true),
+                    ))
+                    .execute(c)?;
+                Ok(())
+            })
+            .await?;
+    }
+    let sms = InboundSms {
+        from: phone.clone(),
+        to: None,
+        text: f.text,
+        gateway_id: None,
+        received_at: None,
+    };
+    if let Err(e) = crate::inbound::receive(&state, SIMULATOR, sms).await {
+        tracing::warn!(error = %e, "simulated message not handled");
+        return Err(ConsoleError::BadRequest(e.to_string()));
+    }
+    Ok(redirect(&sim_url(&phone, &f.lang)))
+}
+
+fn sim_url(phone: &str, lang: &str) -> String {
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    format!("/console/simulator?phone={}&lang={}", enc(phone), enc(lang))
+}
