@@ -10,6 +10,7 @@ RUN mkdir -p src benches \
 COPY src src
 COPY migrations migrations
 COPY message-templates message-templates
+COPY templates templates
 COPY calendar calendar
 COPY benches benches
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin hotline

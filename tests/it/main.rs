@@ -8,6 +8,7 @@ mod api;
 mod browser_harness;
 mod cli;
 mod complaints;
+mod console;
 mod gateway;
 mod kannel_e2e;
 mod kannel_harness;

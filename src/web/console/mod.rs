@@ -168,6 +168,15 @@ fn me_json(me: &Me) -> Value {
 /// Replaces the body of a console error with the error page.
 fn render_error<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let status = res.status();
+    let is_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_page {
+        // A page that answers with an error status itself (a failed login, a refused action).
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
     let key = match res
         .response()
         .error()

@@ -1,5 +1,6 @@
 pub mod app;
 pub mod browser;
+pub mod console;
 pub mod db;
 pub mod fake_gateway;
 pub mod kannel;

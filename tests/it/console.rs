@@ -1,0 +1,536 @@
+//! The console over its real routes: sign-in, sessions, CSRF, login slowdown, role checks,
+//! the queue, case actions, the reply box, identity views, the simulator, user admin.
+
+use actix_web::http::StatusCode;
+use diesel::prelude::*;
+use hotline::db::models::{AuditEvent, Case, NewProject};
+use hotline::db::schema::{audit_events, cases, projects, referrals};
+use hotline::users::UserRole;
+
+use crate::support::app::TestApp;
+use crate::support::console::{add_user, ConsoleClient, PASSWORD};
+
+const ANON: &str = "+8613912345678";
+const NAMED: &str = "+8613987654321";
+
+/// A government-invested project with an anonymous complaint, another case elsewhere, and
+/// one user of each role (the liaisons in 发改 and 住建).
+async fn setup(tweak: impl FnOnce(&mut hotline::config::Config)) -> (TestApp, String, String) {
+    let app = TestApp::with_kannel("http://127.0.0.1:9/cgi-bin/sendsms", tweak);
+    let t = hotline::db::now();
+    diesel::insert_into(projects::table)
+        .values(NewProject {
+            id: "p1",
+            code: "P2026-001",
+            name_zh: "拉萨北环路改造工程",
+            name_bo: None,
+            county: "城关区",
+            department: "交通",
+            owner: None,
+            contractor: None,
+            government_invested: true,
+            created_at: t,
+            updated_at: t,
+        })
+        .execute(&mut *app.conn())
+        .unwrap();
+    app.kannel_mo(ANON, "QX P2026-001 3 9000", "a1").await;
+    for (i, text) in ["欠薪", "次仁装修队", "3", "1", "800", "1", "2", "1"]
+        .iter()
+        .enumerate()
+    {
+        app.kannel_mo(NAMED, text, &format!("c{i}")).await;
+    }
+    let refs: Vec<(String, String)> = cases::table
+        .select((cases::reference, cases::employer))
+        .load(&mut *app.conn())
+        .unwrap();
+    let find = |s: &str| refs.iter().find(|(_, e)| e.contains(s)).unwrap().0.clone();
+    let (project_ref, other_ref) = (find("北环路"), find("次仁"));
+    add_user(&app, "admin", UserRole::Admin, None);
+    add_user(&app, "kezhang", UserRole::Supervisor, None);
+    add_user(&app, "tashi", UserRole::Inspector, None);
+    add_user(&app, "fagai", UserRole::Liaison, Some("发改"));
+    add_user(&app, "zhujian", UserRole::Liaison, Some("住建"));
+    (app, project_ref, other_ref)
+}
+
+fn case(app: &TestApp, reference: &str) -> Case {
+    cases::table
+        .filter(cases::reference.eq(reference))
+        .select(Case::as_select())
+        .first(&mut *app.conn())
+        .unwrap()
+}
+
+fn audit_of(app: &TestApp, action: &str) -> Vec<AuditEvent> {
+    audit_events::table
+        .filter(audit_events::action.eq(action))
+        .select(AuditEvent::as_select())
+        .load(&mut *app.conn())
+        .unwrap()
+}
+
+/// A referral row as the referral module would write it, for the visibility tests.
+fn insert_referral(app: &TestApp, id: &str, reference: &str, department: &str) {
+    let case = case(app, reference);
+    let t = hotline::db::now();
+    diesel::insert_into(referrals::table)
+        .values((
+            referrals::id.eq(id),
+            referrals::case_id.eq(&case.id),
+            referrals::department.eq(department),
+            referrals::email.eq("dept@example.gov.cn"),
+            referrals::reason.eq("政府投资项目资金"),
+            referrals::status.eq("sent"),
+            referrals::created_by.eq("user:tashi"),
+            referrals::link_expires_at.eq(t + chrono::Duration::days(30)),
+            referrals::reminder_due.eq(t.date() + chrono::Duration::days(7)),
+            referrals::reminders.eq(0),
+            referrals::created_at.eq(t),
+            referrals::updated_at.eq(t),
+        ))
+        .execute(&mut *app.conn())
+        .unwrap();
+}
+
+#[actix_web::test]
+async fn signing_in_sets_a_strict_httponly_cookie_and_signing_out_ends_it() {
+    let (app, reference, _) = setup(|_| {}).await;
+    let mut anon = ConsoleClient::new(&app);
+    let p = anon.get(&format!("/console/cases/{reference}")).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert!(p
+        .location
+        .unwrap()
+        .starts_with("/console/login?next=%2Fconsole%2Fcases%2F"));
+
+    let mut c = ConsoleClient::new(&app);
+    let p = c.try_login("tashi", PASSWORD).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let cookie = p
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("hotline_session="))
+        .expect("a session cookie");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http on loopback: {cookie}"
+    );
+    let p = c.get(&format!("/console/cases/{reference}")).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains(&reference));
+
+    let stolen = c.cookies.clone();
+    let p = c.post("/console/logout", &[]).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let mut replay = ConsoleClient::new(&app);
+    replay.cookies = stolen;
+    let p = replay.get("/console/").await;
+    assert_eq!(
+        p.status,
+        StatusCode::SEE_OTHER,
+        "a session ended by logout stays ended"
+    );
+
+    // Served as HTTPS: the cookie is Secure.
+    let (app, _, _) = setup(|c| c.public_url = Some("https://hotline.example.gov.cn".into())).await;
+    let mut c = ConsoleClient::new(&app);
+    let p = c.try_login("tashi", PASSWORD).await;
+    let cookie = p
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("hotline_session="))
+        .unwrap();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[actix_web::test]
+async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing() {
+    let (app, reference, _) = setup(|_| {}).await;
+    let mut c = ConsoleClient::login(&app, "tashi", PASSWORD).await;
+    c.get(&format!("/console/cases/{reference}")).await;
+    let uri = format!("/console/cases/{reference}/action");
+    let no_token = c
+        .post_raw(&uri, &[("action".into(), "accept".into())])
+        .await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    assert!(no_token.body.contains("表单已过期"), "{}", no_token.body);
+    let mut other = ConsoleClient::login(&app, "kezhang", PASSWORD).await;
+    other.get("/console/").await;
+    let foreign = c
+        .post_raw(
+            &uri,
+            &[
+                ("csrf".into(), other.csrf.clone()),
+                ("action".into(), "accept".into()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        foreign.status,
+        StatusCode::FORBIDDEN,
+        "another session's token"
+    );
+    assert_eq!(case(&app, &reference).state, "received");
+    assert!(audit_of(&app, "accept").is_empty());
+
+    // The login form too: without the cookie's matching token there is no sign-in.
+    let mut fresh = ConsoleClient::new(&app);
+    let p = fresh
+        .post_raw(
+            "/console/login",
+            &[
+                ("username".into(), "tashi".into()),
+                ("password".into(), PASSWORD.into()),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert!(!fresh.cookies.contains_key("hotline_session"));
+
+    // With the token it works.
+    let ok = c.post(&uri, &[("action", "accept")]).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(case(&app, &reference).state, "accepted");
+}
+
+#[actix_web::test]
+async fn repeated_wrong_passwords_are_slowed_down() {
+    let (app, _, _) = setup(|c| {
+        c.console.login_attempts_per_account = 3;
+        c.console.login_attempts_per_address = 6;
+    })
+    .await;
+    let mut c = ConsoleClient::new(&app);
+    for _ in 0..3 {
+        let p = c.try_login("tashi", "wrong-password").await;
+        assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+        assert!(p.body.contains("用户名或密码不正确"));
+    }
+    // Now even the right password waits: the account is being guessed.
+    let p = c.try_login("tashi", PASSWORD).await;
+    assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = p.retry_after.expect("Retry-After").parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(!c.cookies.contains_key("hotline_session"));
+    // From another address the account is still held back.
+    let mut elsewhere = ConsoleClient::new(&app);
+    elsewhere.peer = "10.9.9.9:1234".parse().unwrap();
+    assert_eq!(
+        elsewhere.try_login("tashi", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another account from the first address still gets in, until the address is spent.
+    assert_eq!(
+        c.try_login("kezhang", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    for name in ["admin", "fagai"] {
+        c.try_login(name, "wrong-password").await;
+    }
+    assert_eq!(
+        c.try_login("zhujian", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert!(app.state.login_limits.len() >= 2);
+}
+
+#[actix_web::test]
+async fn each_role_sees_only_what_it_may() {
+    let (app, project_ref, other_ref) = setup(|_| {}).await;
+    insert_referral(&app, "r-fagai", &project_ref, "发改");
+    insert_referral(&app, "r-zhujian", &other_ref, "住建");
+
+    let mut fagai = ConsoleClient::login(&app, "fagai", PASSWORD).await;
+    let p = fagai.get("/console/").await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(p.location.as_deref(), Some("/console/referrals"));
+    for uri in [
+        format!("/console/cases/{project_ref}"),
+        "/console/users".to_string(),
+        "/console/departments".to_string(),
+        "/console/simulator".to_string(),
+    ] {
+        assert_eq!(fagai.get(&uri).await.status, StatusCode::FORBIDDEN, "{uri}");
+    }
+    let list = fagai.get("/console/referrals").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains(&project_ref));
+    assert!(
+        !list.body.contains(&other_ref),
+        "another department's referral"
+    );
+    let page = fagai.get("/console/referrals/r-fagai").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("拉萨北环路") || page.body.contains("P2026-001"));
+    for phone in [ANON, NAMED, "912345678", "5678"] {
+        assert!(
+            !page.body.contains(phone),
+            "a liaison never sees a complainant: {phone}"
+        );
+    }
+    assert_eq!(
+        fagai.get("/console/referrals/r-zhujian").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let p = fagai
+        .post("/console/referrals/r-zhujian", &[("action", "ack")])
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND, "nor act on it");
+
+    // An inspector works cases but manages no one and approves no extension.
+    let mut tashi = ConsoleClient::login(&app, "tashi", PASSWORD).await;
+    assert_eq!(
+        tashi.get("/console/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let list = tashi.get("/console/referrals").await;
+    assert!(list.body.contains(&project_ref) && list.body.contains(&other_ref));
+    tashi.get(&format!("/console/cases/{project_ref}")).await;
+    let uri = format!("/console/cases/{project_ref}/action");
+    assert_eq!(
+        tashi.post(&uri, &[("action", "accept")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let p = tashi
+        .post(
+            &uri,
+            &[("action", "request_extension"), ("reason", "账目复杂")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        tashi.post(&uri, &[("action", "extend")]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(case(&app, &project_ref).extension_days, 0);
+    let mut kezhang = ConsoleClient::login(&app, "kezhang", PASSWORD).await;
+    let page = kezhang.get(&format!("/console/cases/{project_ref}")).await;
+    assert!(
+        page.body.contains("已申请延期"),
+        "the supervisor sees the request"
+    );
+    assert_eq!(
+        kezhang.post(&uri, &[("action", "extend")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(case(&app, &project_ref).extension_days, 30);
+
+    let mut admin = ConsoleClient::login(&app, "admin", PASSWORD).await;
+    assert_eq!(admin.get("/console/users").await.status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn the_queue_sorts_by_nearest_deadline_filters_and_audits_phone_searches() {
+    let (app, project_ref, other_ref) = setup(|_| {}).await;
+    let today = app.state.config.today();
+    // The other case is due first.
+    diesel::update(cases::table.filter(cases::reference.eq(&other_ref)))
+        .set(cases::accept_due.eq(Some(today - chrono::Duration::days(1))))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let mut c = ConsoleClient::login(&app, "tashi", PASSWORD).await;
+    let q = c.get("/console/").await;
+    let (a, b) = (
+        q.body.find(&other_ref).unwrap(),
+        q.body.find(&project_ref).unwrap(),
+    );
+    assert!(a < b, "nearest deadline first");
+    assert!(q.body.contains("已超期"), "an overdue badge");
+
+    let overdue = c.get("/console/?overdue=1").await;
+    assert!(overdue.body.contains(&other_ref) && !overdue.body.contains(&project_ref));
+    let by_project = c.get("/console/?project=P2026-001").await;
+    assert!(by_project.body.contains(&project_ref) && !by_project.body.contains(&other_ref));
+    let by_ref = c.get(&format!("/console/?q={project_ref}")).await;
+    assert!(by_ref.body.contains(&project_ref) && !by_ref.body.contains(&other_ref));
+    assert!(audit_of(&app, "phone_search").is_empty());
+
+    let by_phone = c.get("/console/?q=13987654321").await;
+    assert!(by_phone.body.contains(&other_ref) && !by_phone.body.contains(&project_ref));
+    let searches = audit_of(&app, "phone_search");
+    assert_eq!(searches.len(), 1, "every search by number is audited");
+    assert_eq!(searches[0].actor, "user:tashi");
+    assert!(searches[0].detail.as_deref().unwrap().contains(NAMED));
+
+    let bad = c.get("/console/?state=nonsense").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("提交的内容有误"));
+}
+
+#[actix_web::test]
+async fn actions_and_replies_reach_the_worker_and_the_audit_trail() {
+    let (app, _, reference) = setup(|_| {}).await;
+    let mut c = ConsoleClient::login(&app, "tashi", PASSWORD).await;
+    c.get(&format!("/console/cases/{reference}")).await;
+    let before = app.outgoing().len();
+    let p = c
+        .post(
+            &format!("/console/cases/{reference}/action"),
+            &[("action", "accept")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let page = c.get(p.location.as_deref().unwrap()).await;
+    assert!(page.body.contains("已完成：立案"));
+    let out = app.outgoing();
+    assert_eq!(out.len(), before + 1);
+    assert_eq!(out.last().unwrap().phone, NAMED);
+    assert_eq!(out.last().unwrap().kind.as_deref(), Some("case_notice"));
+
+    // A refusal without a reason is turned back with the reason why, and nothing changes.
+    let p = c
+        .post(
+            &format!("/console/cases/{reference}/action"),
+            &[("action", "close")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT);
+    assert!(p.body.contains("当前状态下不能执行此操作"), "{}", p.body);
+    assert_eq!(case(&app, &reference).state, "accepted");
+
+    let text = "扎西您好，请明天上午到城关区劳动监察大队，带上工资条。";
+    let p = c
+        .post(
+            &format!("/console/cases/{reference}/reply"),
+            &[("text", text)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let last = app.outgoing().pop().unwrap();
+    assert_eq!(last.body, text);
+    assert_eq!(last.phone, NAMED);
+    assert_eq!(last.encoding, "ucs2");
+    let replies = audit_of(&app, "reply");
+    assert_eq!(replies.len(), 1);
+    assert!(replies[0]
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("\"segments\":1"));
+    let page = c.get(&format!("/console/cases/{reference}")).await;
+    assert!(page.body.contains(text), "the conversation shows the reply");
+    assert!(page.body.contains("id=\"reply-meter\""));
+
+    let empty = c
+        .post(
+            &format!("/console/cases/{reference}/reply"),
+            &[("text", "  ")],
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+}
+
+#[actix_web::test]
+async fn a_complainants_number_is_shown_only_on_request_and_audited() {
+    let (app, _, reference) = setup(|_| {}).await;
+    let mut c = ConsoleClient::login(&app, "tashi", PASSWORD).await;
+    let page = c.get(&format!("/console/cases/{reference}")).await;
+    assert!(!page.body.contains(NAMED), "masked by default");
+    assert!(page.body.contains("+86139****4321"), "{}", page.body);
+    let shown = c
+        .post(&format!("/console/cases/{reference}/identity"), &[])
+        .await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(shown.body.contains(NAMED));
+    let views = audit_of(&app, "identity_viewed");
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0].actor, "user:tashi");
+}
+
+#[actix_web::test]
+async fn the_simulator_answers_through_the_router_and_sends_nothing() {
+    let (app, _, _) = setup(|_| {}).await;
+    let mut c = ConsoleClient::login(&app, "tashi", PASSWORD).await;
+    c.get("/console/simulator").await;
+    let steps = ["欠薪", "达孜建材厂", "3", "2", "5000", "4", "2", "1"];
+    for text in steps {
+        let p = c
+            .post(
+                "/console/simulator",
+                &[("phone", "13900000009"), ("lang", "zh"), ("text", text)],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+    }
+    let page = c
+        .get("/console/simulator?phone=%2B8613900000009&lang=zh")
+        .await;
+    assert!(page.body.contains("投诉已登记"), "{}", page.body);
+    let sim: Vec<_> = app
+        .outgoing()
+        .into_iter()
+        .filter(|m| m.channel_id == "simulator")
+        .collect();
+    assert_eq!(
+        sim.len(),
+        steps.len(),
+        "one reply per message, on the simulator channel"
+    );
+    app.dispatch_all(5).await;
+    assert!(app
+        .outgoing()
+        .iter()
+        .all(|m| m.channel_id != "kannel" || m.phone != "+8613900000009"));
+    let q = c.get("/console/").await;
+    assert!(q.body.contains("达孜建材厂"));
+    assert!(q.body.contains("模拟"), "training cases are marked");
+}
+
+#[actix_web::test]
+async fn an_admin_adds_and_disables_users_and_a_disabled_user_is_signed_out() {
+    let (app, _, _) = setup(|_| {}).await;
+    let mut admin = ConsoleClient::login(&app, "admin", PASSWORD).await;
+    admin.get("/console/users").await;
+    let p = admin
+        .post(
+            "/console/users",
+            &[
+                ("op", "add"),
+                ("username", "pema"),
+                ("display_name", "白玛"),
+                ("role", "liaison"),
+                ("department", "住建"),
+                ("password", "another-pass-1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(p.body.contains("已创建用户 pema"));
+    let mut pema = ConsoleClient::login(&app, "pema", "another-pass-1").await;
+    assert_eq!(pema.get("/console/referrals").await.status, StatusCode::OK);
+    let short = admin
+        .post(
+            "/console/users",
+            &[
+                ("op", "add"),
+                ("username", "x1"),
+                ("display_name", "X"),
+                ("role", "inspector"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    let p = admin
+        .post("/console/users", &[("op", "disable"), ("username", "pema")])
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert_eq!(
+        pema.get("/console/referrals").await.status,
+        StatusCode::SEE_OTHER,
+        "signed out"
+    );
+    assert_eq!(
+        pema.try_login("pema", "another-pass-1").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        audit_of(&app, "user_admin").len(),
+        2,
+        "the refused one changed nothing"
+    );
+}

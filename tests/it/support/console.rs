@@ -1,0 +1,177 @@
+//! A console user's browser without a browser: keeps the cookies, reads the CSRF token from
+//! each page, and posts forms through the real routes.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use actix_web::http::StatusCode;
+use actix_web::{test, web, App};
+
+use super::app::{enc, TestApp};
+
+pub struct Page {
+    pub status: StatusCode,
+    pub body: String,
+    pub location: Option<String>,
+    /// Raw `Set-Cookie` headers of the response.
+    pub set_cookies: Vec<String>,
+    pub retry_after: Option<String>,
+}
+
+pub struct ConsoleClient<'a> {
+    app: &'a TestApp,
+    pub cookies: BTreeMap<String, String>,
+    /// The CSRF token of the last page that had one.
+    pub csrf: String,
+    pub peer: SocketAddr,
+}
+
+/// The value of the first `name="csrf"` field in a page.
+pub fn csrf_of(html: &str) -> Option<String> {
+    let i = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    Some(html[i..].split('"').next()?.to_string())
+}
+
+impl<'a> ConsoleClient<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        ConsoleClient {
+            app,
+            cookies: BTreeMap::new(),
+            csrf: String::new(),
+            peer: "10.1.2.3:40000".parse().unwrap(),
+        }
+    }
+
+    /// Signs in; panics unless it ends on a console page.
+    pub async fn login(app: &'a TestApp, username: &str, password: &str) -> Self {
+        let mut c = ConsoleClient::new(app);
+        let p = c.try_login(username, password).await;
+        assert_eq!(
+            p.status,
+            StatusCode::SEE_OTHER,
+            "login {username}: {}",
+            p.body
+        );
+        c
+    }
+
+    pub async fn try_login(&mut self, username: &str, password: &str) -> Page {
+        let form = self.get("/console/login").await;
+        assert_eq!(form.status, StatusCode::OK);
+        self.post(
+            "/console/login",
+            &[
+                ("username", username),
+                ("password", password),
+                ("next", "/console/"),
+            ],
+        )
+        .await
+    }
+
+    async fn send(&mut self, req: test::TestRequest) -> Page {
+        let svc = test::init_service(
+            App::new()
+                .app_data(web::Data::new(self.app.state.clone()))
+                .configure(hotline::web::configure),
+        )
+        .await;
+        let mut req = req.peer_addr(self.peer);
+        if !self.cookies.is_empty() {
+            let header: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            req = req.insert_header(("cookie", header.join("; ")));
+        }
+        let resp = test::call_service(&svc, req.to_request()).await;
+        let status = resp.status();
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let set_cookies: Vec<String> = resp
+            .headers()
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect();
+        for c in &set_cookies {
+            let first = c.split(';').next().unwrap_or_default();
+            let (k, v) = first.split_once('=').unwrap_or((first, ""));
+            let removed = v.is_empty() || c.to_ascii_lowercase().contains("max-age=0");
+            if removed {
+                self.cookies.remove(k.trim());
+            } else {
+                self.cookies.insert(k.trim().to_string(), v.to_string());
+            }
+        }
+        let body = String::from_utf8_lossy(&test::read_body(resp).await).into_owned();
+        if let Some(t) = csrf_of(&body) {
+            self.csrf = t;
+        }
+        Page {
+            status,
+            body,
+            location,
+            set_cookies,
+            retry_after,
+        }
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Page {
+        self.send(test::TestRequest::get().uri(uri)).await
+    }
+
+    /// Posts a form with the current CSRF token added.
+    pub async fn post(&mut self, uri: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all: Vec<(String, String)> = vec![("csrf".into(), self.csrf.clone())];
+        all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self.post_raw(uri, &all).await
+    }
+
+    /// Posts exactly these fields (no CSRF token unless given).
+    pub async fn post_raw(&mut self, uri: &str, fields: &[(String, String)]) -> Page {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect();
+        self.send(
+            test::TestRequest::post()
+                .uri(uri)
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .set_payload(body.join("&")),
+        )
+        .await
+    }
+}
+
+/// Adds a console user with the password `password-1234`.
+pub fn add_user(
+    app: &TestApp,
+    username: &str,
+    role: hotline::users::UserRole,
+    department: Option<&str>,
+) {
+    hotline::users::create(
+        &mut app.conn(),
+        &hotline::users::NewUser {
+            username,
+            display_name: username,
+            role,
+            department,
+            password: PASSWORD,
+        },
+    )
+    .unwrap();
+}
+
+pub const PASSWORD: &str = "password-1234";
