@@ -9,6 +9,7 @@ pub mod channels;
 pub mod config;
 pub mod conversations;
 pub mod db;
+pub mod demo;
 pub mod email;
 pub mod inbound;
 pub mod jobs;

@@ -52,6 +52,9 @@ enum Command {
         #[command(subcommand)]
         command: ProjectsCommand,
     },
+    /// Fill an empty database with a demonstration (projects, complaints in Tibetan and
+    /// Chinese, cases at every stage, a referral, one account per role) and print the logins.
+    Demo,
     /// Exit 0 if the running service answers /readyz (for container health checks).
     Healthcheck {
         /// Base URL of the service (default: http://{listen}).
@@ -143,6 +146,7 @@ fn main() -> ExitCode {
         Command::Projects {
             command: ProjectsCommand::Import { file },
         } => import_projects(&config, &file),
+        Command::Demo => runtime.block_on(demo(config)),
         Command::Healthcheck { url } => runtime.block_on(healthcheck(&config, url)),
         Command::Token { command } => token(&config, command),
         Command::User { command } => user(&config, command),
@@ -176,6 +180,22 @@ fn init_logging(config: &Config) {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+}
+
+async fn demo(config: Config) -> anyhow::Result<()> {
+    let state = tokio::task::spawn_blocking(move || hotline::AppState::new(config)).await??;
+    let logins = hotline::demo::run(&state).await?;
+    let base = state.config.public_base_url();
+    println!("Demo data added. Start the service (`hotline`) and open {base}/console/");
+    println!();
+    println!("{:<10} {:<8} {:<18} {}", "username", "role", "password", "name");
+    for l in &logins {
+        println!("{:<10} {:<8} {:<18} {}", l.username, l.role, l.password, l.name);
+    }
+    println!();
+    println!("The passwords are shown only now. Referral emails wait in the job queue until [smtp] is configured.");
+    println!("Try the worker simulator (短信模拟) as tashi: text 欠薪, or HELP, or a Tibetan keyword.");
+    Ok(())
 }
 
 fn migrate(config: &Config) -> anyhow::Result<()> {

@@ -9,6 +9,7 @@ mod browser_harness;
 mod cli;
 mod complaints;
 mod console;
+mod console_e2e;
 mod gateway;
 mod kannel_e2e;
 mod kannel_harness;
