@@ -329,11 +329,11 @@ mod tests {
             .filter(|r| r.len() == 1 && !r[0].is_empty())
             .map(|r| r[0].as_str())
             .collect();
-        assert_eq!(
-            titles,
-            ["汇总", "按区县", "按状态", "期限", "联合执法转办"]
+        assert_eq!(titles, ["汇总", "按区县", "按状态", "期限", "联合执法转办"]);
+        assert!(
+            csv.contains("\r\n\r\n按区县\r\n"),
+            "a blank line between tables"
         );
-        assert!(csv.contains("\r\n\r\n按区县\r\n"), "a blank line between tables");
     }
 
     #[test]
@@ -359,10 +359,7 @@ mod tests {
             .unwrap();
         assert_eq!(grid[1], "已收到");
         assert_eq!(grid[8], "合计");
-        assert_eq!(
-            find(&rows, "受理"),
-            ["受理", "3", "1", "2", "0", "A1、B2"]
-        );
+        assert_eq!(find(&rows, "受理"), ["受理", "3", "1", "2", "0", "A1、B2"]);
         assert_eq!(
             find(&rows, "住建"),
             ["住建", "住房和城乡建设局", "2", "1", "0", "2", "1", "2.5"]

@@ -252,7 +252,12 @@ pub fn monthly(
         .select(cases::recovered_yuan)
         .load(conn)?;
 
-    type DueRow = (String, Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>);
+    type DueRow = (
+        String,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+    );
     let accept_rows: Vec<DueRow> = cases::table
         .filter(cases::accept_due.between(from, to))
         .order(cases::reference)
@@ -535,8 +540,16 @@ mod tests {
     fn deadlines_met_missed_pending() {
         let today = d(2026, 10, 20);
         let rows = vec![
-            ("A".to_string(), Some(d(2026, 10, 10)), Some(d(2026, 10, 10))),
-            ("B".to_string(), Some(d(2026, 10, 10)), Some(d(2026, 10, 11))),
+            (
+                "A".to_string(),
+                Some(d(2026, 10, 10)),
+                Some(d(2026, 10, 10)),
+            ),
+            (
+                "B".to_string(),
+                Some(d(2026, 10, 10)),
+                Some(d(2026, 10, 11)),
+            ),
             ("C".to_string(), Some(d(2026, 10, 19)), None),
             ("D".to_string(), Some(d(2026, 10, 20)), None),
             ("E".to_string(), None, None),

@@ -12,7 +12,8 @@ const PALETTE: [&str; 6] = [
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
 ];
 
-const WIDTH: f64 = 640.0;
+/// Narrow enough that 13px text stays readable when a phone shrinks the chart to fit.
+const WIDTH: f64 = 480.0;
 const PAD: f64 = 12.0;
 const TITLE_H: f64 = 36.0;
 const LEGEND_H: f64 = 24.0;
@@ -20,7 +21,7 @@ const BAR_H: f64 = 18.0;
 const BAR_GAP: f64 = 4.0;
 const GROUP_GAP: f64 = 12.0;
 /// Room for the value printed after the longest bar.
-const VALUE_W: f64 = 96.0;
+const VALUE_W: f64 = 80.0;
 const FONT_PX: f64 = 13.0;
 
 /// One bar per `(label, value)`, longest bar = largest value.
@@ -157,7 +158,11 @@ fn render(title: &str, series: &[&str], groups: &[(&str, Vec<i64>)]) -> String {
             let _ = write!(
                 s,
                 r##"<rect class="bar" x="{plot_x}" y="{y}" width="{w}" height="{BAR_H}" fill="{c}"/><text class="value" x="{vx}" y="{vy}" fill="#222">{n}</text>"##,
-                c = PALETTE[if series.is_empty() { 0 } else { i % PALETTE.len() }],
+                c = PALETTE[if series.is_empty() {
+                    0
+                } else {
+                    i % PALETTE.len()
+                }],
                 vx = r1(plot_x + w + 4.0),
                 vy = r1(y + BAR_H / 2.0 + FONT_PX / 3.0),
                 n = thousands(v),
@@ -172,13 +177,14 @@ fn r1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-/// Rough rendered width: wide scripts one em per character, the rest half.
+/// Rough rendered width: a Han character is one em, a Tibetan syllable letter about 0.7, the
+/// rest about half.
 fn text_width(s: &str) -> f64 {
     s.chars()
-        .map(|c| if (c as u32) < 0x2E80 && !('\u{0F00}'..='\u{0FFF}').contains(&c) {
-            0.55
-        } else {
-            1.0
+        .map(|c| match c {
+            '\u{0F00}'..='\u{0FFF}' => 0.7,
+            c if (c as u32) >= 0x2E80 => 1.0,
+            _ => 0.55,
         })
         .sum::<f64>()
         * FONT_PX
@@ -247,14 +253,17 @@ mod tests {
     #[test]
     fn standalone_accessible_scalable() {
         let svg = bar_chart("本月投诉", &[("城关区", 3)]);
-        assert!(svg.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 "#));
+        assert!(svg.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 480 "#));
         assert!(svg.ends_with("</svg>"));
         assert!(svg.contains(r#"role="img""#));
         assert!(svg.contains(r#"aria-label="本月投诉""#));
         assert!(svg.contains("<title>本月投诉</title>"));
         assert!(svg.contains("<desc>城关区: 3</desc>"));
         assert!(svg.contains("'Noto Sans CJK SC', 'WenQuanYi Micro Hei', 'Noto Serif Tibetan', 'Tibetan Machine Uni', sans-serif"));
-        assert!(!svg.contains(" height=\"100%\""), "height follows the viewBox");
+        assert!(
+            !svg.contains(" height=\"100%\""),
+            "height follows the viewBox"
+        );
     }
 
     #[test]
@@ -277,7 +286,10 @@ mod tests {
         let svg = bar_chart("x", &[("a", 50), ("b", 100), ("c", 0), ("d", 25)]);
         let w = bar_widths(&svg);
         assert_eq!(w.len(), 4);
-        assert!(w[1] > 100.0, "the largest bar takes the plot's width: {w:?}");
+        assert!(
+            w[1] > 100.0,
+            "the largest bar takes the plot's width: {w:?}"
+        );
         assert_eq!(w[0], r1(w[1] / 2.0));
         assert_eq!(w[2], 0.0);
         assert_eq!(w[3], r1(w[1] / 4.0));
