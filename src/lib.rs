@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod outbox;
 pub mod projects;
+pub mod reports;
 pub mod router;
 pub mod secrets;
 pub mod server;

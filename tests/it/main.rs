@@ -15,6 +15,7 @@ mod kannel_e2e;
 mod kannel_harness;
 mod outbox;
 mod projects;
+mod reports;
 mod schema;
 mod smtp_harness;
 mod users;
