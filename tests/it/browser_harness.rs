@@ -168,7 +168,7 @@ fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
-         <style>body{{font-family:sans-serif;margin:2em;font-size:20px}} label{{display:block;margin-top:1em}}\
+         <style>body{{font-family:sans-serif;margin:2em;font-size:20px}} label{{display:block;margin-top:1em}} input{{max-width:100%;box-sizing:border-box}}\
          .bo{{font-size:28px}}</style></head><body>{body}</body></html>"
     )
 }

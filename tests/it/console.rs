@@ -534,3 +534,25 @@ async fn an_admin_adds_and_disables_users_and_a_disabled_user_is_signed_out() {
         "the refused one changed nothing"
     );
 }
+
+#[actix_web::test]
+async fn the_monthly_report_shows_figures_and_charts_and_exports_csv() {
+    let (app, _, _) = setup(|_| {}).await;
+    let month = app.state.config.today().format("%Y-%m").to_string();
+    let mut c = ConsoleClient::login(&app, "tashi", PASSWORD).await;
+    let page = c.get(&format!("/console/reports?month={month}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<svg"), "charts");
+    assert!(page.body.contains("城关区"));
+    assert!(page.body.contains("9,800"), "owed this month: 9,000 + 800");
+    assert!(page.body.contains("尚未结束"), "the current month is provisional");
+    let csv = c.get(&format!("/console/reports/{month}.csv")).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.starts_with('\u{feff}'), "a BOM for Excel");
+    assert!(csv.body.contains("城关区"));
+    let default = c.get("/console/reports").await;
+    assert_eq!(default.status, StatusCode::OK, "opens on last month");
+    assert_eq!(c.get("/console/reports?month=2026-13").await.status, StatusCode::BAD_REQUEST);
+    let mut fagai = ConsoleClient::login(&app, "fagai", PASSWORD).await;
+    assert_eq!(fagai.get(&format!("/console/reports/{month}.csv")).await.status, StatusCode::FORBIDDEN);
+}

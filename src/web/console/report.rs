@@ -1,17 +1,134 @@
-//! The monthly report page and its CSV.
+//! The monthly report page (figures, tables, SVG charts) and its CSV. The report for a month
+//! is due by the 5th of the next, so the page opens on the previous month.
 
+use actix_web::http::header;
 use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
 
-use super::{ConsoleError, Me};
+use super::{render, ConsoleError, Me};
+use crate::reports::{self, svg};
 use crate::users::UserRole;
 use crate::AppState;
 
-pub async fn page(_state: web::Data<AppState>, me: Me) -> Result<HttpResponse, ConsoleError> {
-    me.require(&[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector])?;
-    Err(ConsoleError::NotFound)
+#[derive(Debug, Default, Deserialize)]
+pub struct ReportQuery {
+    month: Option<String>,
 }
 
-pub async fn csv(_state: web::Data<AppState>, me: Me) -> Result<HttpResponse, ConsoleError> {
+fn month_of(state: &AppState, q: Option<&str>) -> Result<(i32, u32), ConsoleError> {
+    match q.filter(|s| !s.is_empty()) {
+        Some(s) => reports::parse_month(s).ok_or_else(|| ConsoleError::BadRequest(s.to_string())),
+        None => Ok(reports::previous_month(state.config.today())),
+    }
+}
+
+async fn load(state: &AppState, y: i32, m: u32) -> Result<reports::MonthlyReport, ConsoleError> {
+    let (today, offset) = (state.config.today(), state.config.utc_offset_secs());
+    Ok(state
+        .db
+        .run(move |c| reports::monthly(c, y, m, today, offset))
+        .await?)
+}
+
+pub async fn page(
+    state: web::Data<AppState>,
+    me: Me,
+    q: web::Query<ReportQuery>,
+) -> Result<HttpResponse, ConsoleError> {
     me.require(&[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector])?;
-    Err(ConsoleError::NotFound)
+    let (y, m) = month_of(&state, q.month.as_deref())?;
+    let r = load(&state, y, m).await?;
+    let t = |k: &str| state.pages.t(k);
+    let counties: Vec<(&str, i64)> = r
+        .complaints
+        .by_county
+        .iter()
+        .map(|c| (c.county.as_str(), c.figures.complaints))
+        .collect();
+    let state_names: Vec<String> = r
+        .cases
+        .by_state
+        .iter()
+        .map(|s| t(&format!("state.{}", s.state)))
+        .collect();
+    let by_state: Vec<(&str, i64)> = r
+        .cases
+        .by_state
+        .iter()
+        .zip(&state_names)
+        .map(|(s, name)| (name.as_str(), s.cases))
+        .collect();
+    let (met, missed, pending) = (t("report.met"), t("report.missed"), t("report.pending"));
+    let (accept, finish) = (t("clock.accept_due"), t("clock.finish_due"));
+    let d = &r.deadlines;
+    let deadlines = svg::grouped_bars(
+        &t("report.deadlines"),
+        &[&met, &missed, &pending],
+        &[
+            (accept.as_str(), vec![d.accept.met, d.accept.missed, d.accept.pending]),
+            (finish.as_str(), vec![d.finish.met, d.finish.missed, d.finish.pending]),
+        ],
+    );
+    let (sent, acked, answered, overdue) = (
+        t("report.sent"),
+        t("report.acknowledged"),
+        t("report.answered"),
+        t("report.overdue"),
+    );
+    let referral_groups: Vec<(&str, Vec<i64>)> = r
+        .referrals
+        .by_department
+        .iter()
+        .filter(|d| d.figures.sent > 0)
+        .map(|d| {
+            let f = &d.figures;
+            (d.department.as_str(), vec![f.sent, f.acknowledged, f.answered, f.overdue])
+        })
+        .collect();
+    let charts = vec![
+        svg::bar_chart(&t("report.chart_county"), &counties),
+        svg::bar_chart(&t("report.chart_state"), &by_state),
+        deadlines,
+        svg::grouped_bars(
+            &t("report.referrals"),
+            &[&sent, &acked, &answered, &overdue],
+            &referral_groups,
+        ),
+    ];
+    let month = format!("{y:04}-{m:02}");
+    render(
+        &state,
+        Some(&me),
+        "report",
+        json!({
+            "title": format!("{} {month}", t("report.title")),
+            "nav": "reports",
+            "month": month,
+            "r": r,
+            "charts": charts,
+            "owed": svg::thousands(r.money.owed_yuan),
+            "recovered": svg::thousands(r.money.recovered_yuan),
+            "recovered_to_date": svg::thousands(r.money.recovered_to_date_yuan),
+            "csv": format!("/console/reports/{month}.csv"),
+        }),
+    )
+}
+
+pub async fn csv(
+    state: web::Data<AppState>,
+    me: Me,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    me.require(&[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector])?;
+    let (y, m) = month_of(&state, Some(&path.into_inner()))?;
+    let r = load(&state, y, m).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", reports::month_csv_filename(y, m)),
+        ))
+        .body(reports::to_csv(&r)))
 }
