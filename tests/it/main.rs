@@ -9,6 +9,7 @@ mod browser_harness;
 mod cli;
 mod complaints;
 mod gateway;
+mod jobs;
 mod kannel_e2e;
 mod kannel_harness;
 mod outbox;
