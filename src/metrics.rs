@@ -23,6 +23,11 @@ struct StateLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MessageLabels {
     channel: String,
     direction: String,
@@ -67,14 +72,37 @@ impl Metrics {
             .observe(d.as_secs_f64());
     }
 
-    /// The exposition text, given the database's message counts.
+    /// The exposition text, given the database's message, case and job counts.
     pub fn render(
         &self,
         counts: &[StatusCount],
         channel_ids: &[String],
         cases: &CaseCounts,
+        jobs: &[(String, i64)],
     ) -> String {
         let mut reg = Registry::with_prefix("hotline");
+        let by_status: Family<StatusLabel, Gauge> = Family::default();
+        // Every status present, zero included, so an alert on failed jobs has a series to see.
+        for status in [
+            crate::jobs::QUEUED,
+            crate::jobs::RUNNING,
+            crate::jobs::DONE,
+            crate::jobs::FAILED,
+        ] {
+            by_status
+                .get_or_create(&StatusLabel {
+                    status: status.into(),
+                })
+                .set(0);
+        }
+        for (status, n) in jobs {
+            by_status
+                .get_or_create(&StatusLabel {
+                    status: status.clone(),
+                })
+                .set(*n);
+        }
+        reg.register("jobs", "Background jobs (emails) by status", by_status);
         let by_state: Family<StateLabel, Gauge> = Family::default();
         for (state, n) in &cases.by_state {
             by_state
@@ -183,7 +211,10 @@ mod tests {
             overdue: 1,
             callbacks_waiting: 3,
         };
-        let text = m.render(&counts, &["kannel".into(), "log".into()], &cases);
+        let jobs = vec![("failed".to_string(), 2), ("done".to_string(), 5)];
+        let text = m.render(&counts, &["kannel".into(), "log".into()], &cases, &jobs);
+        assert!(text.contains("hotline_jobs{status=\"failed\"} 2"), "{text}");
+        assert!(text.contains("hotline_jobs{status=\"queued\"} 0"), "{text}");
         assert!(
             text.contains("hotline_cases{state=\"received\"} 2"),
             "{text}"

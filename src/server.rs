@@ -1,5 +1,5 @@
-//! The long-running service: HTTP server plus outbox dispatcher, stopped gracefully on
-//! SIGTERM or Ctrl-C (in-flight sends finish; nothing stays claimed).
+//! The long-running service: HTTP server, outbox dispatcher and job runner, stopped gracefully
+//! on SIGTERM or Ctrl-C (in-flight sends and the job in hand finish; nothing stays claimed).
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
@@ -37,7 +37,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     .run();
     let handle = server.handle();
     let (stop_tx, stop_rx) = watch::channel(false);
-    let workers = dispatcher::spawn(&state, stop_rx);
+    let workers = dispatcher::spawn(&state, stop_rx.clone());
+    let job_runner = tokio::spawn(crate::jobs::runner::run(state.clone(), stop_rx));
     let channels: Vec<String> = state
         .channels
         .iter()
@@ -53,6 +54,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     for w in workers {
         let _ = w.await;
     }
+    let _ = job_runner.await;
     server_task.await??;
     tracing::info!("stopped");
     Ok(())

@@ -36,11 +36,12 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
             Ok::<_, crate::db::DbError>((
                 crate::outbox::status_counts(c)?,
                 crate::cases::case_counts(c, today)?,
+                crate::jobs::counts(c)?,
             ))
         })
         .await;
     match counts {
-        Ok((counts, cases)) => {
+        Ok((counts, cases, jobs)) => {
             let ids: Vec<String> = state
                 .channels
                 .iter()
@@ -48,7 +49,7 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
                 .collect();
             HttpResponse::Ok()
                 .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-                .body(state.metrics.render(&counts, &ids, &cases))
+                .body(state.metrics.render(&counts, &ids, &cases, &jobs))
         }
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
     }

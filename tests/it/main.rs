@@ -11,6 +11,7 @@ mod complaints;
 mod console;
 mod console_e2e;
 mod gateway;
+mod jobs;
 mod kannel_e2e;
 mod kannel_harness;
 mod outbox;
