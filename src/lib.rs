@@ -10,6 +10,7 @@ pub mod config;
 pub mod conversations;
 pub mod db;
 pub mod email;
+pub mod email_templates;
 pub mod inbound;
 pub mod jobs;
 pub mod metrics;

@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod reference;
+pub mod referrals;
 pub mod rules;
 
 use chrono::{Duration, NaiveDate};

@@ -1,5 +1,6 @@
 //! HTTP routes. `configure` is shared by the server and the tests.
 
+pub mod ack;
 pub mod api;
 mod gateway;
 mod health;
@@ -11,6 +12,7 @@ use serde_json::json;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     api::configure(cfg);
+    ack::configure(cfg);
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
