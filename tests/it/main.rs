@@ -13,6 +13,7 @@ mod kannel_e2e;
 mod kannel_harness;
 mod outbox;
 mod projects;
+mod referrals;
 mod schema;
 mod smtp_harness;
 mod users;
