@@ -213,7 +213,10 @@ async fn a_referral_queues_an_email_with_the_summary_and_the_link_and_no_identit
     );
     assert!(email.subject.contains(&case.reference), "{}", email.subject);
     let link = referrals::link(&app.state, &r.id, r.link_expires_at);
-    assert!(link.starts_with(&format!("{PUBLIC}/console/ack/")), "{link}");
+    assert!(
+        link.starts_with(&format!("{PUBLIC}/console/ack/")),
+        "{link}"
+    );
     for part in [&email.text, &email.html] {
         for want in [
             case.reference.as_str(),
@@ -397,7 +400,10 @@ async fn bad_links_get_403_and_change_nothing() {
         let (s, h, body) = call(&app, "GET", &uri, None).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{bad}");
         assert!(body.contains("链接无效或已过期，请联系人社局"), "{body}");
-        assert!(!body.contains(&case.reference), "nothing of the case: {bad}");
+        assert!(
+            !body.contains(&case.reference),
+            "nothing of the case: {bad}"
+        );
         assert_eq!(header(&h, "referrer-policy"), Some("no-referrer"));
         for form in ["action=ack", "action=update&body=x"] {
             let (s, _, _) = call(&app, "POST", &uri, Some(form)).await;
