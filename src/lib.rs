@@ -11,6 +11,7 @@ pub mod conversations;
 pub mod db;
 pub mod demo;
 pub mod email;
+pub mod email_templates;
 pub mod inbound;
 pub mod jobs;
 pub mod metrics;

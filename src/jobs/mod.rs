@@ -264,12 +264,26 @@ pub fn recent(conn: &mut DbConn, limit: i64) -> Result<Vec<Job>, DbError> {
         .load(conn)?)
 }
 
-/// Periodic work, called by the runner at most once a minute (and by `runner::run_due`). This
-/// is where referral reminders will be scanned: referrals past `reminder_due` and not yet
-/// acknowledged get a reminder email queued (with a dedupe key per reminder, so two runners
-/// queue it once). Nothing yet.
+/// Periodic work, called by the runner at most once a minute (and by `runner::run_due`):
+/// referral reminders (referrals past `reminder_due` and not yet acknowledged get a reminder
+/// email queued, once however many runners there are) and the login limiter's housekeeping.
 pub async fn periodic(state: &AppState) {
-    let _ = state;
+    // Keys of the login limiter whose quota has refilled; keeps its maps small.
+    state.login_limits.retain_recent();
+    let st = state.clone();
+    let today = state.config.today();
+    match state
+        .db
+        .run(move |c| crate::cases::referrals::remind_due(&st, c, today))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(reminders = n, "referral reminders queued");
+            state.jobs_wake.notify_one();
+        }
+        Err(e) => tracing::error!(error = %e, "referral reminders not queued"),
+    }
 }
 
 #[cfg(test)]

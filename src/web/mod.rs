@@ -1,5 +1,6 @@
 //! HTTP routes. `configure` is shared by the server and the tests.
 
+pub mod ack;
 pub mod api;
 pub mod console;
 mod gateway;
@@ -12,6 +13,8 @@ use serde_json::json;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     api::configure(cfg);
+    // Before the console's scope, which would otherwise answer /console/ack/… itself.
+    ack::configure(cfg);
     console::configure(cfg);
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
@@ -33,15 +36,19 @@ pub fn error(status: actix_web::http::StatusCode, reason: impl std::fmt::Display
     HttpResponse::build(status).json(json!({ "error": reason.to_string() }))
 }
 
-/// Logs each request: method, path without the query string (gateways put secrets there),
-/// status and duration.
+/// Logs each request: method, path without the query string (gateways put secrets there) or
+/// a signed link's token, status and duration.
 pub async fn log_request(
     req: ServiceRequest,
     next: actix_web::middleware::Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = std::time::Instant::now();
     let method = req.method().to_string();
-    let path = req.path().to_string();
+    // An acknowledgement link's token is a department's credential: never logged.
+    let path = match req.path() {
+        p if p.starts_with("/console/ack/") => "/console/ack/***".to_string(),
+        p => p.to_string(),
+    };
     let res = next.call(req).await?;
     let status = res.status().as_u16();
     let ms = started.elapsed().as_secs_f64() * 1000.0;

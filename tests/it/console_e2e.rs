@@ -169,7 +169,7 @@ fn an_inspector_accepts_and_refers_a_case_and_the_department_acknowledges_by_ema
     assert!(link.starts_with(&format!("{base}/console/ack/")), "{link}");
 
     // The department follows the link (no account) and acknowledges.
-    let mut dept = Browser::start_with_size(390, 844).unwrap();
+    let dept = Browser::start_with_size(390, 844).unwrap();
     dept.goto(&link).unwrap();
     dept.wait_for_text("body", &reference, Duration::from_secs(10)).unwrap();
     dept.find("form:has(input[value='ack']) button").unwrap().click().unwrap();

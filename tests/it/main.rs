@@ -16,6 +16,7 @@ mod kannel_e2e;
 mod kannel_harness;
 mod outbox;
 mod projects;
+mod referrals;
 mod reports;
 mod schema;
 mod smtp_harness;
