@@ -27,12 +27,54 @@ const DEPARTMENT_EMAILS: &[(&str, &str)] = &[
 
 /// (code, name, Tibetan name, county, department, government-invested)
 const PROJECTS: &[(&str, &str, Option<&str>, &str, &str, bool)] = &[
-    ("LS-2026-014", "拉萨北环路改造工程", Some("ལྷ་སའི་བྱང་ངོས་ལམ་བཟོ་བཅོས་ལས་གཞི།"), "城关区", "交通", true),
-    ("LS-2026-021", "堆龙德庆区安居房二期", None, "堆龙德庆区", "住建", true),
-    ("LS-2026-033", "达孜区农田水利灌渠", None, "达孜区", "水利", true),
-    ("LS-2026-047", "当雄县牧民定居点道路", Some("འདམ་གཞུང་འབྲོག་པའི་སྡོད་གནས་ལམ་བཟོ།"), "当雄县", "交通", true),
-    ("LS-2026-052", "城关区商业综合体", None, "城关区", "住建", false),
-    ("LS-2026-060", "曲水县温室大棚", None, "曲水县", "其他", false),
+    (
+        "LS-2026-014",
+        "拉萨北环路改造工程",
+        Some("ལྷ་སའི་བྱང་ངོས་ལམ་བཟོ་བཅོས་ལས་གཞི།"),
+        "城关区",
+        "交通",
+        true,
+    ),
+    (
+        "LS-2026-021",
+        "堆龙德庆区安居房二期",
+        None,
+        "堆龙德庆区",
+        "住建",
+        true,
+    ),
+    (
+        "LS-2026-033",
+        "达孜区农田水利灌渠",
+        None,
+        "达孜区",
+        "水利",
+        true,
+    ),
+    (
+        "LS-2026-047",
+        "当雄县牧民定居点道路",
+        Some("འདམ་གཞུང་འབྲོག་པའི་སྡོད་གནས་ལམ་བཟོ།"),
+        "当雄县",
+        "交通",
+        true,
+    ),
+    (
+        "LS-2026-052",
+        "城关区商业综合体",
+        None,
+        "城关区",
+        "住建",
+        false,
+    ),
+    (
+        "LS-2026-060",
+        "曲水县温室大棚",
+        None,
+        "曲水县",
+        "其他",
+        false,
+    ),
 ];
 
 /// (username, name, role, department)
@@ -48,16 +90,40 @@ const USERS: &[(&str, &str, UserRole, Option<&str>)] = &[
 /// Workers' texts, one conversation each: (phone, messages, days ago).
 const CONVERSATIONS: &[(&str, &[&str], i64)] = &[
     // A crew on a government road project, in Chinese: collective, past the criminal hint.
-    ("+8613908901001", &["欠薪", "LS-2026-014", "14", "42000", "4", "2", "1"], 2),
+    (
+        "+8613908901001",
+        &["欠薪", "LS-2026-014", "14", "42000", "4", "2", "1"],
+        2,
+    ),
     // The same site, in Tibetan with Tibetan digits: joins the case.
-    ("+8613908901002", &["གླ་ཕོགས", "LS-2026-014", "༣", "༩༠༠༠", "༣", "1", "1"], 1),
+    (
+        "+8613908901002",
+        &["གླ་ཕོགས", "LS-2026-014", "༣", "༩༠༠༠", "༣", "1", "1"],
+        1,
+    ),
     // One message with the site board's code.
     ("+8613908901003", &["QX LS-2026-021 6 18000"], 40),
     // Individual complaints without a project code.
-    ("+8613908901004", &["欠薪", "次仁装修队", "1", "1", "2400", "2", "2", "1"], 38),
-    ("+8613908901005", &["工资", "LS-2026-033", "8", "26000", "3", "1", "1"], 12),
-    ("+8613908901006", &["ལས་གླ", "LS-2026-047", "༥", "༡༥༠༠༠", "༢", "2", "1"], 6),
-    ("+8613908901007", &["欠薪", "拉萨雪域餐饮公司", "1", "1", "3000", "1", "2", "1"], 45),
+    (
+        "+8613908901004",
+        &["欠薪", "次仁装修队", "1", "1", "2400", "2", "2", "1"],
+        38,
+    ),
+    (
+        "+8613908901005",
+        &["工资", "LS-2026-033", "8", "26000", "3", "1", "1"],
+        12,
+    ),
+    (
+        "+8613908901006",
+        &["གླ་ཕོགས", "LS-2026-047", "༥", "༡༥༠༠༠", "༢", "2", "1"],
+        6,
+    ),
+    (
+        "+8613908901007",
+        &["欠薪", "拉萨雪域餐饮公司", "1", "1", "3000", "1", "2", "1"],
+        45,
+    ),
     ("+8613908901008", &["QX LS-2026-060 2 5200"], 0),
 ];
 
@@ -103,7 +169,9 @@ pub async fn run(state: &AppState) -> Result<Vec<DemoLogin>, DemoError> {
             let n_users: i64 = users::table.count().get_result(c)?;
             let n_cases: i64 = cases::table.count().get_result(c)?;
             if n_users > 0 || n_cases > 0 {
-                return Err(DemoError::NotEmpty(format!("{n_users} users, {n_cases} cases")));
+                return Err(DemoError::NotEmpty(format!(
+                    "{n_users} users, {n_cases} cases"
+                )));
             }
             seed(&st, c)
         })
@@ -206,7 +274,10 @@ fn backdate(state: &AppState, c: &mut DbConn, case: &Case, days: i64) -> Result<
             .set(complaints::created_at.eq(at - shift))
             .execute(c)?;
     }
-    let moved: Case = cases::table.find(&case.id).select(Case::as_select()).first(c)?;
+    let moved: Case = cases::table
+        .find(&case.id)
+        .select(Case::as_select())
+        .first(c)?;
     let clock = Clock {
         calendar: &state.calendar,
         region: state.config.region.as_deref(),
@@ -236,7 +307,12 @@ fn progress(state: &AppState, c: &mut DbConn) -> Result<(), DemoError> {
     };
     // The road crew: accepted, assigned, referred to 发改 (funding) and 交通 (the sector).
     act(c, "+8613908901001", "tashi", Action::Accept)?;
-    act(c, "+8613908901001", "tashi", Action::Assign { to: "tashi".into() })?;
+    act(
+        c,
+        "+8613908901001",
+        "tashi",
+        Action::Assign { to: "tashi".into() },
+    )?;
     let road = case_of(c, "+8613908901001")?;
     for dept in ["发改", "交通"] {
         crate::cases::referrals::create(
@@ -263,7 +339,14 @@ fn progress(state: &AppState, c: &mut DbConn) -> Result<(), DemoError> {
     )?;
     // The decorator: resolved, all paid.
     act(c, "+8613908901004", "tashi", Action::Accept)?;
-    act(c, "+8613908901004", "tashi", Action::Resolve { recovered_yuan: 2400 })?;
+    act(
+        c,
+        "+8613908901004",
+        "tashi",
+        Action::Resolve {
+            recovered_yuan: 2400,
+        },
+    )?;
     // The irrigation crew: waiting for the worker's pay slips.
     act(c, "+8613908901005", "dawa", Action::Accept)?;
     act(

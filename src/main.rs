@@ -188,13 +188,21 @@ async fn demo(config: Config) -> anyhow::Result<()> {
     let base = state.config.public_base_url();
     println!("Demo data added. Start the service (`hotline`) and open {base}/console/");
     println!();
-    println!("{:<10} {:<8} {:<18} {}", "username", "role", "password", "name");
+    println!(
+        "{:<10} {:<11} {:<18} {}",
+        "username", "role", "password", "name"
+    );
     for l in &logins {
-        println!("{:<10} {:<8} {:<18} {}", l.username, l.role, l.password, l.name);
+        println!(
+            "{:<10} {:<11} {:<18} {}",
+            l.username, l.role, l.password, l.name
+        );
     }
     println!();
     println!("The passwords are shown only now. Referral emails wait in the job queue until [smtp] is configured.");
-    println!("Try the worker simulator (短信模拟) as tashi: text 欠薪, or HELP, or a Tibetan keyword.");
+    println!(
+        "Try the worker simulator (短信模拟) as tashi: text 欠薪, or HELP, or a Tibetan keyword."
+    );
     Ok(())
 }
 

@@ -161,3 +161,74 @@ fn sigterm_finishes_sends_in_flight_and_leaves_nothing_claimed() {
     assert!(queued > 0, "the test stopped too late to show anything");
     assert!(rows.iter().all(|m| m.lease_owner.is_none()));
 }
+
+/// `hotline demo` on an empty database: the printed logins work, the cases are at several
+/// stages, a referral waits to be emailed; run again, it refuses and changes nothing.
+#[test]
+fn demo_fills_an_empty_database_once() {
+    use diesel::prelude::*;
+    use hotline::db::schema::{cases, jobs, referrals};
+    let tdb = TestDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    let out = hotline()
+        .current_dir(dir.path())
+        .env("HOTLINE_DATABASE_URL", &tdb.url)
+        .arg("demo")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let password = |user: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{user} ")))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .unwrap_or_else(|| panic!("no login for {user}:\n{stdout}"))
+            .to_string()
+    };
+    let mut c = tdb.db.get().unwrap();
+    for user in ["admin", "kezhang", "tashi", "fagai"] {
+        let pw = password(user);
+        assert!(pw.len() >= 10);
+        assert!(
+            hotline::users::authenticate(&mut c, user, &pw)
+                .unwrap()
+                .is_some(),
+            "{user}"
+        );
+    }
+    let states: Vec<String> = cases::table.select(cases::state).load(&mut *c).unwrap();
+    for s in [
+        "received",
+        "accepted",
+        "investigating",
+        "resolved",
+        "refused",
+    ] {
+        assert!(states.iter().any(|x| x == s), "a case {s}: {states:?}");
+    }
+    let n_referrals: i64 = referrals::table.count().get_result(&mut *c).unwrap();
+    assert_eq!(n_referrals, 2);
+    let queued: i64 = jobs::table.count().get_result(&mut *c).unwrap();
+    assert_eq!(queued, 2, "the referral emails wait for SMTP");
+    let languages: Vec<String> = hotline::db::schema::complaints::table
+        .select(hotline::db::schema::complaints::language)
+        .load(&mut *c)
+        .unwrap();
+    assert!(languages.iter().any(|l| l == "bo") && languages.iter().any(|l| l == "zh"));
+
+    let again = hotline()
+        .current_dir(dir.path())
+        .env("HOTLINE_DATABASE_URL", &tdb.url)
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+    let n: i64 = cases::table.count().get_result(&mut *c).unwrap();
+    assert_eq!(n as usize, states.len());
+}

@@ -545,14 +545,26 @@ async fn the_monthly_report_shows_figures_and_charts_and_exports_csv() {
     assert!(page.body.contains("<svg"), "charts");
     assert!(page.body.contains("城关区"));
     assert!(page.body.contains("9,800"), "owed this month: 9,000 + 800");
-    assert!(page.body.contains("尚未结束"), "the current month is provisional");
+    assert!(
+        page.body.contains("尚未结束"),
+        "the current month is provisional"
+    );
     let csv = c.get(&format!("/console/reports/{month}.csv")).await;
     assert_eq!(csv.status, StatusCode::OK);
     assert!(csv.body.starts_with('\u{feff}'), "a BOM for Excel");
     assert!(csv.body.contains("城关区"));
     let default = c.get("/console/reports").await;
     assert_eq!(default.status, StatusCode::OK, "opens on last month");
-    assert_eq!(c.get("/console/reports?month=2026-13").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        c.get("/console/reports?month=2026-13").await.status,
+        StatusCode::BAD_REQUEST
+    );
     let mut fagai = ConsoleClient::login(&app, "fagai", PASSWORD).await;
-    assert_eq!(fagai.get(&format!("/console/reports/{month}.csv")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        fagai
+            .get(&format!("/console/reports/{month}.csv"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
 }

@@ -113,7 +113,10 @@ fn an_inspector_accepts_and_refers_a_case_and_the_department_acknowledges_by_ema
     b.set_find_timeout(Duration::from_secs(10));
     b.goto(&format!("{base}/console/")).unwrap();
     b.find("#username").unwrap().send_keys("tashi").unwrap();
-    b.find("#password").unwrap().send_keys(INSPECTOR_PASSWORD).unwrap();
+    b.find("#password")
+        .unwrap()
+        .send_keys(INSPECTOR_PASSWORD)
+        .unwrap();
     b.find("#login").unwrap().click().unwrap();
     let row = b
         .wait_for_text("#queue tbody tr", "拉萨北环路", Duration::from_secs(10))
@@ -128,15 +131,24 @@ fn an_inspector_accepts_and_refers_a_case_and_the_department_acknowledges_by_ema
         .unwrap()
         .click()
         .unwrap();
-    b.wait_for_text("#case-state", "待受理", Duration::from_secs(10)).unwrap();
+    b.wait_for_text("#case-state", "待受理", Duration::from_secs(10))
+        .unwrap();
     b.find("#do-accept").unwrap().click().unwrap();
-    b.wait_for_text("#case-state", "已立案", Duration::from_secs(10)).unwrap();
-    b.wait_for_text("#flash", "立案", Duration::from_secs(5)).unwrap();
+    b.wait_for_text("#case-state", "已立案", Duration::from_secs(10))
+        .unwrap();
+    b.wait_for_text("#flash", "立案", Duration::from_secs(5))
+        .unwrap();
 
     // The reply box counts segments as the inspector types.
-    b.find("#reply-text").unwrap().send_keys("请保留考勤记录").unwrap();
+    b.find("#reply-text")
+        .unwrap()
+        .send_keys("请保留考勤记录")
+        .unwrap();
     let meter = b.find("#reply-meter").unwrap();
-    assert_eq!(meter.attribute("data-encoding").unwrap().as_deref(), Some("ucs2"));
+    assert_eq!(
+        meter.attribute("data-encoding").unwrap().as_deref(),
+        Some("ucs2")
+    );
     assert_eq!(meter.attribute("data-count").unwrap().as_deref(), Some("1"));
 
     // A government-invested project: 发改 is suggested and already ticked.
@@ -147,19 +159,27 @@ fn an_inspector_accepts_and_refers_a_case_and_the_department_acknowledges_by_ema
         .send_keys("政府投资项目拖欠农民工工资，请核查项目资金拨付情况。")
         .unwrap();
     b.find("#do-refer").unwrap().click().unwrap();
-    b.wait_for_text("#referrals", "发展和改革委员会", Duration::from_secs(10)).unwrap();
+    b.wait_for_text("#referrals", "发展和改革委员会", Duration::from_secs(10))
+        .unwrap();
     shot(&b, "console-case.png");
 
     // The email reaches the department: the case, the link, and no complainant.
     let mail = smtp.wait_for(1, Duration::from_secs(20));
     assert_eq!(mail.len(), 1, "one referral email: {:?}", smtp.transcript());
     let email = &mail[0];
-    assert!(email.subject().unwrap().contains(&reference), "{:?}", email.subject());
+    assert!(
+        email.subject().unwrap().contains(&reference),
+        "{:?}",
+        email.subject()
+    );
     let text = email.text_part().expect("a text part");
     let html = email.html_part().expect("an HTML part");
     assert!(text.contains("拉萨北环路改造工程") && html.contains("拉萨北环路改造工程"));
     for part in [&text, &html] {
-        assert!(!part.contains("13908905555") && !part.contains("5555"), "no complainant in the email");
+        assert!(
+            !part.contains("13908905555") && !part.contains("5555"),
+            "no complainant in the email"
+        );
     }
     let link = text
         .split_whitespace()
@@ -171,14 +191,25 @@ fn an_inspector_accepts_and_refers_a_case_and_the_department_acknowledges_by_ema
     // The department follows the link (no account) and acknowledges.
     let dept = Browser::start_with_size(390, 844).unwrap();
     dept.goto(&link).unwrap();
-    dept.wait_for_text("body", &reference, Duration::from_secs(10)).unwrap();
-    dept.find("form:has(input[value='ack']) button").unwrap().click().unwrap();
-    dept.wait_for_text("body", "已确认", Duration::from_secs(10)).unwrap();
+    dept.wait_for_text("body", &reference, Duration::from_secs(10))
+        .unwrap();
+    dept.find("form:has(input[value='ack']) button")
+        .unwrap()
+        .click()
+        .unwrap();
+    dept.wait_for_text("body", "已确认", Duration::from_secs(10))
+        .unwrap();
     assert!(!dept.page_source().unwrap().contains("13908905555"));
 
     // The inspector sees the acknowledgement on the case page.
-    b.goto(&format!("{base}/console/cases/{reference}")).unwrap();
-    b.wait_for_text("#referrals .referral-status", "已确认", Duration::from_secs(10)).unwrap();
+    b.goto(&format!("{base}/console/cases/{reference}"))
+        .unwrap();
+    b.wait_for_text(
+        "#referrals .referral-status",
+        "已确认",
+        Duration::from_secs(10),
+    )
+    .unwrap();
 
     // The worker was told by SMS: complaint filed, then accepted.
     let mut c = tdb.db.get().unwrap();
@@ -189,11 +220,76 @@ fn an_inspector_accepts_and_refers_a_case_and_the_department_acknowledges_by_ema
         .select(Message::as_select())
         .load(&mut *c)
         .unwrap();
-    assert!(to_worker.iter().any(|m| m.body.contains(&reference)), "the filing reply");
     assert!(
-        to_worker.iter().any(|m| m.kind.as_deref() == Some("case_notice")),
+        to_worker.iter().any(|m| m.body.contains(&reference)),
+        "the filing reply"
+    );
+    assert!(
+        to_worker
+            .iter()
+            .any(|m| m.kind.as_deref() == Some("case_notice")),
         "the acceptance notice: {:?}",
-        to_worker.iter().map(|m| (&m.kind, &m.body)).collect::<Vec<_>>()
+        to_worker
+            .iter()
+            .map(|m| (&m.kind, &m.body))
+            .collect::<Vec<_>>()
     );
     drop(hotline);
+}
+
+/// Makes the README's screenshots from the demo data:
+/// `SCREENSHOT_DIR=docs/screenshots cargo test --test it readme_screenshots -- --ignored`.
+#[test]
+#[ignore]
+fn readme_screenshots() {
+    let out_dir = std::env::var("SCREENSHOT_DIR").expect("set SCREENSHOT_DIR");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let out = crate::support::process::hotline_command()
+        .current_dir(dir.path())
+        .env("HOTLINE_DATABASE_URL", &db)
+        .arg("demo")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let pw = stdout
+        .lines()
+        .find(|l| l.starts_with("tashi "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap()
+        .to_string();
+    let hotline = Hotline::start(dir.path(), port, &format!("database_url = \"{db}\"\n"));
+    let base = hotline.base();
+    let b = Browser::start_with_size(1280, 1000).unwrap();
+    b.goto(&format!("{base}/console/")).unwrap();
+    b.find("#username").unwrap().send_keys("tashi").unwrap();
+    b.find("#password").unwrap().send_keys(&pw).unwrap();
+    b.find("#login").unwrap().click().unwrap();
+    b.find("#queue").unwrap();
+    let path = std::path::Path::new(&out_dir);
+    b.screenshot_png(path.join("console-queue.png")).unwrap();
+    let row = b
+        .wait_for_text("#queue tbody tr", "北环路", Duration::from_secs(5))
+        .unwrap();
+    let reference = row.attribute("data-reference").unwrap().unwrap();
+    let tall = Browser::start_with_size(1280, 2300).unwrap();
+    tall.goto(&format!("{base}/console/login")).unwrap();
+    tall.find("#username").unwrap().send_keys("tashi").unwrap();
+    tall.find("#password").unwrap().send_keys(&pw).unwrap();
+    tall.find("#login").unwrap().click().unwrap();
+    tall.find("#queue").unwrap();
+    tall.goto(&format!("{base}/console/cases/{reference}"))
+        .unwrap();
+    tall.find("#referrals").unwrap();
+    tall.screenshot_png(path.join("console-case.png")).unwrap();
+    let phone = Browser::start_with_size(390, 844).unwrap();
+    phone.goto(&format!("{base}/console/login")).unwrap();
+    phone.find("#username").unwrap().send_keys("tashi").unwrap();
+    phone.find("#password").unwrap().send_keys(&pw).unwrap();
+    phone.find("#login").unwrap().click().unwrap();
+    phone.find("#queue").unwrap();
+    phone
+        .screenshot_png(path.join("console-queue-phone.png"))
+        .unwrap();
 }

@@ -166,12 +166,15 @@ pub async fn post(
         .run(move |c| -> Result<(), ConsoleError> {
             let (r, ..) = load(c, &i, dept.as_deref())?;
             let result = match form.action.as_str() {
-                "ack" if liaison => crate::cases::referrals::acknowledge(c, &r.id, &actor).map(|_| ()),
+                "ack" if liaison => {
+                    crate::cases::referrals::acknowledge(c, &r.id, &actor).map(|_| ())
+                }
                 "update" if liaison => {
                     if form.body.trim().is_empty() {
                         return Err(ConsoleError::BadRequest(form.action.clone()));
                     }
-                    crate::cases::referrals::post_update(c, &r.id, &actor, form.body.trim()).map(|_| ())
+                    crate::cases::referrals::post_update(c, &r.id, &actor, form.body.trim())
+                        .map(|_| ())
                 }
                 "close" if !liaison => {
                     let note = Some(form.body.trim()).filter(|b| !b.is_empty());

@@ -66,8 +66,14 @@ pub async fn page(
         &t("report.deadlines"),
         &[&met, &missed, &pending],
         &[
-            (accept.as_str(), vec![d.accept.met, d.accept.missed, d.accept.pending]),
-            (finish.as_str(), vec![d.finish.met, d.finish.missed, d.finish.pending]),
+            (
+                accept.as_str(),
+                vec![d.accept.met, d.accept.missed, d.accept.pending],
+            ),
+            (
+                finish.as_str(),
+                vec![d.finish.met, d.finish.missed, d.finish.pending],
+            ),
         ],
     );
     let (sent, acked, answered, overdue) = (
@@ -83,7 +89,10 @@ pub async fn page(
         .filter(|d| d.figures.sent > 0)
         .map(|d| {
             let f = &d.figures;
-            (d.department.as_str(), vec![f.sent, f.acknowledged, f.answered, f.overdue])
+            (
+                d.department.as_str(),
+                vec![f.sent, f.acknowledged, f.answered, f.overdue],
+            )
         })
         .collect();
     let charts = vec![
@@ -128,7 +137,10 @@ pub async fn csv(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{}\"", reports::month_csv_filename(y, m)),
+            format!(
+                "attachment; filename=\"{}\"",
+                reports::month_csv_filename(y, m)
+            ),
         ))
         .body(reports::to_csv(&r)))
 }
