@@ -26,7 +26,15 @@ const DEPARTMENT_EMAILS: &[(&str, &str)] = &[
 ];
 
 /// (code, name, Tibetan name, county, department, government-invested)
-const PROJECTS: &[(&str, &str, Option<&str>, &str, &str, bool)] = &[
+type DemoProject = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+    bool,
+);
+const PROJECTS: &[DemoProject] = &[
     (
         "LS-2026-014",
         "拉萨北环路改造工程",

@@ -188,10 +188,7 @@ async fn demo(config: Config) -> anyhow::Result<()> {
     let base = state.config.public_base_url();
     println!("Demo data added. Start the service (`hotline`) and open {base}/console/");
     println!();
-    println!(
-        "{:<10} {:<11} {:<18} {}",
-        "username", "role", "password", "name"
-    );
+    println!("{:<10} {:<11} {:<18} name", "username", "role", "password");
     for l in &logins {
         println!(
             "{:<10} {:<11} {:<18} {}",

@@ -79,7 +79,6 @@ fn gsm7_units(text: &str) -> Option<usize> {
 pub const MAX_REPLY_CHARS: usize = 335;
 
 /// True if the text can be sent in the GSM 03.38 alphabet (with extensions).
-
 pub fn is_gsm7(text: &str) -> bool {
     gsm7_units(text).is_some()
 }

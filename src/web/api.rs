@@ -237,7 +237,7 @@ pub(crate) fn case_json(
             "overdue": due.is_some_and(|d| d < clk.today),
             // Counted past the calendar data with plain weekdays: add next year's schedule.
             "provisional": due.is_some_and(|d| clk.calendar.is_working_day(d, clk.region).is_err()),
-            "due_soon": !due.is_some_and(|d| d < clk.today) && remaining.is_some_and(|r| (0..=state.config.cases.due_soon_working_days as i64).contains(&r)),
+            "due_soon": due.is_none_or(|d| d >= clk.today) && remaining.is_some_and(|r| (0..=state.config.cases.due_soon_working_days as i64).contains(&r)),
         },
         "assigned_to": c.assigned_to,
         "refusal_reason": c.refusal_reason,
