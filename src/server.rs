@@ -22,6 +22,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             last + 1
         );
     }
+    if state.config.smtp.host.is_some() && state.config.public_url.is_none() {
+        // Referral emails carry links built on public_url; the listen address is no use to a
+        // department reading its mail elsewhere.
+        tracing::warn!(
+            "smtp is configured but public_url is not: acknowledgement links in referral emails will point at {}",
+            state.config.public_base_url()
+        );
+    }
     let listen = state.config.listen.clone();
     let data = web::Data::new(state.clone());
     let server = HttpServer::new(move || {

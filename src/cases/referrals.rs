@@ -591,6 +591,12 @@ pub fn for_department(conn: &mut DbConn, code: &str) -> Result<Vec<(Referral, Ca
 /// Unacknowledged past the deadline: still `sent`, and either reminded already or due before
 /// `today`. (A reminder moves `reminder_due` on, so `reminders > 0` keeps a reminded referral
 /// overdue.) Oldest first.
+/// The same rule as `overdue`, for one referral: not acknowledged, and past its first
+/// deadline (a reminder moves `reminder_due` on, so a reminded one stays overdue).
+pub fn is_overdue(r: &Referral, today: NaiveDate) -> bool {
+    r.status == SENT && (r.reminders > 0 || r.reminder_due < today)
+}
+
 pub fn overdue(conn: &mut DbConn, today: NaiveDate) -> Result<Vec<(Referral, Case)>, DbError> {
     Ok(referrals::table
         .inner_join(cases::table)

@@ -568,3 +568,90 @@ async fn the_monthly_report_shows_figures_and_charts_and_exports_csv() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[actix_web::test]
+async fn referring_needs_a_department_address_and_says_so_in_chinese() {
+    let (app, project_ref, _) = setup(|_| {}).await;
+    let mut c = ConsoleClient::login(&app, "tashi", PASSWORD).await;
+    let page = c.get(&format!("/console/cases/{project_ref}")).await;
+    assert!(
+        page.body.contains("未设置邮箱"),
+        "the form says which departments cannot be chosen"
+    );
+    let p = c
+        .post(
+            &format!("/console/cases/{project_ref}/refer"),
+            &[("department", "发改"), ("reason", "请核查资金")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT);
+    assert!(p.body.contains("尚未设置转办邮箱"), "{}", p.body);
+    let n: i64 = referrals::table
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(n, 0);
+
+    // The admin adds the address; now the referral goes, and the email waits in the queue.
+    let mut admin = ConsoleClient::login(&app, "admin", PASSWORD).await;
+    admin.get("/console/departments").await;
+    let p = admin
+        .post(
+            "/console/departments",
+            &[
+                ("code", "发改"),
+                ("name_zh", "发展和改革委员会"),
+                ("email", "fagai@bureau.example"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    c.get(&format!("/console/cases/{project_ref}")).await;
+    let p = c
+        .post(
+            &format!("/console/cases/{project_ref}/refer"),
+            &[("department", "发改"), ("reason", "请核查资金")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let page = admin.get("/console/departments").await;
+    assert!(page.body.contains("fagai@bureau.example"));
+    assert!(
+        page.body.contains("尚未配置 SMTP"),
+        "the admin sees why nothing is sent"
+    );
+    assert!(
+        page.body.contains(&project_ref),
+        "the waiting email's subject names the case"
+    );
+
+    // A failed email can be put back in the queue.
+    let id: String = hotline::db::schema::jobs::table
+        .select(hotline::db::schema::jobs::id)
+        .first(&mut *app.conn())
+        .unwrap();
+    diesel::update(hotline::db::schema::jobs::table.find(&id))
+        .set((
+            hotline::db::schema::jobs::status.eq("failed"),
+            hotline::db::schema::jobs::last_error.eq(Some("550 mailbox unavailable")),
+        ))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let page = admin.get("/console/departments").await;
+    assert!(page.body.contains("550 mailbox unavailable"));
+    let p = admin.post(&format!("/console/jobs/{id}/retry"), &[]).await;
+    assert_eq!(p.status, StatusCode::OK);
+    let status: String = hotline::db::schema::jobs::table
+        .find(&id)
+        .select(hotline::db::schema::jobs::status)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(status, "queued");
+    assert_eq!(
+        c.post(&format!("/console/jobs/{id}/retry"), &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}

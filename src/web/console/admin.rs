@@ -177,16 +177,40 @@ async fn departments_page(
     me: &Me,
     flash: Option<(bool, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let list: Vec<Department> = state
+    let (list, counts, recent) = state
         .db
-        .run(|c| {
-            departments::table
+        .run(|c| -> Result<_, crate::db::DbError> {
+            let list: Vec<Department> = departments::table
                 .order(departments::code)
                 .select(Department::as_select())
-                .load(c)
-                .map_err(crate::db::DbError::from)
+                .load(c)?;
+            Ok((list, crate::jobs::counts(c)?, crate::jobs::recent(c, 50)?))
         })
         .await?;
+    let offset = chrono::Duration::seconds(state.config.utc_offset_secs() as i64);
+    // The email queue as the admin needs it: what waits, what failed and why.
+    let jobs: Vec<_> = recent
+        .iter()
+        .filter(|j| j.status != crate::jobs::DONE)
+        .map(|j| {
+            let email: Option<crate::email::Email> = serde_json::from_str(&j.payload).ok();
+            json!({
+                "id": j.id,
+                "status": j.status,
+                "status_name": state.pages.t(&format!("jobs.{}", j.status)),
+                "to": email.as_ref().map(|e| e.to.join(", ")),
+                "subject": email.as_ref().map(|e| e.subject.clone()),
+                "attempts": j.attempts,
+                "run_at": (j.run_at + offset).format("%Y-%m-%d %H:%M").to_string(),
+                "last_error": j.last_error,
+                "failed": j.status == crate::jobs::FAILED,
+            })
+        })
+        .collect();
+    let counts: Vec<_> = counts
+        .iter()
+        .map(|(s, n)| json!({ "name": state.pages.t(&format!("jobs.{s}")), "n": n }))
+        .collect();
     render(
         state,
         Some(me),
@@ -195,6 +219,9 @@ async fn departments_page(
             "title": state.pages.t("departments.title"),
             "nav": "departments",
             "departments": list,
+            "jobs": jobs,
+            "job_counts": counts,
+            "smtp_configured": state.config.smtp.host.is_some(),
             "flash": flash.map(|(ok, text)| json!({ "ok": ok, "text": text })),
         }),
     )
@@ -288,4 +315,40 @@ pub async fn departments_post(
         })
         .await?;
     departments_page(&state, &me, Some((true, state.pages.t("users.updated")))).await
+}
+
+/// Puts a failed email back in the queue (after the address or the SMTP settings are fixed).
+pub async fn retry_job(
+    state: web::Data<AppState>,
+    me: Me,
+    path: web::Path<String>,
+    form: web::Form<super::CsrfOnly>,
+) -> Result<HttpResponse, ConsoleError> {
+    me.check_csrf(&form.csrf)?;
+    me.require(&[UserRole::Admin])?;
+    let id = path.into_inner();
+    let actor = me.actor();
+    let done = state
+        .db
+        .run(move |c| {
+            crate::db::transaction(c, |c| -> Result<bool, crate::db::DbError> {
+                let ok = crate::jobs::retry(c, &id)?;
+                if ok {
+                    crate::cases::audit(
+                        c,
+                        None,
+                        &actor,
+                        "job_retried",
+                        Some(&json!({ "job": id }).to_string()),
+                    )?;
+                }
+                Ok(ok)
+            })
+        })
+        .await?;
+    if !done {
+        return Err(ConsoleError::NotFound);
+    }
+    state.jobs_wake.notify_one();
+    departments_page(&state, &me, Some((true, state.pages.t("jobs.requeued")))).await
 }

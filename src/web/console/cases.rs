@@ -567,7 +567,7 @@ pub fn referral_json(
         "reminder_due": r.reminder_due,
         "reminders": r.reminders,
         "open": r.status != "closed",
-        "overdue": r.status == "sent" && r.reminder_due < today,
+        "overdue": crate::cases::referrals::is_overdue(r, today),
         "updates": updates.iter().map(|u| json!({
             "kind": u.kind,
             "kind_name": state.pages.t(&format!("referral_kind.{}", u.kind)),
@@ -828,9 +828,9 @@ pub async fn refer(
             state.jobs_wake.notify_one();
             Ok(redirect(&format!("/console/cases/{reference}?ok=refer")))
         }
+        Err(crate::cases::referrals::ReferralError::Db(e)) => Err(e.into()),
         Err(e) => {
-            let flash =
-                json!({ "ok": false, "text": format!("{}：{e}", state.pages.t("error.invalid")) });
+            let flash = json!({ "ok": false, "text": referral_error_text(&state, &e) });
             case_page(
                 &state,
                 &me,
@@ -842,6 +842,20 @@ pub async fn refer(
             .await
         }
     }
+}
+
+/// Why a referral could not be made, in the console's language.
+fn referral_error_text(state: &AppState, e: &crate::cases::referrals::ReferralError) -> String {
+    use crate::cases::referrals::ReferralError as E;
+    let (key, dept) = match e {
+        E::NoEmail(d) => ("referral_error.no_email", d.as_str()),
+        E::Inactive(d) => ("referral_error.inactive", d.as_str()),
+        E::AlreadyOpen(d) => ("referral_error.already_open", d.as_str()),
+        E::UnknownDepartment(d) => ("referral_error.unknown", d.as_str()),
+        E::Closed => ("referral_error.closed", ""),
+        other => return format!("{}：{other}", state.pages.t("error.invalid")),
+    };
+    state.pages.t(key).replace("{{department}}", dept)
 }
 
 /// `application/x-www-form-urlencoded` pairs, repeated keys kept.

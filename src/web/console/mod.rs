@@ -46,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/users", web::post().to(admin::users_post))
             .route("/departments", web::get().to(admin::departments))
             .route("/departments", web::post().to(admin::departments_post))
+            .route("/jobs/{id}/retry", web::post().to(admin::retry_job))
             .route("/simulator", web::get().to(simulator::page))
             .route("/simulator", web::post().to(simulator::send))
             .route("/reports", web::get().to(report::page))
