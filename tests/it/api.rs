@@ -3,7 +3,6 @@
 
 use actix_web::http::StatusCode;
 use diesel::prelude::*;
-use hotline::db::models::NewProject;
 use hotline::db::schema::{cases, projects};
 use hotline::tokens::Role;
 use serde_json::{json, Value};
@@ -16,23 +15,7 @@ const NAMED: &str = "+8613987654321";
 /// Two complaints (one anonymous, one not) on a registered project, and a third case.
 async fn setup() -> (TestApp, String, String) {
     let app = TestApp::with_kannel("http://127.0.0.1:9/cgi-bin/sendsms", |_| {});
-    let t = hotline::db::now();
-    diesel::insert_into(projects::table)
-        .values(NewProject {
-            id: "p1",
-            code: "P2026-001",
-            name_zh: "拉萨北环路改造工程",
-            name_bo: None,
-            county: "城关区",
-            department: "交通",
-            owner: None,
-            contractor: None,
-            government_invested: true,
-            created_at: t,
-            updated_at: t,
-        })
-        .execute(&mut *app.conn())
-        .unwrap();
+    crate::support::app::road_project(&mut app.conn(), "P2026-001");
     // anonymous by default in the one-message form
     app.kannel_mo(ANON, "QX P2026-001 3 9000", "a1").await;
     // a named one, through the dialog, in Tibetan

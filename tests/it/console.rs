@@ -3,8 +3,8 @@
 
 use actix_web::http::StatusCode;
 use diesel::prelude::*;
-use hotline::db::models::{AuditEvent, Case, NewProject};
-use hotline::db::schema::{audit_events, cases, projects, referrals};
+use hotline::db::models::{AuditEvent, Case};
+use hotline::db::schema::{audit_events, cases, referrals};
 use hotline::users::UserRole;
 
 use crate::support::app::TestApp;
@@ -17,23 +17,7 @@ const NAMED: &str = "+8613987654321";
 /// one user of each role (the liaisons in 发改 and 住建).
 async fn setup(tweak: impl FnOnce(&mut hotline::config::Config)) -> (TestApp, String, String) {
     let app = TestApp::with_kannel("http://127.0.0.1:9/cgi-bin/sendsms", tweak);
-    let t = hotline::db::now();
-    diesel::insert_into(projects::table)
-        .values(NewProject {
-            id: "p1",
-            code: "P2026-001",
-            name_zh: "拉萨北环路改造工程",
-            name_bo: None,
-            county: "城关区",
-            department: "交通",
-            owner: None,
-            contractor: None,
-            government_invested: true,
-            created_at: t,
-            updated_at: t,
-        })
-        .execute(&mut *app.conn())
-        .unwrap();
+    crate::support::app::road_project(&mut app.conn(), "P2026-001");
     app.kannel_mo(ANON, "QX P2026-001 3 9000", "a1").await;
     for (i, text) in ["欠薪", "次仁装修队", "3", "1", "800", "1", "2", "1"]
         .iter()

@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use diesel::prelude::*;
-use hotline::db::models::{Message, NewProject};
-use hotline::db::schema::{departments, messages, projects};
+use hotline::db::models::Message;
+use hotline::db::schema::{departments, messages};
 use hotline::users::{NewUser, UserRole};
 
 use crate::support::app::enc;
@@ -38,23 +38,7 @@ fn browser_or_skip() -> bool {
 
 fn seed(tdb: &TestDb) {
     let mut c = tdb.db.get().unwrap();
-    let t = hotline::db::now();
-    diesel::insert_into(projects::table)
-        .values(NewProject {
-            id: "p-e2e",
-            code: "LS-2026-014",
-            name_zh: "拉萨北环路改造工程",
-            name_bo: Some("ལྷ་སའི་བྱང་ངོས་ལམ་བཟོ་བཅོས་ལས་གཞི།"),
-            county: "城关区",
-            department: "交通",
-            owner: None,
-            contractor: None,
-            government_invested: true,
-            created_at: t,
-            updated_at: t,
-        })
-        .execute(&mut *c)
-        .unwrap();
+    crate::support::app::road_project(&mut c, "LS-2026-014");
     diesel::update(departments::table.find("发改"))
         .set(departments::email.eq(Some("fagai@bureau.example")))
         .execute(&mut *c)

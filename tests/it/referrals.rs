@@ -6,8 +6,8 @@ use actix_web::{test, web, App};
 use chrono::Duration;
 use diesel::prelude::*;
 use hotline::cases::referrals::{self, ReferralError};
-use hotline::db::models::{AuditEvent, Case, Job, NewProject, Referral, ReferralUpdate};
-use hotline::db::schema::{cases, departments, jobs, projects};
+use hotline::db::models::{AuditEvent, Case, Job, Referral, ReferralUpdate};
+use hotline::db::schema::{cases, departments, jobs};
 use hotline::email::Email;
 
 use crate::support::app::{enc, TestApp};
@@ -27,23 +27,7 @@ async fn setup_with(tweak: impl FnOnce(&mut hotline::config::Config)) -> (TestAp
         c.public_url = Some(PUBLIC.into());
         tweak(c);
     });
-    let t = hotline::db::now();
-    diesel::insert_into(projects::table)
-        .values(NewProject {
-            id: "p1",
-            code: "P2026-001",
-            name_zh: "拉萨北环路改造工程",
-            name_bo: None,
-            county: "城关区",
-            department: "交通",
-            owner: None,
-            contractor: None,
-            government_invested: true,
-            created_at: t,
-            updated_at: t,
-        })
-        .execute(&mut *app.conn())
-        .unwrap();
+    crate::support::app::road_project(&mut app.conn(), "P2026-001");
     app.kannel_mo(ANON, "QX P2026-001 12 48000", "a1").await;
     // named (not anonymous), through the dialog, in Tibetan
     for (i, text) in ["གླ་ཕོགས", "P2026-001", "༢", "༤༠༠༠", "༢", "2", "1"]

@@ -29,6 +29,9 @@ use crate::AppState;
 
 const PER_PAGE: i64 = 25;
 
+/// The roles that work cases (everyone but a department's liaison).
+pub const CASE_WORKERS: &[UserRole] = &[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector];
+
 /// The deadline that applies now, in SQL (the same rule as `current_due`).
 const DUE_SQL: &str = "(CASE WHEN cases.state = 'received' THEN cases.accept_due \
      WHEN cases.state IN ('accepted', 'investigating') THEN cases.finish_due END)";
@@ -310,7 +313,7 @@ async fn case_page(
     reveal: bool,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
-    me.require(&[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector])?;
+    me.require(CASE_WORKERS)?;
     let st = state.clone();
     let reference = reference.to_string();
     let me2 = me.clone();
@@ -634,7 +637,7 @@ pub async fn action(
     form: web::Form<ActionForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     me.check_csrf(&form.csrf)?;
-    me.require(&[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector])?;
+    me.require(CASE_WORKERS)?;
     let reference = path.into_inner();
     let act = parse_action(&form).map_err(ConsoleError::BadRequest)?;
     if act == Action::Extend {
@@ -658,13 +661,11 @@ pub async fn action(
         }
         Err(ActionError::NotFound(_)) => Err(ConsoleError::NotFound),
         Err(e @ (ActionError::NotAllowed { .. } | ActionError::Invalid(_))) => {
-            let flash = json!({ "ok": false, "text": action_error_text(&state, &e) });
-            case_page(
+            turned_back(
                 &state,
                 &me,
                 &reference,
-                Some(flash),
-                false,
+                action_error_text(&state, &e),
                 actix_web::http::StatusCode::CONFLICT,
             )
             .await
@@ -704,17 +705,15 @@ pub async fn reply(
     form: web::Form<ReplyForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     me.check_csrf(&form.csrf)?;
-    me.require(&[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector])?;
+    me.require(CASE_WORKERS)?;
     let text = form.text.trim().to_string();
     let reference = path.into_inner();
     if text.is_empty() || text.chars().count() > crate::text::gsm::MAX_REPLY_CHARS {
-        let flash = json!({ "ok": false, "text": state.pages.t("error.reply_length") });
-        return case_page(
+        return turned_back(
             &state,
             &me,
             &reference,
-            Some(flash),
-            false,
+            state.pages.t("error.reply_length"),
             actix_web::http::StatusCode::BAD_REQUEST,
         )
         .await;
@@ -795,16 +794,14 @@ pub async fn refer(
         }
     }
     me.check_csrf(&form.csrf)?;
-    me.require(&[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector])?;
+    me.require(CASE_WORKERS)?;
     let reference = path.into_inner();
     if form.department.is_empty() || form.reason.trim().is_empty() {
-        let flash = json!({ "ok": false, "text": state.pages.t("error.refer_incomplete") });
-        return case_page(
+        return turned_back(
             &state,
             &me,
             &reference,
-            Some(flash),
-            false,
+            state.pages.t("error.refer_incomplete"),
             actix_web::http::StatusCode::BAD_REQUEST,
         )
         .await;
@@ -830,18 +827,28 @@ pub async fn refer(
         }
         Err(crate::cases::referrals::ReferralError::Db(e)) => Err(e.into()),
         Err(e) => {
-            let flash = json!({ "ok": false, "text": referral_error_text(&state, &e) });
-            case_page(
+            turned_back(
                 &state,
                 &me,
                 &reference,
-                Some(flash),
-                false,
+                referral_error_text(&state, &e),
                 actix_web::http::StatusCode::CONFLICT,
             )
             .await
         }
     }
+}
+
+/// The case page again, with the reason an action was turned back.
+async fn turned_back(
+    state: &web::Data<AppState>,
+    me: &Me,
+    reference: &str,
+    text: String,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let flash = json!({ "ok": false, "text": text });
+    case_page(state, me, reference, Some(flash), false, status).await
 }
 
 /// Why a referral could not be made, in the console's language.
@@ -889,7 +896,7 @@ pub async fn identity(
     form: web::Form<super::CsrfOnly>,
 ) -> Result<HttpResponse, ConsoleError> {
     me.check_csrf(&form.csrf)?;
-    me.require(&[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector])?;
+    me.require(CASE_WORKERS)?;
     let reference = path.into_inner();
     let actor = me.actor();
     let r = reference.clone();

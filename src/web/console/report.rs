@@ -8,7 +8,6 @@ use serde_json::json;
 
 use super::{render, ConsoleError, Me};
 use crate::reports::{self, svg};
-use crate::users::UserRole;
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,7 +35,7 @@ pub async fn page(
     me: Me,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    me.require(&[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector])?;
+    me.require(super::cases::CASE_WORKERS)?;
     let (y, m) = month_of(&state, q.month.as_deref())?;
     let r = load(&state, y, m).await?;
     let t = |k: &str| state.pages.t(k);
@@ -129,7 +128,7 @@ pub async fn csv(
     me: Me,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
-    me.require(&[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector])?;
+    me.require(super::cases::CASE_WORKERS)?;
     let (y, m) = month_of(&state, Some(&path.into_inner()))?;
     let r = load(&state, y, m).await?;
     Ok(HttpResponse::Ok()

@@ -12,7 +12,6 @@ use crate::channels::{InboundSms, SIMULATOR};
 use crate::db::models::Message;
 use crate::db::schema::{contacts, messages};
 use crate::text::normalize_phone;
-use crate::users::UserRole;
 use crate::AppState;
 
 const DEFAULT_PHONE: &str = "+8613900000001";
@@ -28,7 +27,7 @@ pub async fn page(
     me: Me,
     q: web::Query<SimQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    me.require(&[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector])?;
+    me.require(super::cases::CASE_WORKERS)?;
     let phone = q
         .phone
         .as_deref()
@@ -93,7 +92,7 @@ pub async fn send(
     form: web::Form<SimForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     me.check_csrf(&form.csrf)?;
-    me.require(&[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector])?;
+    me.require(super::cases::CASE_WORKERS)?;
     let f = form.into_inner();
     let phone = normalize_phone(&f.phone, &state.config.default_country_code)
         .map_err(|e| ConsoleError::BadRequest(format!("{}: {e}", f.phone)))?;

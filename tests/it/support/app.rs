@@ -203,3 +203,24 @@ pub fn kannel_channel(sendsms_url: &str) -> hotline::config::ChannelConfig {
 pub fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
+
+/// Registers the government-invested road project most tests file complaints against.
+pub fn road_project(conn: &mut hotline::db::DbConn, code: &str) {
+    let t = hotline::db::now();
+    diesel::insert_into(hotline::db::schema::projects::table)
+        .values(hotline::db::models::NewProject {
+            id: &format!("p-{code}"),
+            code,
+            name_zh: "拉萨北环路改造工程",
+            name_bo: Some("ལྷ་སའི་བྱང་ངོས་ལམ་བཟོ་བཅོས་ལས་གཞི།"),
+            county: "城关区",
+            department: "交通",
+            owner: None,
+            contractor: None,
+            government_invested: true,
+            created_at: t,
+            updated_at: t,
+        })
+        .execute(conn)
+        .unwrap();
+}
