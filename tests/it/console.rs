@@ -106,6 +106,17 @@ async fn signing_in_sets_a_strict_httponly_cookie_and_signing_out_ends_it() {
     let p = c.get(&format!("/console/cases/{reference}")).await;
     assert_eq!(p.status, StatusCode::OK);
     assert!(p.body.contains(&reference));
+    // Only the page's own scripts run: each carries this response's nonce.
+    let csp = p.csp.expect("a Content-Security-Policy");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap();
+    assert!(p.body.contains(&format!("<script nonce=\"{nonce}\">")));
+    assert!(!p.body.contains("<script>") && !p.body.contains("onclick="));
 
     let stolen = c.cookies.clone();
     let p = c.post("/console/logout", &[]).await;

@@ -463,3 +463,44 @@ async fn reminders_after_working_days_once_a_day_and_the_overdue_list() {
     referrals::acknowledge(&mut app.conn(), &r.id, "department:交通").unwrap();
     assert!(overdue(last + Duration::days(30)).is_empty());
 }
+
+/// The wiring, not just the rule: the job runner's periodic work finds the referral past its
+/// deadline, queues the reminder, and the same run sends it over SMTP; a second run the same
+/// day sends nothing more.
+#[actix_web::test]
+async fn the_runner_emails_a_reminder_once_when_a_department_has_not_answered() {
+    let smtp = crate::support::smtp::SmtpServer::start().unwrap();
+    let port = smtp.port();
+    let (app, case) = setup_with(|c| {
+        c.smtp.host = Some("127.0.0.1".into());
+        c.smtp.port = port;
+        c.smtp.security = hotline::config::SmtpSecurity::None;
+    })
+    .await;
+    let r = refer(&app, &case, "交通").unwrap();
+    hotline::jobs::runner::run_due(&app.state).await;
+    let first = smtp.wait_for(1, std::time::Duration::from_secs(10));
+    assert_eq!(first.len(), 1, "the referral itself");
+    assert!(!first[0].subject().unwrap().contains("催办"));
+
+    // Five working days pass without an answer.
+    let yesterday = app.state.config.today() - chrono::Duration::days(1);
+    diesel::update(hotline::db::schema::referrals::table.find(&r.id))
+        .set(hotline::db::schema::referrals::reminder_due.eq(yesterday))
+        .execute(&mut *app.conn())
+        .unwrap();
+    hotline::jobs::runner::run_due(&app.state).await;
+    let mails = smtp.wait_for(2, std::time::Duration::from_secs(10));
+    assert_eq!(mails.len(), 2);
+    let reminder = &mails[1];
+    assert!(
+        reminder.subject().unwrap().contains("催办第1次"),
+        "{:?}",
+        reminder.subject()
+    );
+    assert!(reminder.text_part().unwrap().contains("/console/ack/"));
+    hotline::jobs::runner::run_due(&app.state).await;
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(smtp.messages().len(), 2, "one reminder a day");
+    assert_eq!(current(&app, &r).reminders, 1);
+}

@@ -18,6 +18,7 @@ pub struct Page {
     /// Raw `Set-Cookie` headers of the response.
     pub set_cookies: Vec<String>,
     pub retry_after: Option<String>,
+    pub csp: Option<String>,
 }
 
 pub struct ConsoleClient<'a> {
@@ -99,6 +100,11 @@ impl<'a> ConsoleClient<'a> {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let csp = resp
+            .headers()
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let set_cookies: Vec<String> = resp
             .headers()
             .get_all("set-cookie")
@@ -124,6 +130,7 @@ impl<'a> ConsoleClient<'a> {
             location,
             set_cookies,
             retry_after,
+            csp,
         }
     }
 
