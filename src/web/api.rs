@@ -408,6 +408,29 @@ fn detail_json(
     v["complaints"] = Value::Array(complaints);
     v["pauses"] = serde_json::to_value(&pauses).unwrap_or_default();
     v["timeline"] = Value::Array(timeline);
+    let today = state.config.today();
+    let mut referrals = Vec::new();
+    for r in crate::cases::referrals::for_case(c, &case.id)? {
+        let updates: Vec<Value> = crate::cases::referrals::updates(c, &r.id)?
+            .into_iter()
+            .map(|u| json!({ "kind": u.kind, "author": u.author, "body": u.body, "at": u.created_at }))
+            .collect();
+        referrals.push(json!({
+            "id": r.id,
+            "department": r.department,
+            "status": r.status,
+            "reason": r.reason,
+            "created_by": r.created_by,
+            "created_at": r.created_at,
+            "reminder_due": r.reminder_due,
+            "reminders": r.reminders,
+            "overdue": crate::cases::referrals::is_overdue(&r, today),
+            "acknowledged_at": r.acknowledged_at,
+            "answered_at": r.answered_at,
+            "updates": updates,
+        }));
+    }
+    v["referrals"] = Value::Array(referrals);
     Ok(v)
 }
 

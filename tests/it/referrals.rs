@@ -504,3 +504,32 @@ async fn the_runner_emails_a_reminder_once_when_a_department_has_not_answered() 
     assert_eq!(smtp.messages().len(), 2, "one reminder a day");
     assert_eq!(current(&app, &r).reminders, 1);
 }
+
+#[actix_web::test]
+async fn the_api_shows_a_cases_referrals_and_their_answers() {
+    let (app, case) = setup().await;
+    let r = refer(&app, &case, "交通").unwrap();
+    referrals::acknowledge(&mut app.conn(), &r.id, "department:交通").unwrap();
+    let token = app.token(hotline::tokens::Role::Inspector, "api-test");
+    let (status, v) = app
+        .api(
+            "GET",
+            &format!("/api/v1/cases/{}", case.reference),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let refs = v["referrals"].as_array().expect("referrals");
+    assert_eq!(refs.len(), 1);
+    assert_eq!(refs[0]["department"], "交通");
+    assert_eq!(refs[0]["status"], "acknowledged");
+    assert_eq!(refs[0]["overdue"], false);
+    let kinds: Vec<&str> = refs[0]["updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["sent", "acknowledged"]);
+}
