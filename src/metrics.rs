@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
@@ -28,6 +29,11 @@ struct StatusLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MessageLabels {
     channel: String,
     direction: String,
@@ -42,6 +48,7 @@ fn latency_histogram() -> Histogram {
 pub struct Metrics {
     dispatch: Family<ChannelLabel, Histogram, fn() -> Histogram>,
     gateway: Family<ChannelLabel, Histogram, fn() -> Histogram>,
+    logins: Family<OutcomeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -49,6 +56,7 @@ impl Default for Metrics {
         Metrics {
             dispatch: Family::new_with_constructor(latency_histogram),
             gateway: Family::new_with_constructor(latency_histogram),
+            logins: Family::default(),
         }
     }
 }
@@ -70,6 +78,16 @@ impl Metrics {
                 channel: channel.into(),
             })
             .observe(d.as_secs_f64());
+    }
+
+    /// A console sign-in attempt: `ok`, `failed` (wrong name or password) or `limited`
+    /// (slowed down): a burst of the last two is someone guessing passwords.
+    pub fn count_login(&self, outcome: &str) {
+        self.logins
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.into(),
+            })
+            .inc();
     }
 
     /// The exposition text, given the database's message, case and job counts.
@@ -169,6 +187,16 @@ impl Metrics {
             "gateway_request_seconds",
             "Duration of one send request to a gateway",
             self.gateway.clone(),
+        );
+        for outcome in ["ok", "failed", "limited"] {
+            self.logins.get_or_create(&OutcomeLabel {
+                outcome: outcome.into(),
+            });
+        }
+        reg.register(
+            "console_logins",
+            "Console sign-in attempts by this process, by outcome",
+            self.logins.clone(),
         );
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &reg) {

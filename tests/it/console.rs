@@ -231,6 +231,15 @@ async fn repeated_wrong_passwords_are_slowed_down() {
         StatusCode::TOO_MANY_REQUESTS
     );
     assert!(app.state.login_limits.len() >= 2);
+    let (_, metrics) = app.get("/metrics").await;
+    assert!(
+        metrics.contains("hotline_console_logins_total{outcome=\"limited\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hotline_console_logins_total{outcome=\"failed\"} 5"),
+        "{metrics}"
+    );
 }
 
 #[actix_web::test]

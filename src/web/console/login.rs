@@ -84,6 +84,7 @@ pub async fn submit(
     let addr = auth::client_addr(&state, &req);
     if let Err(wait) = state.login_limits.check(&form.username, addr) {
         tracing::warn!(username = %form.username.trim(), addr = ?addr, wait, "console login slowed down");
+        state.metrics.count_login("limited");
         let mut resp = login_page(
             &state,
             &req,
@@ -111,6 +112,7 @@ pub async fn submit(
         .await?;
     let Some(token) = started else {
         tracing::info!(username = %form.username.trim(), addr = ?addr, "console login failed");
+        state.metrics.count_login("failed");
         return login_page(
             &state,
             &req,
@@ -121,6 +123,7 @@ pub async fn submit(
         );
     };
     tracing::info!(username = %form.username.trim(), "console login");
+    state.metrics.count_login("ok");
     let secure = auth::secure(&state, &req);
     let mut resp = redirect(&next);
     resp.add_cookie(&auth::cookie(SESSION_COOKIE, token, secure))
