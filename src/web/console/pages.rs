@@ -105,3 +105,86 @@ impl Pages {
             .map_err(|e| PageError::Template(name.to_string(), e.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cases::referrals as r;
+
+    /// Every name the code puts on a page has its string: a state, a role, an action, a
+    /// referral's status or history kind, a job status, an audit event.
+    #[test]
+    fn every_name_shown_has_a_string() {
+        let p = Pages::load().unwrap();
+        let mut keys: Vec<String> = Vec::new();
+        for s in crate::cases::rules::CaseState::ALL {
+            keys.push(format!("state.{}", s.as_str()));
+        }
+        for role in ["admin", "supervisor", "inspector", "liaison"] {
+            keys.push(format!("role.{role}"));
+        }
+        for a in [
+            "accept",
+            "refuse",
+            "investigate",
+            "request_info",
+            "info_received",
+            "request_extension",
+            "extend",
+            "record_mediation",
+            "resolve",
+            "transfer",
+            "close",
+            "assign",
+            "reply",
+            "refer",
+            "referred",
+            "referral_acknowledged",
+            "referral_update",
+            "referral_closed",
+            "identity_viewed",
+            "phone_search",
+            "complaint_filed",
+            "case_opened",
+            "became_collective",
+            "callback_requested",
+        ] {
+            keys.push(format!("action.{a}"));
+        }
+        for s in [r::SENT, r::ACKNOWLEDGED, r::ANSWERED, r::CLOSED] {
+            keys.push(format!("referral.{s}"));
+        }
+        for k in [
+            r::UPDATE_SENT,
+            r::UPDATE_REMINDED,
+            r::UPDATE_ACKNOWLEDGED,
+            r::UPDATE_UPDATE,
+            r::UPDATE_CLOSED,
+        ] {
+            keys.push(format!("referral_kind.{k}"));
+        }
+        for s in [
+            crate::jobs::QUEUED,
+            crate::jobs::RUNNING,
+            crate::jobs::DONE,
+            crate::jobs::FAILED,
+        ] {
+            keys.push(format!("jobs.{s}"));
+        }
+        let missing: Vec<&String> = keys.iter().filter(|k| p.t(k) == **k).collect();
+        assert!(missing.is_empty(), "no string for {missing:?}");
+    }
+
+    #[test]
+    fn every_page_renders_with_its_strings() {
+        let p = Pages::load().unwrap();
+        let html = p
+            .render("error", serde_json::json!({ "me": null, "key": "not_found", "detail": null, "status": 404, "title": "x", "nav": "" }))
+            .unwrap();
+        assert!(html.contains("找不到此页面"));
+        assert!(
+            p.render("error", serde_json::json!({})).is_err(),
+            "strict: a missing value is an error"
+        );
+    }
+}
