@@ -189,7 +189,7 @@ impl Metrics {
             self.gateway.clone(),
         );
         for outcome in ["ok", "failed", "limited"] {
-            self.logins.get_or_create(&OutcomeLabel {
+            let _ = self.logins.get_or_create(&OutcomeLabel {
                 outcome: outcome.into(),
             });
         }

@@ -2,13 +2,10 @@
 //! signed token is the credential, so it travels only in the URL (never a cookie), and the
 //! page tells no referrer and is never cached. A bad token changes nothing and gets 403.
 
-use std::sync::OnceLock;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::Duration;
 use diesel::prelude::*;
-use handlebars::Handlebars;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -26,18 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn page_template() -> &'static Handlebars<'static> {
-    static CELL: OnceLock<Handlebars<'static>> = OnceLock::new();
-    CELL.get_or_init(|| {
-        let mut hb = Handlebars::new();
-        hb.set_strict_mode(true);
-        hb.register_template_string("ack", include_str!("../../templates/console/ack.hbs"))
-            .expect("templates/console/ack.hbs compiles");
-        hb
-    })
-}
-
-fn page(status: StatusCode, data: &Value) -> HttpResponse {
+fn page(state: &AppState, status: StatusCode, data: &Value) -> HttpResponse {
     let mut resp = HttpResponse::build(status);
     resp.insert_header(("Referrer-Policy", "no-referrer"))
         .insert_header(("Cache-Control", "no-store"))
@@ -47,7 +33,7 @@ fn page(status: StatusCode, data: &Value) -> HttpResponse {
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
              base-uri 'none'; frame-ancestors 'none'",
         ));
-    match page_template().render("ack", data) {
+    match state.pages.render("ack", data.clone()) {
         Ok(html) => resp.content_type("text/html; charset=utf-8").body(html),
         Err(e) => {
             tracing::error!(error = %e, "ack page template");
@@ -58,8 +44,8 @@ fn page(status: StatusCode, data: &Value) -> HttpResponse {
     }
 }
 
-fn invalid() -> HttpResponse {
-    page(StatusCode::FORBIDDEN, &json!({ "invalid": true }))
+fn invalid(state: &AppState) -> HttpResponse {
+    page(state, StatusCode::FORBIDDEN, &json!({ "invalid": true }))
 }
 
 fn failed(e: impl std::fmt::Display) -> HttpResponse {
@@ -141,7 +127,7 @@ async fn show(
 ) -> HttpResponse {
     let token = token.into_inner();
     let Some(id) = referral_of(&state, &token) else {
-        return invalid();
+        return invalid(&state);
     };
     let st = state.get_ref().clone();
     let done = query
@@ -151,9 +137,9 @@ async fn show(
     match state.db.run(move |conn| view(&st, conn, &id, &token)).await {
         Ok(Some(mut v)) => {
             v["notice"] = done.into();
-            page(StatusCode::OK, &v)
+            page(&state, StatusCode::OK, &v)
         }
-        Ok(None) => invalid(),
+        Ok(None) => invalid(&state),
         Err(e) => failed(e),
     }
 }
@@ -181,7 +167,7 @@ async fn submit(
 ) -> HttpResponse {
     let token = token.into_inner();
     let Some(id) = referral_of(&state, &token) else {
-        return invalid();
+        return invalid(&state);
     };
     let form = form.into_inner();
     let st = state.get_ref().clone();
@@ -227,8 +213,8 @@ async fn submit(
             .insert_header(("Referrer-Policy", "no-referrer"))
             .insert_header(("Cache-Control", "no-store"))
             .finish(),
-        Ok(Outcome::Refused(status, v)) => page(status, &v),
-        Ok(Outcome::Gone) => invalid(),
+        Ok(Outcome::Refused(status, v)) => page(&state, status, &v),
+        Ok(Outcome::Gone) => invalid(&state),
         Err(e) => failed(e),
     }
 }

@@ -281,7 +281,7 @@ async fn the_link_page_acknowledges_and_takes_updates() {
     assert_eq!(header(&h, "referrer-policy"), Some("no-referrer"));
     assert_eq!(header(&h, "cache-control"), Some("no-store"));
     assert!(header(&h, "set-cookie").is_none());
-    assert!(body.contains("lang=\"zh\"") && body.contains("Noto Serif Tibetan"));
+    assert!(body.contains("lang=\"zh-Hans\"") && body.contains("Noto Serif Tibetan"));
     for want in [
         case.reference.as_str(),
         "交通运输局",

@@ -47,6 +47,8 @@ const PAGES: &[(&str, &str)] = &[
         "report",
         include_str!("../../../templates/console/report.hbs"),
     ),
+    // A department's page behind the emailed link (src/web/ack.rs): no layout, no session.
+    ("ack", include_str!("../../../templates/console/ack.hbs")),
 ];
 
 const STRINGS_ZH: &str = include_str!("../../../templates/console/zh.toml");
@@ -185,6 +187,34 @@ mod tests {
         assert!(
             p.render("error", serde_json::json!({})).is_err(),
             "strict: a missing value is an error"
+        );
+    }
+}
+
+#[cfg(test)]
+mod ack_tests {
+    use super::*;
+
+    #[test]
+    fn the_department_page_renders_valid_and_invalid() {
+        let p = Pages::load().unwrap();
+        let bad = p
+            .render("ack", serde_json::json!({ "invalid": true }))
+            .unwrap();
+        assert!(bad.contains("链接无效或已过期"));
+        let data = serde_json::json!({
+            "invalid": false, "department_name": "交通运输局",
+            "case": { "reference": "Q1234567", "employer": "某公司", "project": null, "county": "城关区",
+                      "workers": 3, "amount": "9,000", "months": null, "received_on": "2026-11-20", "state_label": "已立案" },
+            "reason": "请核查", "status": "sent", "closed": false, "acknowledged": false,
+            "history": [{ "kind": "reminded", "when": "2026-11-27 10:00", "body": null }],
+            "action_url": "/console/ack/x", "link_expires_on": "2027-02-25", "max_chars": 4000,
+            "notice": null, "error": null,
+        });
+        let html = p.render("ack", data).unwrap();
+        assert!(
+            html.contains("人社局发出催办提醒") && html.contains("待确认收到"),
+            "{html}"
         );
     }
 }
