@@ -177,10 +177,7 @@ fn an_inspector_accepts_and_refers_a_case_and_the_department_acknowledges_by_ema
     dept.goto(&link).unwrap();
     dept.wait_for_text("body", &reference, Duration::from_secs(10))
         .unwrap();
-    dept.find("form:has(input[value='ack']) button")
-        .unwrap()
-        .click()
-        .unwrap();
+    dept.find("#ack").unwrap().click().unwrap();
     dept.wait_for_text("body", "已确认", Duration::from_secs(10))
         .unwrap();
     assert!(!dept.page_source().unwrap().contains("13908905555"));
