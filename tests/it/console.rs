@@ -293,6 +293,13 @@ async fn each_role_sees_only_what_it_may() {
     );
     let list = tashi.get("/console/referrals").await;
     assert!(list.body.contains(&project_ref) && list.body.contains(&other_ref));
+    // Both departments are past their deadline: the queue flags the cases waiting on one.
+    diesel::update(referrals::table)
+        .set(referrals::reminder_due.eq(app.state.config.today() - chrono::Duration::days(1)))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let q = tashi.get("/console/").await;
+    assert_eq!(q.body.matches("转办超期未复").count(), 2);
     tashi.get(&format!("/console/cases/{project_ref}")).await;
     let uri = format!("/console/cases/{project_ref}/action");
     assert_eq!(
@@ -313,6 +320,10 @@ async fn each_role_sees_only_what_it_may() {
     assert_eq!(case(&app, &project_ref).extension_days, 0);
     let mut kezhang = ConsoleClient::login(&app, "kezhang", PASSWORD).await;
     let page = kezhang.get(&format!("/console/cases/{project_ref}")).await;
+    assert!(
+        page.body.contains(" · TASHI</span>"),
+        "the timeline names who did it"
+    );
     assert!(
         page.body.contains("已申请延期"),
         "the supervisor sees the request"

@@ -141,7 +141,7 @@ pub async fn queue(
     let search = search_of(&q.q, &state.config.default_country_code);
     let st = state.clone();
     let me2 = me.clone();
-    let (total, rows, simulated) = state
+    let (total, rows, simulated, referral_overdue) = state
         .db
         .run(move |c| -> Result<_, DbError> {
             let project_id = if q.project.trim().is_empty() {
@@ -198,6 +198,21 @@ pub async fn queue(
                 .select(complaints::case_id)
                 .distinct()
                 .load(c)?;
+            // Cases with a department past its deadline to answer a referral.
+            let waiting: Vec<(String, chrono::NaiveDate, i32)> = referrals::table
+                .filter(referrals::case_id.eq_any(&ids))
+                .filter(referrals::status.eq(crate::cases::referrals::SENT))
+                .select((
+                    referrals::case_id,
+                    referrals::reminder_due,
+                    referrals::reminders,
+                ))
+                .load(c)?;
+            let referral_overdue: Vec<String> = waiting
+                .into_iter()
+                .filter(|(_, due, n)| *n > 0 || *due < today)
+                .map(|(id, ..)| id)
+                .collect();
             let simulated: Vec<String> = found
                 .iter()
                 .filter(|k| !real.contains(&k.id))
@@ -208,7 +223,7 @@ pub async fn queue(
                 let code = project_code(c, &case)?;
                 rows.push((case, code));
             }
-            Ok((total, rows, simulated))
+            Ok((total, rows, simulated, referral_overdue))
         })
         .await?;
     let items: Vec<Value> = rows
@@ -219,6 +234,7 @@ pub async fn queue(
             v["state_name"] = json!(st.pages.t(&format!("state.{}", c.state)));
             v["amount"] = json!(yuan(c.amount_yuan));
             v["simulated"] = json!(simulated.contains(&c.id));
+            v["referral_overdue"] = json!(referral_overdue.contains(&c.id));
             v
         })
         .collect();
@@ -393,6 +409,14 @@ fn case_data(
         .collect();
     let pauses = actions::pauses_of(c, &case.id)?;
     let paused = pauses.iter().any(|p| p.resumed_on.is_none());
+    let names: std::collections::HashMap<String, String> = crate::db::schema::users::table
+        .select((
+            crate::db::schema::users::username,
+            crate::db::schema::users::display_name,
+        ))
+        .load::<(String, String)>(c)?
+        .into_iter()
+        .collect();
     let timeline: Vec<Value> = audit_trail(c, &case.id)?
         .into_iter()
         .rev()
@@ -404,7 +428,7 @@ fn case_data(
                 .unwrap_or(Value::Null);
             json!({
                 "at": local_time(state, e.created_at),
-                "actor": e.actor,
+                "actor": actor_name(state, &names, &e.actor),
                 "action": e.action,
                 "action_name": state.pages.t(&format!("action.{}", e.action)),
                 "summary": summary(state, &detail),
@@ -493,6 +517,21 @@ fn case_data(
     v["inspectors"] = json!(inspectors);
     v["reply_max"] = json!(crate::text::gsm::MAX_REPLY_CHARS);
     Ok(v)
+}
+
+/// Who did it, as the bureau knows them: a user's name, a department, a worker, the system.
+fn actor_name(
+    state: &AppState,
+    names: &std::collections::HashMap<String, String>,
+    actor: &str,
+) -> String {
+    match actor.split_once(':') {
+        Some(("user", u)) => names.get(u).cloned().unwrap_or_else(|| u.to_string()),
+        Some(("department", d)) => format!("{d}（{}）", state.pages.t("actor.department")),
+        Some(("token", t)) => format!("{t}（{}）", state.pages.t("actor.api")),
+        Some(("worker", _)) | Some(("contact", _)) => state.pages.t("actor.worker"),
+        _ => actor.to_string(),
+    }
 }
 
 /// A line of the audit timeline: the reason, the destination, the amount… whatever the

@@ -161,7 +161,7 @@ impl<'a> ConsoleClient<'a> {
     }
 }
 
-/// Adds a console user with the password `password-1234`.
+/// Adds a console user with the password `password-1234`, named as the username in capitals.
 pub fn add_user(
     app: &TestApp,
     username: &str,
@@ -172,7 +172,7 @@ pub fn add_user(
         &mut app.conn(),
         &hotline::users::NewUser {
             username,
-            display_name: username,
+            display_name: &username.to_uppercase(),
             role,
             department,
             password: PASSWORD,
