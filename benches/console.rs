@@ -8,6 +8,7 @@
 //!   cargo bench --bench console                       # SQLite, 20,000 cases, 8 clients
 //!   cargo bench --bench console -- --postgres postgres://postgres@127.0.0.1:5432/test
 //!   cargo bench --bench console -- --cases 50000 --clients 16 --requests 5000
+//!   cargo bench --bench console -- --analyze          # SQLite with planner statistics
 //!   cargo bench --bench console -- --keep             # leave the database, print its URL
 //!
 //! Only 127.0.0.1 is used; the run is bounded by --requests.
@@ -36,6 +37,7 @@ struct Args {
     requests: usize,
     postgres: Option<String>,
     keep: bool,
+    analyze: bool,
 }
 
 fn args() -> Args {
@@ -45,6 +47,7 @@ fn args() -> Args {
         requests: 2000,
         postgres: None,
         keep: false,
+        analyze: false,
     };
     let mut it = std::env::args().skip(1);
     let num = |v: Option<String>, name: &str| -> usize {
@@ -58,6 +61,7 @@ fn args() -> Args {
             "--requests" => a.requests = num(it.next(), "--requests"),
             "--postgres" => a.postgres = Some(it.next().expect("--postgres URL")),
             "--keep" => a.keep = true,
+            "--analyze" => a.analyze = true,
             "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
@@ -242,7 +246,7 @@ struct Seeded {
 }
 
 /// Fills the database like a bureau after a few years: most cases finished, ~15% open.
-fn seed(db: &Db, n: usize, today: NaiveDate, counties: &[String]) -> Seeded {
+fn seed(db: &Db, n: usize, today: NaiveDate, counties: &[String], analyze: bool) -> Seeded {
     let mut rng = Rng(20_261_201);
     let mut pooled = db.get().expect("database connection");
     let conn: &mut DbConn = &mut pooled;
@@ -425,7 +429,7 @@ fn seed(db: &Db, n: usize, today: NaiveDate, counties: &[String]) -> Seeded {
                 created_at: filed,
             });
         }
-        let assignee = if is_open && rng.below(10) < 7 || !is_open {
+        let assignee = if !is_open || rng.below(10) < 7 {
             Some(inspectors[rng.below(inspectors.len() as u64) as usize].to_string())
         } else {
             None
@@ -526,12 +530,54 @@ fn seed(db: &Db, n: usize, today: NaiveDate, counties: &[String]) -> Seeded {
         },
     )
     .expect("console user created");
-    // PostgreSQL's autovacuum analyzes new tables within a minute; nothing runs ANALYZE on
-    // SQLite, so its planner goes without statistics, as in production.
-    if let DbConn::Pg(c) = conn {
-        c.batch_execute("ANALYZE").unwrap();
+    // PostgreSQL's autovacuum analyzes new tables within a minute. Nothing runs ANALYZE on
+    // SQLite, so by default its planner goes without statistics, as in production.
+    match conn {
+        DbConn::Pg(c) => c.batch_execute("ANALYZE").unwrap(),
+        DbConn::Sqlite(c) if analyze => c.batch_execute("ANALYZE").unwrap(),
+        DbConn::Sqlite(_) => {}
     }
     Seeded { open, rows }
+}
+
+#[derive(QueryableByName)]
+struct PlanRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+/// How the database runs the queue's first page (the query the console sends, as SQL), so a
+/// slow queue can be told apart from a slow page.
+fn explain_queue(db: &Db) {
+    let due = "(CASE WHEN cases.state = 'received' THEN cases.accept_due \
+               WHEN cases.state IN ('accepted', 'investigating') THEN cases.finish_due END)";
+    let query = format!(
+        "SELECT cases.id FROM cases WHERE cases.state IN ('received', 'accepted', 'investigating') \
+         ORDER BY {due} IS NULL, {due}, cases.priority, cases.received_on, cases.reference LIMIT 25"
+    );
+    let mut conn = db.get().expect("database connection");
+    let plan: Vec<String> = match &mut *conn {
+        DbConn::Sqlite(c) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {query}"))
+            .load::<PlanRow>(c)
+            .expect("query plan")
+            .into_iter()
+            .map(|r| r.detail)
+            .collect(),
+        DbConn::Pg(c) => {
+            #[derive(QueryableByName)]
+            struct PgPlan {
+                #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+                line: String,
+            }
+            diesel::sql_query(format!("EXPLAIN {query}"))
+                .load::<PgPlan>(c)
+                .expect("query plan")
+                .into_iter()
+                .map(|r| r.line.trim().to_string())
+                .collect()
+        }
+    };
+    println!("queue plan: {}", plan.join(" / "));
 }
 
 /// A tiny HTTP/1.1 client over one keep-alive connection, as a browser tab would use.
@@ -786,8 +832,9 @@ fn main() {
     let db = Db::connect(&db_url, 2).expect("database");
     db.migrate().expect("migrations");
     let t = Instant::now();
-    let seeded = seed(&db, a.cases, today, &counties);
+    let seeded = seed(&db, a.cases, today, &counties, a.analyze);
     let seeding = t.elapsed();
+    explain_queue(&db);
     drop(db);
     assert!(!seeded.open.is_empty(), "no open cases to open");
 
@@ -892,7 +939,12 @@ fn main() {
     let took = started.elapsed();
     let cpu = cpu_secs(server.child.id()).map(|c| c - cpu_before);
 
-    println!("backend: {backend}");
+    let stats = if a.analyze || a.postgres.is_some() {
+        "analyzed"
+    } else {
+        "no planner statistics"
+    };
+    println!("backend: {backend}  ({stats})");
     println!(
         "cases: {}  ({} open)  rows seeded: {}  in {:.1} s",
         a.cases,

@@ -29,7 +29,8 @@ use crate::AppState;
 
 const PER_PAGE: i64 = 25;
 
-/// The deadline that applies now, in SQL (the same rule as `current_due`).
+/// The deadline that applies now, in SQL (the same rule as `current_due`). The queue orders
+/// by it through `cases_queue_idx` (migration 2026-12-01): change both together.
 const DUE_SQL: &str = "(CASE WHEN cases.state = 'received' THEN cases.accept_due \
      WHEN cases.state IN ('accepted', 'investigating') THEN cases.finish_due END)";
 
