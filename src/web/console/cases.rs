@@ -32,7 +32,8 @@ const PER_PAGE: i64 = 25;
 /// The roles that work cases (everyone but a department's liaison).
 pub const CASE_WORKERS: &[UserRole] = &[UserRole::Admin, UserRole::Supervisor, UserRole::Inspector];
 
-/// The deadline that applies now, in SQL (the same rule as `current_due`).
+/// The deadline that applies now, in SQL (the same rule as `current_due`). The queue orders
+/// by it through `cases_queue_idx` (migration 2026-12-01): change both together.
 const DUE_SQL: &str = "(CASE WHEN cases.state = 'received' THEN cases.accept_due \
      WHEN cases.state IN ('accepted', 'investigating') THEN cases.finish_due END)";
 
