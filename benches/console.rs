@@ -551,11 +551,17 @@ struct PlanRow {
 fn explain_queue(db: &Db) {
     let due = "(CASE WHEN cases.state = 'received' THEN cases.accept_due \
                WHEN cases.state IN ('accepted', 'investigating') THEN cases.finish_due END)";
+    let mut conn = db.get().expect("database connection");
+    // As the console sends it: SQLite gets the unary `+` that keeps it on the queue index.
+    let plus = if matches!(&*conn, DbConn::Sqlite(_)) {
+        "+"
+    } else {
+        ""
+    };
     let query = format!(
-        "SELECT cases.id FROM cases WHERE cases.state IN ('received', 'accepted', 'investigating') \
+        "SELECT cases.id FROM cases WHERE {plus}cases.state IN ('received', 'accepted', 'investigating') \
          ORDER BY {due} IS NULL, {due}, cases.priority, cases.received_on, cases.reference LIMIT 25"
     );
-    let mut conn = db.get().expect("database connection");
     let plan: Vec<String> = match &mut *conn {
         DbConn::Sqlite(c) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {query}"))
             .load::<PlanRow>(c)
