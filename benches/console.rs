@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::{Connection, PgConnection};
+use diesel::Connection;
 use hotline::db::schema::{audit_events, cases, complaints, contacts, messages, projects};
 use hotline::db::{Db, DbConn};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -784,29 +784,9 @@ const KINDS: [(Kind, &str); 3] = [
 fn main() {
     let a = args();
     let dir = tempfile::tempdir().unwrap();
-    let (db_url, backend, pg_cleanup) = match &a.postgres {
-        Some(base) => {
-            let name = format!("hotline_bench_console_{}", std::process::id());
-            let mut admin = PgConnection::establish(base).expect("PostgreSQL reachable");
-            admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-                .unwrap();
-            admin
-                .batch_execute(&format!("CREATE DATABASE {name}"))
-                .unwrap();
-            let head = base.rsplit_once('/').unwrap().0;
-            (
-                format!("{head}/{name}"),
-                "postgres",
-                Some((base.clone(), name)),
-            )
-        }
-        None => (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            "sqlite",
-            None,
-        ),
-    };
+    let bench_db =
+        process::BenchDb::new(a.postgres.as_deref(), dir.path(), "hotline_bench_console");
+    let (db_url, backend) = (bench_db.url.clone(), bench_db.backend);
     let defaults = hotline::config::Config::default();
     let today = defaults.today();
     let counties: Vec<String> = defaults.counties.iter().map(|c| c.zh.clone()).collect();
@@ -972,11 +952,9 @@ fn main() {
     if a.keep {
         let kept = dir.keep();
         println!("kept: {db_url}  (config in {})", kept.display());
+        // Left for the reader: not dropped.
+        std::mem::forget(bench_db);
         return;
     }
-    if let Some((base, name)) = pg_cleanup {
-        if let Ok(mut admin) = PgConnection::establish(&base) {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
+    drop(bench_db);
 }

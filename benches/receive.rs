@@ -21,9 +21,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
-
 const SECRET: &str = "bench-secret-0123456789";
 
 struct Args {
@@ -59,29 +56,8 @@ fn args() -> Args {
 fn main() {
     let a = args();
     let dir = tempfile::tempdir().unwrap();
-    let (db_url, backend, pg_cleanup) = match &a.postgres {
-        Some(base) => {
-            let name = format!("hotline_bench_{}", std::process::id());
-            let mut admin = PgConnection::establish(base).expect("PostgreSQL reachable");
-            admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-                .unwrap();
-            admin
-                .batch_execute(&format!("CREATE DATABASE {name}"))
-                .unwrap();
-            let head = base.rsplit_once('/').unwrap().0;
-            (
-                format!("{head}/{name}"),
-                "postgres",
-                Some((base.clone(), name)),
-            )
-        }
-        None => (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            "sqlite",
-            None,
-        ),
-    };
+    let bench_db = process::BenchDb::new(a.postgres.as_deref(), dir.path(), "hotline_bench");
+    let (db_url, backend) = (bench_db.url.clone(), bench_db.backend);
     let gateway = fake_gateway::FakeGateway::start();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -178,9 +154,5 @@ fn main() {
         }
     });
     drop(server);
-    if let Some((base, name)) = pg_cleanup {
-        if let Ok(mut admin) = PgConnection::establish(&base) {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
+    drop(bench_db);
 }

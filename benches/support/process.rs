@@ -1,7 +1,58 @@
 //! The server process under test, shared by the benches: stopped with SIGTERM when dropped,
 //! and its peak memory and CPU time read from /proc.
 
+use std::path::Path;
 use std::process::Child;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+
+/// A fresh database for one run: a SQLite file in `dir`, or a new database on the PostgreSQL
+/// server at `postgres`, dropped when this is.
+pub struct BenchDb {
+    pub url: String,
+    pub backend: &'static str,
+    pg: Option<(String, String)>,
+}
+
+impl BenchDb {
+    pub fn new(postgres: Option<&str>, dir: &Path, tag: &str) -> BenchDb {
+        match postgres {
+            Some(base) => {
+                let name = format!("{tag}_{}", std::process::id());
+                let mut admin = PgConnection::establish(base).expect("PostgreSQL reachable");
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .unwrap();
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap();
+                let head = base.rsplit_once('/').unwrap().0;
+                BenchDb {
+                    url: format!("{head}/{name}"),
+                    backend: "postgres",
+                    pg: Some((base.to_string(), name)),
+                }
+            }
+            None => BenchDb {
+                url: format!("sqlite://{}", dir.join("bench.db").display()),
+                backend: "sqlite",
+                pg: None,
+            },
+        }
+    }
+}
+
+impl Drop for BenchDb {
+    fn drop(&mut self) {
+        if let Some((base, name)) = &self.pg {
+            if let Ok(mut admin) = PgConnection::establish(base) {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
 
 pub struct Server {
     pub child: Child,
