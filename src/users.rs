@@ -139,6 +139,19 @@ pub fn create(conn: &mut DbConn, u: &NewUser) -> Result<User, UserError> {
             "a liaison belongs to one department (住建, 交通, 水利, 发改, 公安 …)".into(),
         ));
     }
+    if let Some(d) = department {
+        // A liaison of a department referrals never go to would see nothing, silently.
+        let known: Vec<String> = crate::db::schema::departments::table
+            .order(crate::db::schema::departments::code)
+            .select(crate::db::schema::departments::code)
+            .load(conn)?;
+        if !known.iter().any(|k| k == d) {
+            return Err(UserError::Invalid(format!(
+                "no department {d:?}; the departments are {} (an admin adds others on the console's Departments page)",
+                known.join(", ")
+            )));
+        }
+    }
     let hash = hash_password(u.password)?;
     let t = now();
     let id = new_id();

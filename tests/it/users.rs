@@ -90,6 +90,11 @@ fn users_are_added_from_the_cli_and_log_in_with_their_password() {
     assert!(!ok && err.contains("department"), "{err}");
     let (ok, _, err) = add(&tdb, "root r god", "a-long-passphrase");
     assert!(!ok && err.contains("--role"), "{err}");
+    let (ok, _, err) = add(&tdb, "zhao 赵 liaison 交委", "a-long-passphrase");
+    assert!(
+        !ok && err.contains("no department") && err.contains("交通"),
+        "{err}"
+    );
     let (ok, _, err) = add(&tdb, "zhao 赵 liaison 交通", "a-long-passphrase");
     assert!(ok, "{err}");
 
