@@ -19,7 +19,6 @@ use process::{cpu_secs, peak_rss_kib, Server};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -807,13 +806,7 @@ fn main() {
         .port();
     let config =
         format!("listen = \"127.0.0.1:{port}\"\ndatabase_url = \"{db_url}\"\nlog = \"warn\"\n");
-    std::fs::write(dir.path().join("hotline.toml"), config).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .current_dir(dir.path())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let server = Server { child };
+    let server = Server::start(dir.path(), &config);
     let addr = format!("127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

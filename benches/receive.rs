@@ -16,7 +16,6 @@ mod fake_gateway;
 mod process;
 use process::{cpu_secs, peak_rss_kib, Server};
 
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,13 +69,7 @@ fn main() {
          sendsms_url = \"{}\"\nusername = \"bench\"\npassword = \"pw\"\nsecret = \"{SECRET}\"\n",
         gateway.url
     );
-    std::fs::write(dir.path().join("hotline.toml"), config).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .current_dir(dir.path())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let server = Server { child };
+    let server = Server::start(dir.path(), &config);
     let base = format!("http://127.0.0.1:{port}");
 
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -647,7 +647,17 @@ impl Config {
 
     /// Today's date in the bureau's zone.
     pub fn today(&self) -> chrono::NaiveDate {
-        (chrono::Utc::now() + chrono::Duration::seconds(self.utc_offset_secs() as i64)).date_naive()
+        self.local(chrono::Utc::now().naive_utc()).date()
+    }
+
+    /// A stored (UTC) timestamp in the bureau's zone, for showing it.
+    pub fn local(&self, utc: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+        utc + chrono::Duration::seconds(self.utc_offset_secs() as i64)
+    }
+
+    /// As `local`, written the way the console and emails show a moment: `2026-11-27 18:05`.
+    pub fn local_minute(&self, utc: chrono::NaiveDateTime) -> String {
+        self.local(utc).format("%Y-%m-%d %H:%M").to_string()
     }
 
     /// Offset of the bureau's zone from UTC, in seconds.

@@ -58,6 +58,19 @@ pub struct Server {
     pub child: Child,
 }
 
+impl Server {
+    /// The release binary serving from `dir` with `config` as its hotline.toml.
+    pub fn start(dir: &Path, config: &str) -> Server {
+        std::fs::write(dir.join("hotline.toml"), config).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .current_dir(dir)
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        Server { child }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };

@@ -3,8 +3,6 @@
 //! checks the life cycle, recomputes the legal deadlines, writes an audit event with the state
 //! before and after, and tells the complainants in their language.
 
-use std::collections::BTreeSet;
-
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -203,6 +201,18 @@ pub fn apply(
                 .set((cases::state.eq(s.as_str()), cases::updated_at.eq(t)))
                 .execute(conn)
         };
+        // Once, while the case is being worked (劳动保障监察条例 art. 17).
+        let extendable = || {
+            if !matches!(from, CaseState::Accepted | CaseState::Investigating) {
+                return Err(refuse());
+            }
+            if before.extension_days > 0 {
+                return Err(ActionError::Invalid(
+                    "the case was extended already; the law allows one extension".into(),
+                ));
+            }
+            Ok(())
+        };
         let mut notice: Option<(&str, serde_json::Value)> = None;
         match action {
             Action::Accept => {
@@ -266,14 +276,7 @@ pub fn apply(
             }
             Action::RequestExtension { reason } => {
                 non_empty(reason, "say why the case needs more time")?;
-                if !matches!(from, CaseState::Accepted | CaseState::Investigating) {
-                    return Err(refuse());
-                }
-                if before.extension_days > 0 {
-                    return Err(ActionError::Invalid(
-                        "the case was extended already; the law allows one extension".into(),
-                    ));
-                }
+                extendable()?;
                 diesel::update(cases::table.find(&id))
                     .set(cases::extension_requested_by.eq(Some(actor)))
                     .execute(conn)?;
@@ -291,14 +294,7 @@ pub fn apply(
                     .execute(conn)?;
             }
             Action::Extend => {
-                if !matches!(from, CaseState::Accepted | CaseState::Investigating) {
-                    return Err(refuse());
-                }
-                if before.extension_days > 0 {
-                    return Err(ActionError::Invalid(
-                        "the case was extended already; the law allows one extension".into(),
-                    ));
-                }
+                extendable()?;
                 diesel::update(cases::table.find(&id))
                     .set(cases::extension_days.eq(state.config.cases.extension_working_days as i32))
                     .execute(conn)?;
@@ -418,12 +414,9 @@ pub fn notify(
     case: &Case,
     custom: Option<(&str, serde_json::Value)>,
 ) -> Result<usize, ActionError> {
-    let rows = super::complaints_with_contacts(conn, &case.id)?;
-    let mut told = BTreeSet::new();
+    let rows = super::complainants(conn, &case.id)?;
+    let told = rows.len();
     for (complaint, contact) in rows {
-        if !told.insert(contact.id.clone()) {
-            continue;
-        }
         let lang = if contact.language_chosen {
             contact.lang()
         } else {
@@ -452,5 +445,5 @@ pub fn notify(
             },
         )?;
     }
-    Ok(told.len())
+    Ok(told)
 }

@@ -380,6 +380,19 @@ pub fn complaints_with_contacts(
         .load(conn)?)
 }
 
+/// Each complainant on a case once, with their first complaint: the people a notice or a
+/// reply goes to.
+pub fn complainants(
+    conn: &mut DbConn,
+    case_id: &str,
+) -> Result<Vec<(Complaint, Contact)>, DbError> {
+    let mut seen = std::collections::BTreeSet::new();
+    Ok(complaints_with_contacts(conn, case_id)?
+        .into_iter()
+        .filter(|(_, who)| seen.insert(who.id.clone()))
+        .collect())
+}
+
 /// The cases a worker complained on, newest first.
 pub fn cases_of(conn: &mut DbConn, contact_id: &str) -> Result<Vec<Case>, DbError> {
     let ids = complaints::table

@@ -183,7 +183,7 @@ pub fn suggest(
         "employer": case.employer,
         "county": case.county,
         "workers": case.workers,
-        "amount": yuan(case.amount_yuan),
+        "amount": crate::text::thousands(case.amount_yuan),
     });
     let mut hb = handlebars::Handlebars::new();
     hb.set_strict_mode(true);
@@ -243,22 +243,6 @@ fn open_departments(conn: &mut DbConn, case_id: &str) -> Result<Vec<String>, DbE
         .filter(referrals::status.ne(CLOSED))
         .select(referrals::department)
         .load(conn)?)
-}
-
-/// 48000 → "48,000".
-pub fn yuan(amount: i64) -> String {
-    let digits = amount.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if amount < 0 {
-        out.insert(0, '-');
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,11 +391,6 @@ pub fn get(conn: &mut DbConn, referral_id: &str) -> Result<Referral, ReferralErr
         .ok_or_else(|| ReferralError::NotFound(referral_id.to_string()))
 }
 
-/// The bureau's local date of a UTC timestamp.
-fn local_date(state: &AppState, t: NaiveDateTime) -> NaiveDate {
-    (t + Duration::seconds(state.config.utc_offset_secs() as i64)).date()
-}
-
 /// The case as a department sees it: no complainant's name or number, ever.
 pub fn case_summary(state: &AppState, conn: &mut DbConn, case: &Case) -> Result<Value, DbError> {
     let project = project_of(conn, case)?;
@@ -425,7 +404,7 @@ pub fn case_summary(state: &AppState, conn: &mut DbConn, case: &Case) -> Result<
         })),
         "county": case.county,
         "workers": case.workers,
-        "amount": yuan(case.amount_yuan),
+        "amount": crate::text::thousands(case.amount_yuan),
         "months": max_months(conn, &case.id)?,
         "received_on": case.received_on.to_string(),
         "state_label": state_label(&case.state),
@@ -445,8 +424,13 @@ fn email_data(
     d["department_name"] = dept.name_zh.clone().into();
     d["reason"] = r.reason.clone().into();
     d["link"] = link(state, &r.id, r.link_expires_at).into();
-    d["link_expires_on"] = local_date(state, r.link_expires_at).to_string().into();
-    d["sent_on"] = local_date(state, r.created_at).to_string().into();
+    d["link_expires_on"] = state
+        .config
+        .local(r.link_expires_at)
+        .date()
+        .to_string()
+        .into();
+    d["sent_on"] = state.config.local(r.created_at).date().to_string().into();
     d["today"] = state.config.today().to_string().into();
     d["reminder"] = reminder.unwrap_or(0).into();
     Ok(d)
@@ -611,6 +595,19 @@ pub fn overdue(conn: &mut DbConn, today: NaiveDate) -> Result<Vec<(Referral, Cas
         .load(conn)?)
 }
 
+/// The case a referral is about and the department it went to.
+pub fn case_and_department(conn: &mut DbConn, r: &Referral) -> Result<(Case, Department), DbError> {
+    let case = cases::table
+        .find(&r.case_id)
+        .select(Case::as_select())
+        .first(conn)?;
+    let dept = departments::table
+        .find(&r.department)
+        .select(Department::as_select())
+        .first(conn)?;
+    Ok((case, dept))
+}
+
 /// What happened to a referral, oldest first.
 pub fn updates(conn: &mut DbConn, referral_id: &str) -> Result<Vec<ReferralUpdate>, DbError> {
     Ok(referral_updates::table
@@ -660,14 +657,7 @@ pub fn remind_due(
             if claimed == 0 {
                 return Ok(false);
             }
-            let case: Case = cases::table
-                .find(&r.case_id)
-                .select(Case::as_select())
-                .first(conn)?;
-            let dept: Department = departments::table
-                .find(&r.department)
-                .select(Department::as_select())
-                .first(conn)?;
+            let (case, dept) = case_and_department(conn, &r)?;
             // The address may have been corrected since the referral was sent.
             let mut to = recipients(dept.email.as_deref());
             if to.is_empty() {
@@ -919,14 +909,5 @@ mod tests {
         for s in super::super::rules::CaseState::ALL {
             assert_ne!(state_label(s.as_str()), s.as_str(), "{}", s.as_str());
         }
-    }
-
-    #[test]
-    fn amounts_read_with_thousands_separators() {
-        assert_eq!(yuan(0), "0");
-        assert_eq!(yuan(800), "800");
-        assert_eq!(yuan(48_000), "48,000");
-        assert_eq!(yuan(1_234_567), "1,234,567");
-        assert_eq!(yuan(-5_000), "-5,000");
     }
 }

@@ -5,6 +5,8 @@
 
 use std::fmt::Write;
 
+use crate::text::thousands;
+
 const FONTS: &str =
     "'Noto Sans CJK SC', 'WenQuanYi Micro Hei', 'Noto Serif Tibetan', 'Tibetan Machine Uni', sans-serif";
 /// Colour-blind-safe (Okabe–Ito) colours, dark enough for white backgrounds.
@@ -190,22 +192,6 @@ fn text_width(s: &str) -> f64 {
         * FONT_PX
 }
 
-/// 1234567 → "1,234,567", the way the bureau writes amounts.
-pub fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        out.insert(0, '-');
-    }
-    out
-}
-
 /// Text and attribute values: the five XML specials escaped, and the control characters
 /// XML 1.0 forbids dropped (a county name typed on a phone may carry anything).
 fn escape(s: &str) -> String {
@@ -302,10 +288,6 @@ mod tests {
     fn values_printed_with_thousands() {
         let svg = bar_chart("追回", &[("城关区", 1_234_567)]);
         assert_eq!(values(&svg), ["1,234,567"]);
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(-12345), "-12,345");
     }
 
     #[test]

@@ -1,6 +1,22 @@
 //! Digits and numbers as workers type them: Tibetan and full-width digits,
 //! Chinese magnitude suffixes and currency marks.
 
+/// 1234567 → "1,234,567", the way the bureau writes amounts of yuan.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
 /// Maps Tibetan digits ༠–༩ and full-width digits ０–９ to ASCII. Tibetan
 /// half-digits (U+0F2A–U+0F33) are not ordinary digits and are left alone,
 /// as is everything else.
@@ -168,6 +184,18 @@ fn parse_grouped(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_read_with_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(800), "800");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(48_000), "48,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(-5_000), "-5,000");
+        assert_eq!(thousands(-12345), "-12,345");
+    }
 
     #[test]
     fn tibetan_and_fullwidth_digits_become_ascii() {

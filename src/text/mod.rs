@@ -10,7 +10,7 @@ pub mod keyword;
 pub mod phone;
 pub mod script;
 
-pub use digits::{normalize_digits, parse_amount_yuan, parse_count};
+pub use digits::{normalize_digits, parse_amount_yuan, parse_count, thousands};
 pub use gsm::{is_gsm7, sms_size, split_segments, Encoding, SmsSize};
 pub use keyword::{first_word, normalize_keyword};
 pub use phone::{mask_phone, normalize_phone, PhoneError};

@@ -4,14 +4,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use chrono::Duration;
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::cases::referrals::{self, ReferralError, MAX_UPDATE_CHARS};
-use crate::db::models::{Case, Department};
-use crate::db::schema::{cases, departments};
 use crate::db::{DbConn, DbError};
 use crate::AppState;
 
@@ -79,21 +75,13 @@ fn view(
         Err(ReferralError::Db(e)) => return Err(e),
         Err(_) => return Ok(None),
     };
-    let case: Case = cases::table
-        .find(&r.case_id)
-        .select(Case::as_select())
-        .first(conn)?;
-    let dept: Department = departments::table
-        .find(&r.department)
-        .select(Department::as_select())
-        .first(conn)?;
-    let offset = Duration::seconds(state.config.utc_offset_secs() as i64);
+    let (case, dept) = referrals::case_and_department(conn, &r)?;
     let history: Vec<Value> = referrals::updates(conn, &r.id)?
         .into_iter()
         .map(|u| {
             json!({
                 "kind": u.kind,
-                "when": (u.created_at + offset).format("%Y-%m-%d %H:%M").to_string(),
+                "when": state.config.local_minute(u.created_at),
                 "body": u.body,
             })
         })
@@ -108,7 +96,7 @@ fn view(
         "acknowledged": r.status != referrals::SENT,
         "history": history,
         "action_url": format!("/console/ack/{token}"),
-        "link_expires_on": (r.link_expires_at + offset).date().to_string(),
+        "link_expires_on": state.config.local(r.link_expires_at).date().to_string(),
         "max_chars": MAX_UPDATE_CHARS,
         "notice": null,
         "error": null,

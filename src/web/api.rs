@@ -465,11 +465,8 @@ async fn complainants(
         .run(move |c| {
             crate::db::transaction(c, |c| {
                 let case = load_case(c, &reference)?;
-                let rows = crate::cases::complaints_with_contacts(c, &case.id)?;
-                let mut seen = std::collections::BTreeSet::new();
-                let people: Vec<Value> = rows
+                let people: Vec<Value> = crate::cases::complainants(c, &case.id)?
                     .iter()
-                    .filter(|(_, who)| seen.insert(who.id.clone()))
                     .map(|(k, who)| json!({ "contact_id": who.id, "phone": who.phone, "anonymous": k.anonymous, "language": who.language }))
                     .collect();
                 audit(c, Some(&case.id), &actor, "identity_viewed", Some(&json!({ "complainants": people.len() }).to_string()))?;

@@ -2,7 +2,7 @@
 //! complainant identity), the signed acknowledgement page, reminders and the overdue list.
 
 use actix_web::http::StatusCode;
-use actix_web::{test, web, App};
+use actix_web::test;
 use chrono::Duration;
 use diesel::prelude::*;
 use hotline::cases::referrals::{self, ReferralError};
@@ -104,12 +104,6 @@ async fn call(
     uri: &str,
     form: Option<&str>,
 ) -> (StatusCode, Vec<(String, String)>, String) {
-    let svc = test::init_service(
-        App::new()
-            .app_data(web::Data::new(app.state.clone()))
-            .configure(hotline::web::configure),
-    )
-    .await;
     let mut req = match method {
         "POST" => test::TestRequest::post(),
         _ => test::TestRequest::get(),
@@ -120,15 +114,7 @@ async fn call(
             .insert_header(("content-type", "application/x-www-form-urlencoded"))
             .set_payload(f.to_string());
     }
-    let resp = test::call_service(&svc, req.to_request()).await;
-    let status = resp.status();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
-    let body = String::from_utf8_lossy(&test::read_body(resp).await).into_owned();
-    (status, headers, body)
+    app.send(req).await
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {

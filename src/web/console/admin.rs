@@ -40,7 +40,7 @@ async fn users_page(
                 "role_name": st.pages.t(&format!("role.{}", u.role)),
                 "department": u.department,
                 "active": u.active,
-                "last_login": u.last_login_at.map(|t| (t + chrono::Duration::seconds(st.config.utc_offset_secs() as i64)).format("%Y-%m-%d %H:%M").to_string()),
+                "last_login": u.last_login_at.map(|t| st.config.local_minute(t)),
                 "is_me": u.id == me.user.id,
             })
         })
@@ -187,7 +187,6 @@ async fn departments_page(
             Ok((list, crate::jobs::counts(c)?, crate::jobs::recent(c, 50)?))
         })
         .await?;
-    let offset = chrono::Duration::seconds(state.config.utc_offset_secs() as i64);
     // The email queue as the admin needs it: what waits, what failed and why.
     let jobs: Vec<_> = recent
         .iter()
@@ -201,7 +200,7 @@ async fn departments_page(
                 "to": email.as_ref().map(|e| e.to.join(", ")),
                 "subject": email.as_ref().map(|e| e.subject.clone()),
                 "attempts": j.attempts,
-                "run_at": (j.run_at + offset).format("%Y-%m-%d %H:%M").to_string(),
+                "run_at": state.config.local_minute(j.run_at),
                 "last_error": j.last_error,
                 "failed": j.status == crate::jobs::FAILED,
             })

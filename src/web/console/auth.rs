@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{web, FromRequest, HttpRequest};
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -274,14 +273,6 @@ pub fn client_addr(state: &AppState, req: &HttpRequest) -> Option<IpAddr> {
         }
     }
     req.peer_addr().map(|a| a.ip())
-}
-
-/// For tests and the session list: when a session was last seen.
-pub fn last_seen(conn: &mut DbConn, user_id: &str) -> Result<Option<NaiveDateTime>, DbError> {
-    Ok(sessions::table
-        .filter(sessions::user_id.eq(user_id))
-        .select(diesel::dsl::max(sessions::last_seen_at))
-        .first(conn)?)
 }
 
 #[cfg(test)]

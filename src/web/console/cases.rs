@@ -17,14 +17,12 @@ use crate::channels::SIMULATOR;
 use crate::db::models::{
     Case, Department, Message, Project, Referral, ReferralUpdate, PRIORITY_REPLY,
 };
-use crate::db::schema::{
-    cases, complaints, contacts, departments, messages, projects, referral_updates, referrals,
-};
+use crate::db::schema::{cases, complaints, contacts, departments, messages, projects, referrals};
 use crate::db::{DbConn, DbError};
 use crate::outbox::{self, Draft};
-use crate::text::{mask_phone, normalize_phone, sms_size};
+use crate::text::{mask_phone, normalize_phone, sms_size, thousands};
 use crate::users::UserRole;
-use crate::web::api::{case_json, current_due, project_code};
+use crate::web::api::{case_json, current_due};
 use crate::AppState;
 
 const PER_PAGE: i64 = 25;
@@ -211,30 +209,39 @@ pub async fn queue(
                 .distinct()
                 .load(c)?;
             // Cases with a department past its deadline to answer a referral.
-            let waiting: Vec<(String, chrono::NaiveDate, i32)> = referrals::table
+            let waiting: Vec<Referral> = referrals::table
                 .filter(referrals::case_id.eq_any(&ids))
                 .filter(referrals::status.eq(crate::cases::referrals::SENT))
-                .select((
-                    referrals::case_id,
-                    referrals::reminder_due,
-                    referrals::reminders,
-                ))
+                .select(Referral::as_select())
                 .load(c)?;
             let referral_overdue: Vec<String> = waiting
                 .into_iter()
-                .filter(|(_, due, n)| *n > 0 || *due < today)
-                .map(|(id, ..)| id)
+                .filter(|r| crate::cases::referrals::is_overdue(r, today))
+                .map(|r| r.case_id)
                 .collect();
             let simulated: Vec<String> = found
                 .iter()
                 .filter(|k| !real.contains(&k.id))
                 .map(|k| k.id.clone())
                 .collect();
-            let mut rows = Vec::new();
-            for case in found {
-                let code = project_code(c, &case)?;
-                rows.push((case, code));
-            }
+            // The page's project codes in one query, not one per row.
+            let project_ids: Vec<&str> = found
+                .iter()
+                .filter_map(|k| k.project_id.as_deref())
+                .collect();
+            let codes: std::collections::HashMap<String, String> = projects::table
+                .filter(projects::id.eq_any(&project_ids))
+                .select((projects::id, projects::code))
+                .load::<(String, String)>(c)?
+                .into_iter()
+                .collect();
+            let rows: Vec<(Case, Option<String>)> = found
+                .into_iter()
+                .map(|k| {
+                    let code = k.project_id.as_ref().and_then(|p| codes.get(p).cloned());
+                    (k, code)
+                })
+                .collect();
             Ok((total, rows, simulated, referral_overdue))
         })
         .await?;
@@ -244,7 +251,7 @@ pub async fn queue(
             let open = CaseState::parse(&c.state).is_some_and(|s| s.is_open());
             let mut v = case_json(&st, c, code.as_deref(), open && current_due(c).is_none());
             v["state_name"] = json!(st.pages.t(&format!("state.{}", c.state)));
-            v["amount"] = json!(yuan(c.amount_yuan));
+            v["amount"] = json!(thousands(c.amount_yuan));
             v["simulated"] = json!(simulated.contains(&c.id));
             v["referral_overdue"] = json!(referral_overdue.contains(&c.id));
             v
@@ -278,23 +285,6 @@ pub async fn queue(
             "states": states,
         }),
     )
-}
-
-/// 12,000 for 12000.
-pub fn yuan(n: i64) -> String {
-    let s = n.abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
 }
 
 fn load_case(c: &mut DbConn, reference: &str) -> Result<Case, ConsoleError> {
@@ -379,11 +369,11 @@ fn case_data(
         .iter()
         .map(|(k, who)| {
             json!({
-                "created_at": local_time(state, k.created_at),
+                "created_at": state.config.local_minute(k.created_at),
                 "employer": k.employer,
                 "county": k.county,
                 "workers": k.workers,
-                "amount": yuan(k.amount_yuan),
+                "amount": thousands(k.amount_yuan),
                 "months": k.months,
                 "anonymous": k.anonymous,
                 "language": k.language,
@@ -413,7 +403,7 @@ fn case_data(
             json!({
                 "incoming": m.direction == "in",
                 "body": m.body,
-                "at": local_time(state, m.created_at),
+                "at": state.config.local_minute(m.created_at),
                 "status": m.status,
                 "who": if multi { Some(mask_phone(&m.phone)) } else { None },
             })
@@ -439,7 +429,7 @@ fn case_data(
                 .and_then(|d| serde_json::from_str(d).ok())
                 .unwrap_or(Value::Null);
             json!({
-                "at": local_time(state, e.created_at),
+                "at": state.config.local_minute(e.created_at),
                 "actor": actor_name(state, &names, &e.actor),
                 "action": e.action,
                 "action_name": state.pages.t(&format!("action.{}", e.action)),
@@ -511,8 +501,8 @@ fn case_data(
         case.reference
     ));
     v["state_name"] = json!(state.pages.t(&format!("state.{}", case.state)));
-    v["amount"] = json!(yuan(case.amount_yuan));
-    v["recovered"] = json!(case.recovered_yuan.map(yuan));
+    v["amount"] = json!(thousands(case.amount_yuan));
+    v["recovered"] = json!(case.recovered_yuan.map(thousands));
     v["project"] = json!(project.as_ref().map(|p| json!({ "code": p.code, "name": p.name_zh, "name_bo": p.name_bo, "government_invested": p.government_invested, "department": p.department })));
     v["criminal_hint"] = json!(state.config.cases.criminal_hint(&facts));
     v["months"] = json!((months > 0).then_some(months));
@@ -566,15 +556,9 @@ fn summary(state: &AppState, d: &Value) -> String {
         }
     }
     if let Some(n) = action["recovered_yuan"].as_u64() {
-        parts.push(format!("¥{}", yuan(n as i64)));
+        parts.push(format!("¥{}", thousands(n as i64)));
     }
     parts.join(" · ")
-}
-
-fn local_time(state: &AppState, t: chrono::NaiveDateTime) -> String {
-    (t + chrono::Duration::seconds(state.config.utc_offset_secs() as i64))
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
 }
 
 /// The case's referrals with their department, history and clock.
@@ -592,11 +576,7 @@ pub fn referral_rows(
     let today = state.config.today();
     let mut out = Vec::new();
     for (r, d) in rows {
-        let updates: Vec<ReferralUpdate> = referral_updates::table
-            .filter(referral_updates::referral_id.eq(&r.id))
-            .order(referral_updates::created_at)
-            .select(ReferralUpdate::as_select())
-            .load(c)?;
+        let updates = crate::cases::referrals::updates(c, &r.id)?;
         out.push(referral_json(state, &r, &d, &updates, today));
     }
     Ok(out)
@@ -617,7 +597,7 @@ pub fn referral_json(
         "status_name": state.pages.t(&format!("referral.{}", r.status)),
         "reason": r.reason,
         "created_by": r.created_by,
-        "sent_at": local_time(state, r.created_at),
+        "sent_at": state.config.local_minute(r.created_at),
         "reminder_due": r.reminder_due,
         "reminders": r.reminders,
         "open": r.status != "closed",
@@ -627,7 +607,7 @@ pub fn referral_json(
             "kind_name": state.pages.t(&format!("referral_kind.{}", u.kind)),
             "author": u.author,
             "body": u.body,
-            "at": local_time(state, u.created_at),
+            "at": state.config.local_minute(u.created_at),
         })).collect::<Vec<_>>(),
     })
 }
@@ -777,12 +757,11 @@ pub async fn reply(
         .run(move |c| {
             crate::db::transaction(c, |c| -> Result<(), ConsoleError> {
                 let case = load_case(c, &r)?;
-                let rows = crate::cases::complaints_with_contacts(c, &case.id)?;
-                let mut told = std::collections::BTreeSet::new();
-                for (k, who) in rows {
-                    if who.opted_out || !told.insert(who.id.clone()) {
-                        continue;
-                    }
+                let told: Vec<_> = crate::cases::complainants(c, &case.id)?
+                    .into_iter()
+                    .filter(|(_, who)| !who.opted_out)
+                    .collect();
+                for (k, who) in &told {
                     outbox::enqueue(
                         c,
                         &st.config.outbox,
@@ -985,14 +964,6 @@ pub async fn identity(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn yuan_groups_thousands() {
-        assert_eq!(yuan(0), "0");
-        assert_eq!(yuan(999), "999");
-        assert_eq!(yuan(12000), "12,000");
-        assert_eq!(yuan(1234567), "1,234,567");
-    }
 
     #[test]
     fn search_tells_references_from_numbers() {

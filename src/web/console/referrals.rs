@@ -7,11 +7,12 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::cases::{referral_json, yuan};
+use super::cases::referral_json;
 use super::{redirect, render, ConsoleError, Me};
 use crate::db::models::{Case, Department, Referral, ReferralUpdate};
-use crate::db::schema::{cases, departments, referral_updates, referrals};
+use crate::db::schema::{cases, departments, referrals};
 use crate::db::DbConn;
+use crate::text::thousands;
 use crate::users::UserRole;
 use crate::AppState;
 
@@ -97,11 +98,7 @@ fn load(
         // Another department's referral: as if it did not exist.
         return Err(ConsoleError::NotFound);
     }
-    let updates = referral_updates::table
-        .filter(referral_updates::referral_id.eq(&r.id))
-        .order(referral_updates::created_at)
-        .select(ReferralUpdate::as_select())
-        .load(c)?;
+    let updates = crate::cases::referrals::updates(c, &r.id)?;
     Ok((r, d, k, updates))
 }
 
@@ -126,7 +123,7 @@ pub async fn page(
                 "project_code": code,
                 "county": k.county,
                 "workers": k.workers,
-                "amount": yuan(k.amount_yuan),
+                "amount": thousands(k.amount_yuan),
                 "received_on": k.received_on,
                 "state_name": st.pages.t(&format!("state.{}", k.state)),
             });

@@ -115,9 +115,9 @@ pub async fn page(
             "month": month,
             "r": r,
             "charts": charts,
-            "owed": svg::thousands(r.money.owed_yuan),
-            "recovered": svg::thousands(r.money.recovered_yuan),
-            "recovered_to_date": svg::thousands(r.money.recovered_to_date_yuan),
+            "owed": crate::text::thousands(r.money.owed_yuan),
+            "recovered": crate::text::thousands(r.money.recovered_yuan),
+            "recovered_to_date": crate::text::thousands(r.money.recovered_to_date_yuan),
             "csv": format!("/console/reports/{month}.csv"),
         }),
     )

@@ -56,7 +56,7 @@ pub async fn page(
             json!({
                 "incoming": m.direction == "in",
                 "body": m.body,
-                "at": (m.created_at + chrono::Duration::seconds(st.config.utc_offset_secs() as i64)).format("%H:%M:%S").to_string(),
+                "at": st.config.local(m.created_at).format("%H:%M:%S").to_string(),
                 "segments": m.segments,
                 "encoding": m.encoding,
             })

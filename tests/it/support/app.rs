@@ -62,12 +62,6 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<(&str, Vec<u8>)>,
     ) -> (StatusCode, String) {
-        let app = test::init_service(
-            App::new()
-                .app_data(web::Data::new(self.state.clone()))
-                .configure(hotline::web::configure),
-        )
-        .await;
         let mut req = match method {
             "POST" => test::TestRequest::post(),
             _ => test::TestRequest::get(),
@@ -79,10 +73,30 @@ impl TestApp {
         if let Some((ct, bytes)) = body {
             req = req.insert_header(("content-type", ct)).set_payload(bytes);
         }
+        let (status, _, body) = self.send(req).await;
+        (status, body)
+    }
+
+    /// Any request through the real routes: the status, the response headers, the body.
+    pub async fn send(
+        &self,
+        req: test::TestRequest,
+    ) -> (StatusCode, Vec<(String, String)>, String) {
+        let app = test::init_service(
+            App::new()
+                .app_data(web::Data::new(self.state.clone()))
+                .configure(hotline::web::configure),
+        )
+        .await;
         let resp = test::call_service(&app, req.to_request()).await;
         let status = resp.status();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
         let body = test::read_body(resp).await;
-        (status, String::from_utf8_lossy(&body).into_owned())
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
     }
 
     /// An API call with a bearer token; the body is JSON.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use actix_web::http::StatusCode;
-use actix_web::{test, web, App};
+use actix_web::test;
 
 use super::app::{enc, TestApp};
 
@@ -73,12 +73,6 @@ impl<'a> ConsoleClient<'a> {
     }
 
     async fn send(&mut self, req: test::TestRequest) -> Page {
-        let svc = test::init_service(
-            App::new()
-                .app_data(web::Data::new(self.app.state.clone()))
-                .configure(hotline::web::configure),
-        )
-        .await;
         let mut req = req.peer_addr(self.peer);
         if !self.cookies.is_empty() {
             let header: Vec<String> = self
@@ -88,27 +82,22 @@ impl<'a> ConsoleClient<'a> {
                 .collect();
             req = req.insert_header(("cookie", header.join("; ")));
         }
-        let resp = test::call_service(&svc, req.to_request()).await;
-        let status = resp.status();
-        let location = resp
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let csp = resp
-            .headers()
-            .get("content-security-policy")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let set_cookies: Vec<String> = resp
-            .headers()
-            .get_all("set-cookie")
-            .filter_map(|v| v.to_str().ok().map(str::to_string))
+        let (status, headers, body) = self.app.send(req).await;
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        let (location, retry_after, csp) = (
+            header("location"),
+            header("retry-after"),
+            header("content-security-policy"),
+        );
+        let set_cookies: Vec<String> = headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.clone())
             .collect();
         for c in &set_cookies {
             let first = c.split(';').next().unwrap_or_default();
@@ -120,7 +109,6 @@ impl<'a> ConsoleClient<'a> {
                 self.cookies.insert(k.trim().to_string(), v.to_string());
             }
         }
-        let body = String::from_utf8_lossy(&test::read_body(resp).await).into_owned();
         if let Some(t) = csrf_of(&body) {
             self.csrf = t;
         }
