@@ -522,12 +522,12 @@ fn seed(db: &Db, n: usize, today: NaiveDate, counties: &[String], analyze: bool)
             b = Batch::default();
         }
     }
-    hotline::users::create(
+    hotline::accounts::users::create(
         conn,
-        &hotline::users::NewUser {
+        &hotline::accounts::users::NewUser {
             username: USERNAME,
             display_name: "压测 检查员",
-            role: hotline::users::UserRole::Inspector,
+            role: hotline::accounts::users::UserRole::Inspector,
             department: None,
             password: PASSWORD,
         },

@@ -8,43 +8,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::cases::referrals::ReferralConfig;
 use crate::cases::rules::CaseRules;
-use crate::conversations::complaint::County;
+use crate::conversations::complaint::{default_counties, County};
 use crate::conversations::DialogConfig;
-
-/// A credential. Debug and Display never show it, so it cannot leak into logs.
-#[derive(Clone, Deserialize, PartialEq, Eq, Default)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    /// Compares in constant time, so a webhook secret cannot be guessed byte by byte.
-    pub fn matches(&self, candidate: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), candidate.as_bytes());
-        if a.len() != b.len() {
-            return false;
-        }
-        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"***\"")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+use crate::mail::SmtpConfig;
+use crate::secret::Secret;
+use crate::sms::channels::{ChannelConfig, ChannelKind};
+use crate::sms::outbox::OutboxConfig;
+use crate::web::console::ConsoleConfig;
+use crate::work::JobsConfig;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -118,250 +91,11 @@ impl Default for Config {
     }
 }
 
-/// The web console under `/console/`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ConsoleConfig {
-    /// A signed-in session ends after this many hours without a request.
-    pub session_idle_hours: u32,
-    /// And after this many hours in any case.
-    pub session_max_hours: u32,
-    /// Login attempts allowed per account per minute (a burst of this many, then one every
-    /// 60/N seconds).
-    pub login_attempts_per_account: u32,
-    /// Login attempts allowed per client address per minute.
-    pub login_attempts_per_address: u32,
-    /// Take the client address from `X-Forwarded-For` (only behind a reverse proxy you run).
-    pub trust_forwarded_for: bool,
-    /// Key that signs acknowledgement links in referral emails. Unset: one is generated and
-    /// kept in the database, shared by every process on it.
-    pub secret_key: Option<Secret>,
-}
-
-impl Default for ConsoleConfig {
-    fn default() -> Self {
-        ConsoleConfig {
-            session_idle_hours: 8,
-            session_max_hours: 24,
-            login_attempts_per_account: 5,
-            login_attempts_per_address: 20,
-            trust_forwarded_for: false,
-            secret_key: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpSecurity {
-    /// Plain SMTP (a relay on the same host or a trusted network only).
-    None,
-    /// STARTTLS upgrade, the usual on port 587.
-    Starttls,
-    /// TLS from the first byte, the usual on port 465.
-    Tls,
-}
-
-/// Outgoing email: referrals to departments and their reminders.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SmtpConfig {
-    /// The mail server. Unset: emails wait in the job queue until one is configured.
-    pub host: Option<String>,
-    pub port: u16,
-    pub security: SmtpSecurity,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    /// The From address, e.g. `劳动保障监察大队 <jiancha@example.gov.cn>`.
-    pub from: String,
-    /// Timeout of one SMTP conversation.
-    pub timeout_secs: u64,
-}
-
-impl Default for SmtpConfig {
-    fn default() -> Self {
-        SmtpConfig {
-            host: None,
-            port: 587,
-            security: SmtpSecurity::Starttls,
-            username: None,
-            password: None,
-            from: "hotline@localhost".into(),
-            timeout_secs: 30,
-        }
-    }
-}
-
-/// The durable job queue (emails).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct JobsConfig {
-    /// Attempts before a job is marked failed.
-    pub max_attempts: u32,
-    /// First retry delay; doubles with each attempt up to `backoff_max_secs`.
-    pub backoff_base_secs: u64,
-    pub backoff_max_secs: u64,
-    /// How long a claimed job belongs to one runner before another may take it.
-    pub lease_secs: u64,
-    /// How often the runner looks for due jobs and referral reminders.
-    pub poll_interval_ms: u64,
-}
-
-impl Default for JobsConfig {
-    fn default() -> Self {
-        JobsConfig {
-            max_attempts: 10,
-            backoff_base_secs: 30,
-            backoff_max_secs: 3600,
-            lease_secs: 120,
-            poll_interval_ms: 1000,
-        }
-    }
-}
-
-/// Joint-enforcement referrals to other departments.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ReferralConfig {
-    /// Working days a department has to acknowledge before it is reminded (and shown overdue).
-    pub remind_after_working_days: u32,
-    /// Reminders sent before the referral is left to the inspector.
-    pub max_reminders: u32,
-    /// Days an acknowledgement link stays valid.
-    pub link_valid_days: u32,
-}
-
-impl Default for ReferralConfig {
-    fn default() -> Self {
-        ReferralConfig {
-            remind_after_working_days: 5,
-            max_reminders: 3,
-            link_valid_days: 90,
-        }
-    }
-}
-
-/// Lhasa's county-level divisions (Tibetan names: native review).
-fn default_counties() -> Vec<County> {
-    [
-        ("城关区", "ཁྲིན་ཀོན་ཆུས།"),
-        ("堆龙德庆区", "སྟོད་ལུང་བདེ་ཆེན་ཆུས།"),
-        ("达孜区", "སྟག་རྩེ་ཆུས།"),
-        ("林周县", "ལྷུན་གྲུབ་རྫོང་།"),
-        ("当雄县", "འདམ་གཞུང་རྫོང་།"),
-        ("尼木县", "སྙེ་མོ་རྫོང་།"),
-        ("曲水县", "ཆུ་ཤུར་རྫོང་།"),
-        ("墨竹工卡县", "མལ་གྲོ་གུང་དཀར་རྫོང་།"),
-    ]
-    .into_iter()
-    .map(|(zh, bo)| County {
-        zh: zh.into(),
-        bo: bo.into(),
-    })
-    .collect()
-}
-
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
     Json,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct OutboxConfig {
-    /// A message not handed to a gateway within this many seconds of being queued expires.
-    pub max_age_secs: u64,
-    /// Attempts before a message that keeps meeting temporary errors is marked failed.
-    pub max_attempts: u32,
-    /// First retry delay; doubles with each attempt up to `backoff_max_secs`.
-    pub backoff_base_secs: u64,
-    pub backoff_max_secs: u64,
-    /// How long a claimed message belongs to one dispatcher before another may take it.
-    pub lease_secs: u64,
-    /// After a crash mid-send, how long to wait for the gateway's delivery report before
-    /// concluding the message never left and sending it again.
-    pub in_flight_grace_secs: u64,
-    /// How often idle dispatchers look for work queued by other processes.
-    pub poll_interval_ms: u64,
-    /// Timeout of one call to a gateway.
-    pub send_timeout_secs: u64,
-}
-
-impl Default for OutboxConfig {
-    fn default() -> Self {
-        OutboxConfig {
-            max_age_secs: 24 * 3600,
-            max_attempts: 8,
-            backoff_base_secs: 5,
-            backoff_max_secs: 1800,
-            lease_secs: 60,
-            in_flight_grace_secs: 300,
-            poll_interval_ms: 500,
-            send_timeout_secs: 15,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum ChannelKind {
-    Log,
-    Kannel,
-}
-
-impl ChannelKind {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ChannelKind::Log => "log",
-            ChannelKind::Kannel => "kannel",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChannelConfig {
-    pub id: String,
-    pub kind: ChannelKind,
-    /// Our number (short code or long number) on this channel.
-    #[serde(default)]
-    pub number: Option<String>,
-    /// Segments per second this channel may send.
-    #[serde(default = "default_tps")]
-    pub tps: u32,
-    /// Sends in flight at once on this channel.
-    #[serde(default = "default_concurrency")]
-    pub concurrency: u32,
-    /// Shared secret that the gateway presents on `/receive` and `/status`.
-    #[serde(default)]
-    pub secret: Option<Secret>,
-    /// Kannel: `http://host:13013/cgi-bin/sendsms`.
-    #[serde(default)]
-    pub sendsms_url: Option<String>,
-    /// Kannel: sendsms-user credentials.
-    #[serde(default)]
-    pub username: Option<String>,
-    #[serde(default)]
-    pub password: Option<Secret>,
-    /// Kannel: delivery reports asked for (bits: 1 delivered, 2 failed, 4 buffered, 8 SMSC
-    /// accepted, 16 SMSC rejected).
-    #[serde(default = "default_dlr_mask")]
-    pub dlr_mask: u32,
-    /// Kannel: route through this smsc-id.
-    #[serde(default)]
-    pub smsc: Option<String>,
-}
-
-fn default_tps() -> u32 {
-    10
-}
-fn default_concurrency() -> u32 {
-    2
-}
-fn default_dlr_mask() -> u32 {
-    31
 }
 
 /// A configuration problem, already phrased as the one line an operator needs.
@@ -564,7 +298,7 @@ impl Config {
             {
                 return Err(err(&key("id"), "use letters, digits, - and _ only"));
             }
-            if ch.id == crate::channels::SIMULATOR {
+            if ch.id == crate::sms::channels::SIMULATOR {
                 return Err(err(
                     &key("id"),
                     "\"simulator\" is the console's own channel",
@@ -623,19 +357,7 @@ impl Config {
         if !self.channels.is_empty() {
             return self.channels.clone();
         }
-        vec![ChannelConfig {
-            id: "log".into(),
-            kind: ChannelKind::Log,
-            number: None,
-            tps: 100,
-            concurrency: 1,
-            secret: None,
-            sendsms_url: None,
-            username: None,
-            password: None,
-            dlr_mask: default_dlr_mask(),
-            smsc: None,
-        }]
+        vec![ChannelConfig::log("log", 100)]
     }
 
     pub fn public_base_url(&self) -> String {

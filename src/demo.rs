@@ -5,13 +5,13 @@
 use chrono::Duration;
 use diesel::prelude::*;
 
+use crate::accounts::users::{NewUser, UserRole};
 use crate::cases::actions::{self, Action};
 use crate::cases::Clock;
-use crate::channels::InboundSms;
 use crate::db::models::{Case, NewProject};
 use crate::db::schema::{cases, complaints, departments, projects, users};
 use crate::db::{now, DbConn, DbError};
-use crate::users::{NewUser, UserRole};
+use crate::sms::channels::InboundSms;
 use crate::AppState;
 
 /// Where the demo departments' email goes: a reserved domain, so nothing reaches a real inbox.
@@ -194,7 +194,7 @@ pub async fn run(state: &AppState) -> Result<Vec<DemoLogin>, DemoError> {
                 gateway_id: Some(format!("demo-{i}-{j}")),
                 received_at: None,
             };
-            crate::inbound::receive(state, &channel, sms)
+            crate::conversations::inbound::receive(state, &channel, sms)
                 .await
                 .map_err(|e| DemoError::Other(format!("demo message {text:?}: {e}")))?;
         }
@@ -232,7 +232,7 @@ fn seed(state: &AppState, c: &mut DbConn) -> Result<Vec<DemoLogin>, DemoError> {
     let mut logins = Vec::new();
     for (username, name, role, dept) in USERS {
         let pw = password();
-        crate::users::create(
+        crate::accounts::users::create(
             c,
             &NewUser {
                 username,
@@ -254,7 +254,7 @@ fn seed(state: &AppState, c: &mut DbConn) -> Result<Vec<DemoLogin>, DemoError> {
 }
 
 fn case_of(c: &mut DbConn, phone: &str) -> Result<Case, DemoError> {
-    let contact = crate::inbound::contact_for(c, phone)?;
+    let contact = crate::conversations::inbound::contact_for(c, phone)?;
     crate::cases::cases_of(c, &contact.id)?
         .into_iter()
         .next()

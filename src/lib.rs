@@ -3,39 +3,34 @@
 //! `AppState` holds what every part shares; `web::configure` mounts the routes, the same way
 //! for the server and the tests; `server::run` serves until SIGTERM.
 
+pub mod accounts;
 pub mod calendar;
 pub mod cases;
-pub mod channels;
 pub mod config;
 pub mod conversations;
 pub mod db;
 pub mod demo;
-pub mod email;
-pub mod email_templates;
-pub mod inbound;
-pub mod jobs;
+pub mod mail;
 pub mod metrics;
-pub mod outbox;
 pub mod projects;
 pub mod reports;
-pub mod router;
-pub mod secrets;
+pub mod secret;
 pub mod server;
+pub mod sms;
 pub mod templates;
 pub mod text;
-pub mod tokens;
-pub mod users;
 pub mod web;
+pub mod work;
 
 use std::sync::Arc;
 
 use tokio::sync::Notify;
 
 use crate::calendar::Calendar;
-use crate::channels::Channels;
 use crate::config::Config;
 use crate::db::Db;
 use crate::metrics::Metrics;
+use crate::sms::channels::Channels;
 use crate::templates::Templates;
 
 #[derive(Clone)]
@@ -44,8 +39,8 @@ pub struct AppState {
     pub db: Db,
     pub channels: Arc<Channels>,
     pub templates: Arc<Templates>,
-    /// Wakes one idle dispatcher worker per message queued.
-    pub wake: Arc<Notify>,
+    /// Wakes one idle outbox dispatcher worker per message queued.
+    pub outbox_wake: Arc<Notify>,
     pub metrics: Arc<Metrics>,
     /// Working days, for the legal clocks.
     pub calendar: Arc<Calendar>,
@@ -53,11 +48,7 @@ pub struct AppState {
     pub jobs_wake: Arc<Notify>,
     /// Signs acknowledgement links in referral emails (`console.secret_key`, or a key kept in
     /// the database).
-    pub link_key: Arc<config::Secret>,
-    /// Console page templates and UI strings.
-    pub pages: Arc<web::console::pages::Pages>,
-    /// Console login attempts per account and per address.
-    pub login_limits: Arc<web::console::LoginLimits>,
+    pub link_key: Arc<secret::Secret>,
 }
 
 impl AppState {
@@ -75,7 +66,7 @@ impl AppState {
             .pool_max_idle_per_host(16)
             .user_agent(concat!("hotline/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        let channels = Channels::from_config(&config, http);
+        let channels = Channels::new(config.effective_channels(), &config.public_base_url(), http);
         let calendar = Calendar::load(config.calendar_dir.as_deref())?;
         if let Some(region) = &config.region {
             anyhow::ensure!(
@@ -86,23 +77,21 @@ impl AppState {
         }
         let link_key = match &config.console.secret_key {
             Some(k) => k.clone(),
-            None => {
-                config::Secret::new(secrets::get_or_create(&mut *db.get()?, "link_signing_key")?)
-            }
+            None => secret::Secret::new(db::keys::get_or_create(
+                &mut *db.get()?,
+                "link_signing_key",
+            )?),
         };
-        let login_limits = Arc::new(web::console::LoginLimits::new(&config.console));
         Ok(AppState {
             config: Arc::new(config),
             db,
             channels: Arc::new(channels),
             templates: Arc::new(templates),
-            wake: Arc::new(Notify::new()),
+            outbox_wake: Arc::new(Notify::new()),
             metrics: Arc::new(Metrics::default()),
             calendar: Arc::new(calendar),
             jobs_wake: Arc::new(Notify::new()),
             link_key: Arc::new(link_key),
-            pages: Arc::new(web::console::pages::Pages::load()?),
-            login_limits,
         })
     }
 }

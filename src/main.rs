@@ -214,7 +214,7 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
-    use hotline::tokens::{self, Role};
+    use hotline::accounts::tokens::{self, Role};
     let db = hotline::db::Db::connect(&config.database_url, 1)?;
     db.migrate()?;
     let mut conn = db.get()?;
@@ -280,7 +280,7 @@ fn read_password() -> anyhow::Result<String> {
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         eprint!(
             "password (at least {} characters): ",
-            hotline::users::MIN_PASSWORD_CHARS
+            hotline::accounts::users::MIN_PASSWORD_CHARS
         );
     }
     let mut line = String::new();
@@ -289,7 +289,7 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
-    use hotline::users::{self, NewUser, UserRole};
+    use hotline::accounts::users::{self, NewUser, UserRole};
     let db = hotline::db::Db::connect(&config.database_url, 1)?;
     db.migrate()?;
     let mut conn = db.get()?;

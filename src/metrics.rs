@@ -10,8 +10,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::cases::CaseCounts;
-use crate::outbox::StatusCount;
+use diesel::sql_types::{BigInt, Text};
+use diesel::QueryableByName;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChannelLabel {
@@ -38,6 +38,29 @@ struct MessageLabels {
     channel: String,
     direction: String,
     status: String,
+}
+
+/// The case load, as the cases module counts it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CaseCounts {
+    pub by_state: Vec<(String, i64)>,
+    /// Past the deadline that applies now (acceptance, or completion).
+    pub overdue: i64,
+    /// Workers who gave up on the SMS dialog and wait for a call back.
+    pub callbacks_waiting: i64,
+}
+
+/// Stored messages of one channel, direction and status.
+#[derive(QueryableByName, Debug)]
+pub struct StatusCount {
+    #[diesel(sql_type = Text)]
+    pub channel_id: String,
+    #[diesel(sql_type = Text)]
+    pub direction: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
 }
 
 fn latency_histogram() -> Histogram {
@@ -102,10 +125,10 @@ impl Metrics {
         let by_status: Family<StatusLabel, Gauge> = Family::default();
         // Every status present, zero included, so an alert on failed jobs has a series to see.
         for status in [
-            crate::jobs::QUEUED,
-            crate::jobs::RUNNING,
-            crate::jobs::DONE,
-            crate::jobs::FAILED,
+            crate::work::QUEUED,
+            crate::work::RUNNING,
+            crate::work::DONE,
+            crate::work::FAILED,
         ] {
             by_status
                 .get_or_create(&StatusLabel {

@@ -6,7 +6,7 @@ use actix_web::{web, App, HttpServer};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::outbox::dispatcher;
+use crate::sms::outbox::dispatcher;
 use crate::{db, AppState};
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -31,7 +31,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let listen = state.config.listen.clone();
-    let data = web::Data::new(state.clone());
+    let web_state = crate::web::WebState::new(state.clone())?;
+    let data = web::Data::new(web_state.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -46,7 +47,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let handle = server.handle();
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = dispatcher::spawn(&state, stop_rx.clone());
-    let job_runner = tokio::spawn(crate::jobs::runner::run(state.clone(), stop_rx));
+    let tidy = tokio::spawn(web_state.tidy(stop_rx.clone()));
+    let job_runner = tokio::spawn(crate::work::runner::run(state.clone(), stop_rx));
     let channels: Vec<String> = state
         .channels
         .iter()
@@ -63,6 +65,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let _ = w.await;
     }
     let _ = job_runner.await;
+    let _ = tidy.await;
     server_task.await??;
     tracing::info!("stopped");
     Ok(())

@@ -14,7 +14,7 @@ use crate::calendar::Pause;
 use crate::db::models::{Case, CasePause, Language, PRIORITY_NOTICE};
 use crate::db::schema::{case_pauses, cases};
 use crate::db::{new_id, now, DbConn, DbError};
-use crate::outbox::{self, Draft};
+use crate::sms::outbox::{self, Draft};
 use crate::templates::TemplateError;
 use crate::AppState;
 
@@ -427,7 +427,7 @@ pub fn notify(
             None => (
                 "case_notice".to_string(),
                 state.templates.render_with(lang, "case_notice", |l| {
-                    Ok(json!({ "reference": case.reference, "state_text": crate::conversations::state_text(state, l, case)? }))
+                    Ok(json!({ "reference": case.reference, "state_text": state_text(state, l, case)? }))
                 })?,
             ),
         };
@@ -446,4 +446,19 @@ pub fn notify(
         )?;
     }
     Ok(told)
+}
+
+/// The text describing a case's state, in one language.
+pub fn state_text(state: &AppState, lang: &str, case: &Case) -> Result<String, TemplateError> {
+    let st = CaseState::parse(&case.state).unwrap_or(CaseState::Received);
+    let data = json!({
+        "accept_due": case.accept_due.map(|d| d.to_string()),
+        "finish_due": case.finish_due.map(|d| d.to_string()),
+        "refusal_reason": case.refusal_reason.clone().unwrap_or_default(),
+        "recovered": case.recovered_yuan,
+        "transferred_to": case.transferred_to.clone().unwrap_or_default(),
+    });
+    state
+        .templates
+        .render_lang(lang, &format!("case_state_{}", st.as_str()), &data)
 }

@@ -9,15 +9,29 @@ pub mod rules;
 
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
-use crate::conversations::complaint::Answers;
 use crate::db::models::{
     AuditEvent, Case, Complaint, Contact, Language, NewAuditEvent, NewCase, NewComplaint,
 };
 use crate::db::schema::{audit_events, cases, complaints, projects};
 use crate::db::{new_id, now, DbConn, DbError};
+use crate::metrics::CaseCounts;
 use rules::{employer_key, CaseRules, CaseState, PriorityFacts};
+
+/// What the worker has told us so far (stored as JSON on the conversation).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answers {
+    pub project_id: Option<String>,
+    pub project_code: Option<String>,
+    pub employer: Option<String>,
+    pub county: Option<String>,
+    pub workers: Option<u32>,
+    pub amount_yuan: Option<u64>,
+    pub months: Option<u32>,
+    pub anonymous: Option<bool>,
+}
 
 /// Who did something, for the audit trail. Workers appear by contact id, never by number.
 pub fn worker_actor(contact: &Contact) -> String {
@@ -337,15 +351,6 @@ pub fn overdue_on(
 }
 
 /// What /metrics shows of the case load.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct CaseCounts {
-    pub by_state: Vec<(String, i64)>,
-    /// Past the deadline that applies now (acceptance, or completion).
-    pub overdue: i64,
-    /// Workers who gave up on the SMS dialog and wait for a call back.
-    pub callbacks_waiting: i64,
-}
-
 pub fn case_counts(conn: &mut DbConn, today: NaiveDate) -> Result<CaseCounts, DbError> {
     use crate::db::schema::conversations;
     let by_state: Vec<(String, i64)> = cases::table

@@ -322,8 +322,8 @@ pub fn create(
         )?;
         let referral = get(conn, &id)?;
         let data = email_data(state, conn, &case, &dept, &referral, None)?;
-        let email = crate::email_templates::render("referral", to, &data)?;
-        crate::email::queue(
+        let email = crate::mail::templates::render("referral", to, &data)?;
+        crate::mail::queue(
             conn,
             &state.config.jobs,
             &email,
@@ -664,8 +664,8 @@ pub fn remind_due(
                 to = recipients(Some(&r.email));
             }
             let data = email_data(state, conn, &case, &dept, &r, Some(next))?;
-            let email = crate::email_templates::render("referral_reminder", to, &data)?;
-            crate::email::queue(
+            let email = crate::mail::templates::render("referral_reminder", to, &data)?;
+            crate::mail::queue(
                 conn,
                 &state.config.jobs,
                 &email,
@@ -770,6 +770,28 @@ pub fn link(state: &AppState, referral_id: &str, expires_at: NaiveDateTime) -> S
 /// The referral id of a link's token, refusing tampered, malformed and expired tokens.
 pub fn verify(state: &AppState, token: &str, now: NaiveDateTime) -> Result<String, LinkError> {
     check(state.link_key.expose(), token, now)
+}
+
+/// Joint-enforcement referrals to other departments.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReferralConfig {
+    /// Working days a department has to acknowledge before it is reminded (and shown overdue).
+    pub remind_after_working_days: u32,
+    /// Reminders sent before the referral is left to the inspector.
+    pub max_reminders: u32,
+    /// Days an acknowledgement link stays valid.
+    pub link_valid_days: u32,
+}
+
+impl Default for ReferralConfig {
+    fn default() -> Self {
+        ReferralConfig {
+            remind_after_working_days: 5,
+            max_reminders: 3,
+            link_valid_days: 90,
+        }
+    }
 }
 
 #[cfg(test)]

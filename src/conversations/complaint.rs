@@ -3,22 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::cases::Answers;
 use crate::text::{
     first_word, normalize_digits, normalize_keyword, parse_amount_yuan, parse_count,
 };
-
-/// What the worker has told us so far (stored as JSON on the conversation).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Answers {
-    pub project_id: Option<String>,
-    pub project_code: Option<String>,
-    pub employer: Option<String>,
-    pub county: Option<String>,
-    pub workers: Option<u32>,
-    pub amount_yuan: Option<u64>,
-    pub months: Option<u32>,
-    pub anonymous: Option<bool>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -267,6 +255,26 @@ pub fn one_message(text: &str) -> Option<(String, u32, u64)> {
     let workers = parse_count(parts[1]).filter(|n| (1..=10_000).contains(n))?;
     let amount = parse_amount_yuan(parts[2]).filter(|n| *n >= 1)?;
     Some((parts[0].to_string(), workers, amount))
+}
+
+/// Lhasa's county-level divisions (Tibetan names: native review).
+pub fn default_counties() -> Vec<County> {
+    [
+        ("城关区", "ཁྲིན་ཀོན་ཆུས།"),
+        ("堆龙德庆区", "སྟོད་ལུང་བདེ་ཆེན་ཆུས།"),
+        ("达孜区", "སྟག་རྩེ་ཆུས།"),
+        ("林周县", "ལྷུན་གྲུབ་རྫོང་།"),
+        ("当雄县", "འདམ་གཞུང་རྫོང་།"),
+        ("尼木县", "སྙེ་མོ་རྫོང་།"),
+        ("曲水县", "ཆུ་ཤུར་རྫོང་།"),
+        ("墨竹工卡县", "མལ་གྲོ་གུང་དཀར་རྫོང་།"),
+    ]
+    .into_iter()
+    .map(|(zh, bo)| County {
+        zh: zh.into(),
+        bo: bo.into(),
+    })
+    .collect()
 }
 
 #[cfg(test)]

@@ -2,15 +2,16 @@
 //! wage-complaint intake, the one-message form, and case status queries.
 
 pub mod complaint;
+pub mod inbound;
+pub mod intent;
 
 use chrono::Duration;
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::cases::rules::CaseState;
 use crate::cases::{self, Clock, Filing};
-use crate::db::models::{Case, Contact, Conversation, Language, NewConversation};
+use crate::db::models::{Contact, Conversation, Language, NewConversation};
 use crate::db::schema::conversations;
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::projects;
@@ -254,7 +255,9 @@ pub fn continue_dialog(
         save(conn, step.as_str(), &answers, conv.failures, "cancelled")?;
         return Ok(vec![ctx.reply("complaint_cancelled", json!({}))?]);
     }
-    if crate::router::classify(ctx.text) == crate::router::Intent::Help {
+    if crate::conversations::intent::classify(ctx.text)
+        == crate::conversations::intent::Intent::Help
+    {
         // Asking for help is not a wrong answer: repeat the question.
         save(conn, step.as_str(), &answers, conv.failures, "open")?;
         return Ok(vec![Reply {
@@ -357,21 +360,6 @@ pub fn one_message(
     }
 }
 
-/// The text describing a case's state, in one language.
-pub fn state_text(state: &AppState, lang: &str, case: &Case) -> Result<String, TemplateError> {
-    let st = CaseState::parse(&case.state).unwrap_or(CaseState::Received);
-    let data = json!({
-        "accept_due": case.accept_due.map(|d| d.to_string()),
-        "finish_due": case.finish_due.map(|d| d.to_string()),
-        "refusal_reason": case.refusal_reason.clone().unwrap_or_default(),
-        "recovered": case.recovered_yuan,
-        "transferred_to": case.transferred_to.clone().unwrap_or_default(),
-    });
-    state
-        .templates
-        .render_lang(lang, &format!("case_state_{}", st.as_str()), &data)
-}
-
 /// `CX <ref>`, 查询, 3: a case's state, only for a number that complained on it.
 pub fn status(
     conn: &mut DbConn,
@@ -397,7 +385,7 @@ pub fn status(
     match case {
         Some(case) => {
             let body = ctx.state.templates.render_with(ctx.lang, "case_status", |lang| {
-                Ok(json!({ "reference": case.reference, "state_text": state_text(ctx.state, lang, &case)? }))
+                Ok(json!({ "reference": case.reference, "state_text": crate::cases::actions::state_text(ctx.state, lang, &case)? }))
             })?;
             Ok(vec![Reply {
                 kind: "case_status".into(),

@@ -1,6 +1,7 @@
 //! Storage: one connection type over SQLite and PostgreSQL, chosen by URL; an r2d2 pool;
 //! embedded migrations per backend. Blocking diesel calls run on tokio's blocking pool.
 
+pub mod keys;
 pub mod models;
 pub mod schema;
 

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::cases::referrals::{self, ReferralError, MAX_UPDATE_CHARS};
 use crate::db::{DbConn, DbError};
-use crate::AppState;
+use crate::web::WebState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -19,7 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn page(state: &AppState, status: StatusCode, data: &Value) -> HttpResponse {
+fn page(state: &WebState, status: StatusCode, data: &Value) -> HttpResponse {
     let mut resp = HttpResponse::build(status);
     resp.insert_header(("Referrer-Policy", "no-referrer"))
         .insert_header(("Cache-Control", "no-store"))
@@ -40,7 +40,7 @@ fn page(state: &AppState, status: StatusCode, data: &Value) -> HttpResponse {
     }
 }
 
-fn invalid(state: &AppState) -> HttpResponse {
+fn invalid(state: &WebState) -> HttpResponse {
     page(state, StatusCode::FORBIDDEN, &json!({ "invalid": true }))
 }
 
@@ -53,7 +53,7 @@ fn failed(e: impl std::fmt::Display) -> HttpResponse {
 }
 
 /// The referral a token names, or None for a bad token (logged without the token).
-fn referral_of(state: &AppState, token: &str) -> Option<String> {
+fn referral_of(state: &WebState, token: &str) -> Option<String> {
     match referrals::verify(state, token, crate::db::now()) {
         Ok(id) => Some(id),
         Err(e) => {
@@ -65,7 +65,7 @@ fn referral_of(state: &AppState, token: &str) -> Option<String> {
 
 /// Everything the page shows: the case summary (no identity), the reason and the history.
 fn view(
-    state: &AppState,
+    state: &WebState,
     conn: &mut DbConn,
     referral_id: &str,
     token: &str,
@@ -109,7 +109,7 @@ pub struct ShowQuery {
 }
 
 async fn show(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     token: web::Path<String>,
     query: web::Query<ShowQuery>,
 ) -> HttpResponse {
@@ -149,7 +149,7 @@ enum Outcome {
 }
 
 async fn submit(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     token: web::Path<String>,
     form: web::Form<AckForm>,
 ) -> HttpResponse {
@@ -208,7 +208,7 @@ async fn submit(
 }
 
 fn refused(
-    state: &AppState,
+    state: &WebState,
     conn: &mut DbConn,
     id: &str,
     token: &str,

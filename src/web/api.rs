@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::accounts::tokens::{self, Role};
 use crate::cases::actions::{self, Action, ActionError};
 use crate::cases::rules::CaseState;
 use crate::cases::{audit, audit_trail, Clock};
@@ -19,8 +20,7 @@ use crate::db::models::{Case, CasePause, Project};
 use crate::db::schema::{cases, projects};
 use crate::db::{DbConn, DbError};
 use crate::text::mask_phone;
-use crate::tokens::{self, Role};
-use crate::AppState;
+use crate::web::WebState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -138,7 +138,7 @@ impl FromRequest for Caller {
     type Future = Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let state = req.app_data::<web::Data<WebState>>().cloned();
         let secret = req
             .headers()
             .get("authorization")
@@ -177,7 +177,7 @@ pub struct CaseQuery {
     per_page: Option<i64>,
 }
 
-fn clock(state: &AppState) -> Clock<'_> {
+fn clock(state: &WebState) -> Clock<'_> {
     Clock {
         calendar: &state.calendar,
         region: state.config.region.as_deref(),
@@ -195,7 +195,7 @@ pub(crate) fn current_due(c: &Case) -> Option<NaiveDate> {
 }
 
 pub(crate) fn case_json(
-    state: &AppState,
+    state: &WebState,
     c: &Case,
     project_code: Option<&str>,
     paused: bool,
@@ -279,7 +279,7 @@ fn filtered<'a>(q: &'a CaseQuery, today: NaiveDate, project_id: Option<String>) 
 }
 
 async fn list_cases(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     caller: Caller,
     q: web::Query<CaseQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -365,7 +365,7 @@ fn load_case(c: &mut DbConn, reference: &str) -> Result<Case, ApiError> {
 }
 
 fn detail_json(
-    state: &AppState,
+    state: &WebState,
     c: &mut DbConn,
     case: &Case,
     role: Role,
@@ -435,7 +435,7 @@ fn detail_json(
 }
 
 async fn case_detail(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -453,7 +453,7 @@ async fn case_detail(
 
 /// Complainants' full numbers, for the bureau to call them. Every view is audited.
 async fn complainants(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -478,7 +478,7 @@ async fn complainants(
 }
 
 async fn case_action(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Bytes,
@@ -501,7 +501,7 @@ async fn case_action(
             detail_json(&st, c, &case, role)
         })
         .await?;
-    state.wake.notify_one();
+    state.outbox_wake.notify_one();
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -513,7 +513,7 @@ pub struct ProjectQuery {
 }
 
 async fn list_projects(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     _caller: Caller,
     q: web::Query<ProjectQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -538,7 +538,7 @@ async fn list_projects(
 }
 
 async fn project_detail(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     _caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -555,7 +555,7 @@ async fn project_detail(
 
 /// The same CSV as `hotline projects import`, as the request body (admin). All rows or none.
 async fn import_projects(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     caller: Caller,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {

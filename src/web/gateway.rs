@@ -5,10 +5,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::error;
-use crate::channels::{Channel, WebhookError, WebhookRequest};
-use crate::inbound::{self, InboundError, Received};
-use crate::outbox::{self, ReportOutcome};
-use crate::AppState;
+use crate::conversations::inbound::{self, InboundError, Received};
+use crate::sms::channels::{Channel, WebhookError, WebhookRequest};
+use crate::sms::outbox::{self, ReportOutcome};
+use crate::web::WebState;
 
 fn webhook_request(req: &HttpRequest, body: web::Bytes) -> WebhookRequest {
     WebhookRequest {
@@ -42,7 +42,7 @@ fn rejected(channel: &str, e: WebhookError) -> HttpResponse {
 /// Finds the channel and checks the caller's credentials; the error is the answer to send.
 #[allow(clippy::result_large_err)]
 fn admit<'a>(
-    state: &'a AppState,
+    state: &'a WebState,
     id: &str,
     req: &WebhookRequest,
 ) -> Result<&'a std::sync::Arc<dyn Channel>, HttpResponse> {
@@ -55,7 +55,7 @@ fn admit<'a>(
 }
 
 pub async fn receive(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     path: web::Path<String>,
     req: HttpRequest,
     body: web::Bytes,
@@ -98,7 +98,7 @@ pub async fn receive(
 }
 
 pub async fn status(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     path: web::Path<String>,
     req: HttpRequest,
     body: web::Bytes,

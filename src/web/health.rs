@@ -2,14 +2,14 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::error;
-use crate::AppState;
+use crate::web::WebState;
 
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
 /// Ready when the database answers and every migration is applied.
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+pub async fn readyz(state: web::Data<WebState>) -> HttpResponse {
     let db = state.db.clone();
     match tokio::task::spawn_blocking(move || db.ready()).await {
         Ok(Ok(())) => HttpResponse::Ok().content_type("text/plain").body("ready"),
@@ -18,7 +18,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+pub async fn metrics(state: web::Data<WebState>, req: HttpRequest) -> HttpResponse {
     if let Some(token) = &state.config.metrics_token {
         let given = req
             .headers()
@@ -34,9 +34,9 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
         .db
         .run(move |c| {
             Ok::<_, crate::db::DbError>((
-                crate::outbox::status_counts(c)?,
+                crate::sms::outbox::status_counts(c)?,
                 crate::cases::case_counts(c, today)?,
-                crate::jobs::counts(c)?,
+                crate::work::counts(c)?,
             ))
         })
         .await;

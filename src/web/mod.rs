@@ -1,4 +1,5 @@
-//! HTTP routes. `configure` is shared by the server and the tests.
+//! HTTP routes. `configure` is shared by the server and the tests; handlers get a `WebState`:
+//! the domain's `AppState` plus what only the web layer needs (console pages, login limits).
 
 pub mod ack;
 pub mod api;
@@ -6,10 +7,58 @@ pub mod console;
 mod gateway;
 mod health;
 
+use std::ops::Deref;
+use std::sync::Arc;
+
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::{web, HttpResponse};
 use serde_json::json;
+
+use crate::AppState;
+
+/// What the handlers share: the domain's state, and the console's pages and login limits.
+#[derive(Clone)]
+pub struct WebState {
+    app: AppState,
+    /// Console page templates and UI strings.
+    pub pages: Arc<console::pages::Pages>,
+    /// Console login attempts per account and per address.
+    pub login_limits: Arc<console::LoginLimits>,
+}
+
+impl WebState {
+    pub fn new(app: AppState) -> anyhow::Result<WebState> {
+        Ok(WebState {
+            pages: Arc::new(console::pages::Pages::load()?),
+            login_limits: Arc::new(console::LoginLimits::new(&app.config.console)),
+            app,
+        })
+    }
+
+    pub fn app(&self) -> &AppState {
+        &self.app
+    }
+
+    /// Housekeeping, once a minute while serving: forgets login-limiter keys whose quota has
+    /// refilled, so its maps stay small.
+    pub async fn tidy(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = every.tick() => self.login_limits.retain_recent(),
+                _ = shutdown.changed() => break,
+            }
+        }
+    }
+}
+
+impl Deref for WebState {
+    type Target = AppState;
+    fn deref(&self) -> &AppState {
+        &self.app
+    }
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     api::configure(cfg);

@@ -3,8 +3,8 @@
 
 use actix_web::http::StatusCode;
 use diesel::prelude::*;
+use hotline::accounts::tokens::Role;
 use hotline::db::schema::{cases, projects};
-use hotline::tokens::Role;
 use serde_json::{json, Value};
 
 use crate::support::app::TestApp;
@@ -72,10 +72,10 @@ async fn every_route_needs_a_live_token() {
         app.api("GET", "/api/v1/cases", &token, None).await.0,
         StatusCode::OK
     );
-    let id = hotline::tokens::list(&mut app.conn()).unwrap()[0]
+    let id = hotline::accounts::tokens::list(&mut app.conn()).unwrap()[0]
         .id
         .clone();
-    assert!(hotline::tokens::revoke(&mut app.conn(), &id).unwrap());
+    assert!(hotline::accounts::tokens::revoke(&mut app.conn(), &id).unwrap());
     assert_eq!(
         app.api("GET", "/api/v1/cases", &token, None).await.0,
         StatusCode::UNAUTHORIZED

@@ -111,11 +111,11 @@ fn sigterm_finishes_sends_in_flight_and_leaves_nothing_claimed() {
     gw.delay_ms.store(100, std::sync::atomic::Ordering::Relaxed);
     {
         let mut conn = tdb.db.get().unwrap();
-        let cfg = hotline::config::OutboxConfig::default();
+        let cfg = hotline::sms::outbox::OutboxConfig::default();
         for i in 0..100 {
             let phone = format!("+86139{i:08}");
-            let contact = hotline::inbound::contact_for(&mut conn, &phone).unwrap();
-            let draft = hotline::outbox::Draft {
+            let contact = hotline::conversations::inbound::contact_for(&mut conn, &phone).unwrap();
+            let draft = hotline::sms::outbox::Draft {
                 channel_id: "kannel".into(),
                 contact_id: contact.id,
                 phone,
@@ -124,7 +124,7 @@ fn sigterm_finishes_sends_in_flight_and_leaves_nothing_claimed() {
                 kind: None,
                 in_reply_to: None,
             };
-            hotline::outbox::enqueue(&mut conn, &cfg, &draft).unwrap();
+            hotline::sms::outbox::enqueue(&mut conn, &cfg, &draft).unwrap();
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -195,7 +195,7 @@ fn demo_fills_an_empty_database_once() {
         let pw = password(user);
         assert!(pw.len() >= 10);
         assert!(
-            hotline::users::authenticate(&mut c, user, &pw)
+            hotline::accounts::users::authenticate(&mut c, user, &pw)
                 .unwrap()
                 .is_some(),
             "{user}"

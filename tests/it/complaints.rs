@@ -227,11 +227,10 @@ async fn a_dialog_survives_a_restart_and_reminds_after_a_pause() {
     p.send("欠薪").await;
     p.send("扎西建筑队").await;
     // a new process over the same database
-    let restarted = TestApp {
-        state: hotline::AppState::with_db((*app.state.config).clone(), app.state.db.clone())
-            .unwrap(),
-        _tdb: crate::support::db::TestDb::sqlite(),
-    };
+    let restarted = TestApp::over(
+        hotline::AppState::with_db((*app.state.config).clone(), app.state.db.clone()).unwrap(),
+        crate::support::db::TestDb::sqlite(),
+    );
     let p2 = Phone::new(&restarted, ZH_WORKER);
     p2.n.set(10);
     let r = p2.send("2").await;
@@ -357,9 +356,11 @@ fn simultaneous_complaints_against_one_site_form_one_case() {
             let state = app.state.clone();
             std::thread::spawn(move || {
                 let mut conn = state.db.get().unwrap();
-                let contact =
-                    hotline::inbound::contact_for(&mut conn, &format!("+86139000001{i:02}"))
-                        .unwrap();
+                let contact = hotline::conversations::inbound::contact_for(
+                    &mut conn,
+                    &format!("+86139000001{i:02}"),
+                )
+                .unwrap();
                 let answers = Answers {
                     project_id: Some("id-P2026-009".into()),
                     employer: Some("拉萨北环路改造工程".into()),

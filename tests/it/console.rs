@@ -3,9 +3,9 @@
 
 use actix_web::http::StatusCode;
 use diesel::prelude::*;
+use hotline::accounts::users::UserRole;
 use hotline::db::models::{AuditEvent, Case};
 use hotline::db::schema::{audit_events, cases, referrals};
-use hotline::users::UserRole;
 
 use crate::support::app::TestApp;
 use crate::support::console::{add_user, ConsoleClient, PASSWORD};
@@ -230,7 +230,7 @@ async fn repeated_wrong_passwords_are_slowed_down() {
         c.try_login("zhujian", PASSWORD).await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
-    assert!(app.state.login_limits.len() >= 2);
+    assert!(app.web.login_limits.len() >= 2);
     let (_, metrics) = app.get("/metrics").await;
     assert!(
         metrics.contains("hotline_console_logins_total{outcome=\"limited\"} 3"),

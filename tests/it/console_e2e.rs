@@ -11,9 +11,9 @@
 use std::time::Duration;
 
 use diesel::prelude::*;
+use hotline::accounts::users::{NewUser, UserRole};
 use hotline::db::models::Message;
 use hotline::db::schema::{departments, messages};
-use hotline::users::{NewUser, UserRole};
 
 use crate::support::app::enc;
 use crate::support::browser::{browser_available, Browser, INSTALL_HINT};
@@ -43,7 +43,7 @@ fn seed(tdb: &TestDb) {
         .set(departments::email.eq(Some("fagai@bureau.example")))
         .execute(&mut *c)
         .unwrap();
-    hotline::users::create(
+    hotline::accounts::users::create(
         &mut c,
         &NewUser {
             username: "tashi",

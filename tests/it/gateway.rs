@@ -299,7 +299,7 @@ async fn the_default_log_channel_sends_but_takes_no_webhooks() {
 async fn health_readiness_and_metrics() {
     let gw = FakeGateway::start();
     let app = TestApp::with_kannel(&gw.url, |c| {
-        c.metrics_token = Some(hotline::config::Secret::new("m-token"))
+        c.metrics_token = Some(hotline::secret::Secret::new("m-token"))
     });
     assert_eq!(app.get("/healthz").await, (StatusCode::OK, "ok".into()));
     assert_eq!(app.get("/readyz").await, (StatusCode::OK, "ready".into()));

@@ -8,12 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::prelude::*;
-use hotline::config::{Config, Secret, SmtpSecurity};
+use hotline::config::Config;
 use hotline::db::models::Job;
 use hotline::db::schema::jobs;
-use hotline::email::{queue, Email};
-use hotline::jobs::runner::{run, run_due};
-use hotline::jobs::{claim, complete};
+use hotline::mail::SmtpSecurity;
+use hotline::mail::{queue, Email};
+use hotline::secret::Secret;
+use hotline::work::runner::{run, run_due};
+use hotline::work::{claim, complete};
 use hotline::AppState;
 
 use crate::support::app::TestApp;
@@ -175,7 +177,7 @@ async fn an_admin_retry_sends_a_failed_job() {
     // The settings are fixed, then the admin retries.
     let fixed = AppState::with_db(
         Config {
-            smtp: hotline::config::SmtpConfig {
+            smtp: hotline::mail::SmtpConfig {
                 username: Some(USER.into()),
                 password: Some(Secret::new(PASSWORD)),
                 ..app.state.config.smtp.clone()
@@ -185,13 +187,13 @@ async fn an_admin_retry_sends_a_failed_job() {
         app.state.db.clone(),
     )
     .unwrap();
-    assert!(!hotline::jobs::retry(&mut app.conn(), "no-such-job").unwrap());
-    assert!(hotline::jobs::retry(&mut app.conn(), &id).unwrap());
+    assert!(!hotline::work::retry(&mut app.conn(), "no-such-job").unwrap());
+    assert!(hotline::work::retry(&mut app.conn(), &id).unwrap());
     assert_eq!(run_due(&fixed).await, 1);
     assert_eq!(server.wait_for(1, Duration::from_secs(5)).len(), 1);
     assert_eq!(job(&app, &id).status, "done");
     // Only failed jobs are retried.
-    assert!(!hotline::jobs::retry(&mut app.conn(), &id).unwrap());
+    assert!(!hotline::work::retry(&mut app.conn(), &id).unwrap());
 }
 
 #[actix_web::test]
@@ -220,9 +222,9 @@ async fn temporary_failures_until_max_attempts_fail_the_job() {
         );
     }
     assert_eq!(run_due(&app.state).await, 0);
-    let counts = hotline::jobs::counts(&mut app.conn()).unwrap();
+    let counts = hotline::work::counts(&mut app.conn()).unwrap();
     assert_eq!(counts, vec![("failed".to_string(), 1)]);
-    let recent = hotline::jobs::recent(&mut app.conn(), 10).unwrap();
+    let recent = hotline::work::recent(&mut app.conn(), 10).unwrap();
     assert_eq!(recent.len(), 1);
     assert_eq!(recent[0].id, id);
 }

@@ -164,14 +164,14 @@ fn sigkill_while_sending_1000_delivers_each_exactly_once() {
     let tdb = TestDb::new();
     {
         let mut conn = tdb.db.get().unwrap();
-        let cfg = hotline::config::OutboxConfig::default();
+        let cfg = hotline::sms::outbox::OutboxConfig::default();
         for i in 0..N {
             let phone = format!("+86139{:08}", i);
-            let contact = hotline::inbound::contact_for(&mut conn, &phone).unwrap();
-            hotline::outbox::enqueue(
+            let contact = hotline::conversations::inbound::contact_for(&mut conn, &phone).unwrap();
+            hotline::sms::outbox::enqueue(
                 &mut conn,
                 &cfg,
-                &hotline::outbox::Draft {
+                &hotline::sms::outbox::Draft {
                     channel_id: "kannel".into(),
                     contact_id: contact.id,
                     phone,

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
+use hotline::conversations::inbound::contact_for;
 use hotline::db::models::{PRIORITY_BULK, PRIORITY_REPLY};
 use hotline::db::schema::messages;
-use hotline::inbound::contact_for;
-use hotline::outbox::{enqueue, Draft};
+use hotline::sms::outbox::{enqueue, Draft};
 
 use crate::support::app::TestApp;
 use crate::support::fake_gateway::FakeGateway;
@@ -143,7 +143,7 @@ async fn two_dispatchers_on_one_database_never_send_a_message_twice() {
         );
     }
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let w2 = hotline::outbox::dispatcher::spawn(&other, rx);
+    let w2 = hotline::sms::outbox::dispatcher::spawn(&other, rx);
     app.dispatch_all(30).await;
     tx.send(true).unwrap();
     for w in w2 {

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use hotline::cases::referrals::{self, ReferralError};
 use hotline::db::models::{AuditEvent, Case, Job, Referral, ReferralUpdate};
 use hotline::db::schema::{cases, departments, jobs};
-use hotline::email::Email;
+use hotline::mail::Email;
 
 use crate::support::app::{enc, TestApp};
 
@@ -62,7 +62,7 @@ fn the_case(app: &TestApp) -> Case {
 
 fn email_jobs(app: &TestApp) -> Vec<Job> {
     jobs::table
-        .filter(jobs::kind.eq(hotline::email::JOB_KIND))
+        .filter(jobs::kind.eq(hotline::mail::JOB_KIND))
         .order(jobs::created_at)
         .select(Job::as_select())
         .load(&mut *app.conn())
@@ -460,11 +460,11 @@ async fn the_runner_emails_a_reminder_once_when_a_department_has_not_answered() 
     let (app, case) = setup_with(|c| {
         c.smtp.host = Some("127.0.0.1".into());
         c.smtp.port = port;
-        c.smtp.security = hotline::config::SmtpSecurity::None;
+        c.smtp.security = hotline::mail::SmtpSecurity::None;
     })
     .await;
     let r = refer(&app, &case, "交通").unwrap();
-    hotline::jobs::runner::run_due(&app.state).await;
+    hotline::work::runner::run_due(&app.state).await;
     let first = smtp.wait_for(1, std::time::Duration::from_secs(10));
     assert_eq!(first.len(), 1, "the referral itself");
     assert!(!first[0].subject().unwrap().contains("催办"));
@@ -475,7 +475,7 @@ async fn the_runner_emails_a_reminder_once_when_a_department_has_not_answered() 
         .set(hotline::db::schema::referrals::reminder_due.eq(yesterday))
         .execute(&mut *app.conn())
         .unwrap();
-    hotline::jobs::runner::run_due(&app.state).await;
+    hotline::work::runner::run_due(&app.state).await;
     let mails = smtp.wait_for(2, std::time::Duration::from_secs(10));
     assert_eq!(mails.len(), 2);
     let reminder = &mails[1];
@@ -485,7 +485,7 @@ async fn the_runner_emails_a_reminder_once_when_a_department_has_not_answered() 
         reminder.subject()
     );
     assert!(reminder.text_part().unwrap().contains("/console/ack/"));
-    hotline::jobs::runner::run_due(&app.state).await;
+    hotline::work::runner::run_due(&app.state).await;
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(smtp.messages().len(), 2, "one reminder a day");
     assert_eq!(current(&app, &r).reminders, 1);
@@ -496,7 +496,7 @@ async fn the_api_shows_a_cases_referrals_and_their_answers() {
     let (app, case) = setup().await;
     let r = refer(&app, &case, "交通").unwrap();
     referrals::acknowledge(&mut app.conn(), &r.id, "department:交通").unwrap();
-    let token = app.token(hotline::tokens::Role::Inspector, "api-test");
+    let token = app.token(hotline::accounts::tokens::Role::Inspector, "api-test");
     let (status, v) = app
         .api(
             "GET",

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use hotline::users::{self, NewUser, UserRole};
+use hotline::accounts::users::{self, NewUser, UserRole};
 
 use crate::support::db::TestDb;
 use crate::support::process::hotline_command;

@@ -6,14 +6,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{render, ConsoleError, Me};
+use crate::accounts::users::{self, UserError, UserRole};
 use crate::db::models::Department;
 use crate::db::now;
 use crate::db::schema::departments;
-use crate::users::{self, UserError, UserRole};
-use crate::AppState;
+use crate::web::WebState;
 
 async fn users_page(
-    state: &AppState,
+    state: &WebState,
     me: &Me,
     flash: Option<(bool, String)>,
     status: actix_web::http::StatusCode,
@@ -61,7 +61,7 @@ async fn users_page(
     Ok(resp)
 }
 
-pub async fn users(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, ConsoleError> {
+pub async fn users(state: web::Data<WebState>, me: Me) -> Result<HttpResponse, ConsoleError> {
     me.require(&[UserRole::Admin])?;
     users_page(&state, &me, None, actix_web::http::StatusCode::OK).await
 }
@@ -84,7 +84,7 @@ pub struct UserForm {
 }
 
 pub async fn users_post(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     form: web::Form<UserForm>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -173,7 +173,7 @@ pub async fn users_post(
 }
 
 async fn departments_page(
-    state: &AppState,
+    state: &WebState,
     me: &Me,
     flash: Option<(bool, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -184,15 +184,15 @@ async fn departments_page(
                 .order(departments::code)
                 .select(Department::as_select())
                 .load(c)?;
-            Ok((list, crate::jobs::counts(c)?, crate::jobs::recent(c, 50)?))
+            Ok((list, crate::work::counts(c)?, crate::work::recent(c, 50)?))
         })
         .await?;
     // The email queue as the admin needs it: what waits, what failed and why.
     let jobs: Vec<_> = recent
         .iter()
-        .filter(|j| j.status != crate::jobs::DONE)
+        .filter(|j| j.status != crate::work::DONE)
         .map(|j| {
-            let email: Option<crate::email::Email> = serde_json::from_str(&j.payload).ok();
+            let email: Option<crate::mail::Email> = serde_json::from_str(&j.payload).ok();
             json!({
                 "id": j.id,
                 "status": j.status,
@@ -202,7 +202,7 @@ async fn departments_page(
                 "attempts": j.attempts,
                 "run_at": state.config.local_minute(j.run_at),
                 "last_error": j.last_error,
-                "failed": j.status == crate::jobs::FAILED,
+                "failed": j.status == crate::work::FAILED,
             })
         })
         .collect();
@@ -226,7 +226,7 @@ async fn departments_page(
     )
 }
 
-pub async fn departments(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, ConsoleError> {
+pub async fn departments(state: web::Data<WebState>, me: Me) -> Result<HttpResponse, ConsoleError> {
     me.require(&[UserRole::Admin])?;
     departments_page(&state, &me, None).await
 }
@@ -245,7 +245,7 @@ pub struct DepartmentForm {
 
 /// Adds a department or updates one (same code).
 pub async fn departments_post(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     form: web::Form<DepartmentForm>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -318,7 +318,7 @@ pub async fn departments_post(
 
 /// Puts a failed email back in the queue (after the address or the SMTP settings are fixed).
 pub async fn retry_job(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     path: web::Path<String>,
     form: web::Form<super::CsrfOnly>,
@@ -331,7 +331,7 @@ pub async fn retry_job(
         .db
         .run(move |c| {
             crate::db::transaction(c, |c| -> Result<bool, crate::db::DbError> {
-                let ok = crate::jobs::retry(c, &id)?;
+                let ok = crate::work::retry(c, &id)?;
                 if ok {
                     crate::cases::audit(
                         c,

@@ -15,13 +15,13 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
+use super::ConsoleConfig;
 use super::ConsoleError;
-use crate::config::ConsoleConfig;
+use crate::accounts::users::{User, UserRole};
 use crate::db::models::Session;
 use crate::db::schema::{sessions, users};
 use crate::db::{now, DbConn, DbError};
-use crate::users::{User, UserRole};
-use crate::AppState;
+use crate::web::WebState;
 
 pub const SESSION_COOKIE: &str = "hotline_session";
 /// Before sign-in there is no session: the login form's CSRF token is double-submitted in
@@ -45,7 +45,7 @@ fn digest(token: &str) -> String {
 
 /// Equal strings, compared in constant time.
 pub fn same(a: &str, b: &str) -> bool {
-    crate::config::Secret::new(a).matches(b)
+    crate::secret::Secret::new(a).matches(b)
 }
 
 /// The signed-in user of a console request.
@@ -88,7 +88,7 @@ impl FromRequest for Me {
     type Future = Pin<Box<dyn Future<Output = Result<Me, ConsoleError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let state = req.app_data::<web::Data<WebState>>().cloned();
         let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
         let next = req
             .uri()
@@ -181,7 +181,7 @@ pub fn end_sessions_of(conn: &mut DbConn, user_id: &str) -> Result<usize, DbErro
 
 /// Whether cookies get `Secure`: the console's public URL is HTTPS, or the request came
 /// over HTTPS (directly or, when trusted, through a proxy).
-pub fn secure(state: &AppState, req: &HttpRequest) -> bool {
+pub fn secure(state: &WebState, req: &HttpRequest) -> bool {
     state
         .config
         .public_url
@@ -260,7 +260,7 @@ impl LoginLimits {
 
 /// The client's address: the peer, or with `trust_forwarded_for` the first address of
 /// `X-Forwarded-For`.
-pub fn client_addr(state: &AppState, req: &HttpRequest) -> Option<IpAddr> {
+pub fn client_addr(state: &WebState, req: &HttpRequest) -> Option<IpAddr> {
     if state.config.console.trust_forwarded_for {
         if let Some(ip) = req
             .headers()

@@ -10,20 +10,20 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{redirect, render, ConsoleError, Me};
+use crate::accounts::users::UserRole;
 use crate::cases::actions::{self, Action, ActionError};
 use crate::cases::rules::{CaseState, PriorityFacts};
 use crate::cases::{audit, audit_trail};
-use crate::channels::SIMULATOR;
 use crate::db::models::{
     Case, Department, Message, Project, Referral, ReferralUpdate, PRIORITY_REPLY,
 };
 use crate::db::schema::{cases, complaints, contacts, departments, messages, projects, referrals};
 use crate::db::{DbConn, DbError};
-use crate::outbox::{self, Draft};
+use crate::sms::channels::SIMULATOR;
+use crate::sms::outbox::{self, Draft};
 use crate::text::{mask_phone, normalize_phone, sms_size, thousands};
-use crate::users::UserRole;
 use crate::web::api::{case_json, current_due};
-use crate::AppState;
+use crate::web::WebState;
 
 const PER_PAGE: i64 = 25;
 
@@ -134,7 +134,7 @@ fn filtered<'a>(
 }
 
 pub async fn queue(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     q: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -302,7 +302,7 @@ pub struct PageQuery {
 }
 
 pub async fn page(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     path: web::Path<String>,
     q: web::Query<PageQuery>,
@@ -324,7 +324,7 @@ pub async fn page(
 
 /// Renders the case page; `reveal` shows complainants' full numbers (the caller audited it).
 async fn case_page(
-    state: &web::Data<AppState>,
+    state: &web::Data<WebState>,
     me: &Me,
     reference: &str,
     flash: Option<Value>,
@@ -348,7 +348,7 @@ async fn case_page(
 }
 
 fn case_data(
-    state: &AppState,
+    state: &WebState,
     c: &mut DbConn,
     me: &Me,
     reference: &str,
@@ -523,7 +523,7 @@ fn case_data(
 
 /// Who did it, as the bureau knows them: a user's name, a department, a worker, the system.
 fn actor_name(
-    state: &AppState,
+    state: &WebState,
     names: &std::collections::HashMap<String, String>,
     actor: &str,
 ) -> String {
@@ -538,7 +538,7 @@ fn actor_name(
 
 /// A line of the audit timeline: the reason, the destination, the amount… whatever the
 /// event recorded, without identities.
-fn summary(state: &AppState, d: &Value) -> String {
+fn summary(state: &WebState, d: &Value) -> String {
     let action = &d["action"];
     let mut parts = Vec::new();
     if let (Some(b), Some(a)) = (d["before"]["state"].as_str(), d["after"]["state"].as_str()) {
@@ -563,7 +563,7 @@ fn summary(state: &AppState, d: &Value) -> String {
 
 /// The case's referrals with their department, history and clock.
 pub fn referral_rows(
-    state: &AppState,
+    state: &WebState,
     c: &mut DbConn,
     case_id: &str,
 ) -> Result<Vec<Value>, DbError> {
@@ -583,7 +583,7 @@ pub fn referral_rows(
 }
 
 pub fn referral_json(
-    state: &AppState,
+    state: &WebState,
     r: &Referral,
     d: &Department,
     updates: &[ReferralUpdate],
@@ -662,7 +662,7 @@ fn parse_action(f: &ActionForm) -> Result<Action, String> {
 }
 
 pub async fn action(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     path: web::Path<String>,
     form: web::Form<ActionForm>,
@@ -684,7 +684,7 @@ pub async fn action(
         .await;
     match done {
         Ok(_) => {
-            state.wake.notify_one();
+            state.outbox_wake.notify_one();
             Ok(redirect(&format!(
                 "/console/cases/{reference}?ok={}",
                 act.name()
@@ -709,7 +709,7 @@ pub async fn action(
     }
 }
 
-fn action_error_text(state: &AppState, e: &ActionError) -> String {
+fn action_error_text(state: &WebState, e: &ActionError) -> String {
     match e {
         ActionError::NotAllowed { from, action } => format!(
             "{}（{}）：{}",
@@ -730,7 +730,7 @@ pub struct ReplyForm {
 
 /// Sends the inspector's SMS to every complainant on the case, on the channel each wrote in.
 pub async fn reply(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     path: web::Path<String>,
     form: web::Form<ReplyForm>,
@@ -788,7 +788,7 @@ pub async fn reply(
             })
         })
         .await?;
-    state.wake.notify_one();
+    state.outbox_wake.notify_one();
     Ok(redirect(&format!("/console/cases/{reference}?ok=reply")))
 }
 
@@ -804,7 +804,7 @@ pub struct ReferForm {
 }
 
 pub async fn refer(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     path: web::Path<String>,
     body: web::Bytes,
@@ -871,7 +871,7 @@ pub async fn refer(
 
 /// The case page again, with the reason an action was turned back.
 async fn turned_back(
-    state: &web::Data<AppState>,
+    state: &web::Data<WebState>,
     me: &Me,
     reference: &str,
     text: String,
@@ -882,7 +882,7 @@ async fn turned_back(
 }
 
 /// Why a referral could not be made, in the console's language.
-fn referral_error_text(state: &AppState, e: &crate::cases::referrals::ReferralError) -> String {
+fn referral_error_text(state: &WebState, e: &crate::cases::referrals::ReferralError) -> String {
     use crate::cases::referrals::ReferralError as E;
     let (key, dept) = match e {
         E::NoEmail(d) => ("referral_error.no_email", d.as_str()),
@@ -920,7 +920,7 @@ pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
 
 /// Shows complainants' full numbers, for the inspector to call them; audited.
 pub async fn identity(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     path: web::Path<String>,
     form: web::Form<super::CsrfOnly>,

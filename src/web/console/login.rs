@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::auth::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use super::{redirect, render, ConsoleError, CsrfOnly, Me};
-use crate::AppState;
+use crate::web::WebState;
 
 #[derive(Debug, Deserialize)]
 pub struct NextQuery {
@@ -24,7 +24,7 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 fn login_page(
-    state: &AppState,
+    state: &WebState,
     req: &HttpRequest,
     next: &str,
     username: &str,
@@ -46,7 +46,7 @@ fn login_page(
 }
 
 pub async fn form(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     req: HttpRequest,
     q: web::Query<NextQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -71,7 +71,7 @@ pub struct LoginForm {
 }
 
 pub async fn submit(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     req: HttpRequest,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -104,7 +104,7 @@ pub async fn submit(
     let started = state
         .db
         .run(move |c| -> Result<Option<String>, crate::db::DbError> {
-            match crate::users::authenticate(c, &username, &password)? {
+            match crate::accounts::users::authenticate(c, &username, &password)? {
                 Some(user) => Ok(Some(auth::start_session(c, &cfg, &user)?)),
                 None => Ok(None),
             }
@@ -134,7 +134,7 @@ pub async fn submit(
 }
 
 pub async fn logout(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     form: web::Form<CsrfOnly>,
 ) -> Result<HttpResponse, ConsoleError> {

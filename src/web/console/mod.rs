@@ -11,16 +11,18 @@ mod referrals;
 mod report;
 mod simulator;
 
+use crate::secret::Secret;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, HttpResponse, ResponseError};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub use auth::{LoginLimits, Me};
 
 use crate::db::DbError;
-use crate::AppState;
+use crate::web::WebState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -153,7 +155,7 @@ pub fn html(body: String, nonce: &str) -> HttpResponse {
 
 /// Renders a page in the console layout for `me`, with the UI strings as `t`.
 pub fn render(
-    state: &AppState,
+    state: &WebState,
     me: Option<&Me>,
     name: &str,
     mut data: Value,
@@ -172,8 +174,8 @@ fn me_json(me: &Me) -> Value {
         "department": me.user.department,
         "csrf": me.csrf,
         "works_cases": me.works_cases(),
-        "is_admin": me.role == crate::users::UserRole::Admin,
-        "is_supervisor": matches!(me.role, crate::users::UserRole::Admin | crate::users::UserRole::Supervisor),
+        "is_admin": me.role == crate::accounts::users::UserRole::Admin,
+        "is_supervisor": matches!(me.role, crate::accounts::users::UserRole::Admin | crate::accounts::users::UserRole::Supervisor),
     })
 }
 
@@ -213,7 +215,7 @@ fn render_error<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerRes
         Some(ConsoleError::TooMany(s)) => Some(s.to_string()),
         _ => None,
     };
-    let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() else {
+    let Some(state) = res.request().app_data::<web::Data<WebState>>().cloned() else {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     };
     let page = state.pages.render(
@@ -244,4 +246,37 @@ fn render_error<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerRes
 pub struct CsrfOnly {
     #[serde(default)]
     pub csrf: String,
+}
+
+/// The web console under `/console/`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// A signed-in session ends after this many hours without a request.
+    pub session_idle_hours: u32,
+    /// And after this many hours in any case.
+    pub session_max_hours: u32,
+    /// Login attempts allowed per account per minute (a burst of this many, then one every
+    /// 60/N seconds).
+    pub login_attempts_per_account: u32,
+    /// Login attempts allowed per client address per minute.
+    pub login_attempts_per_address: u32,
+    /// Take the client address from `X-Forwarded-For` (only behind a reverse proxy you run).
+    pub trust_forwarded_for: bool,
+    /// Key that signs acknowledgement links in referral emails. Unset: one is generated and
+    /// kept in the database, shared by every process on it.
+    pub secret_key: Option<Secret>,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            session_idle_hours: 8,
+            session_max_hours: 24,
+            login_attempts_per_account: 5,
+            login_attempts_per_address: 20,
+            trust_forwarded_for: false,
+            secret_key: None,
+        }
+    }
 }

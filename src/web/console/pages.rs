@@ -166,10 +166,10 @@ mod tests {
             keys.push(format!("referral_kind.{k}"));
         }
         for s in [
-            crate::jobs::QUEUED,
-            crate::jobs::RUNNING,
-            crate::jobs::DONE,
-            crate::jobs::FAILED,
+            crate::work::QUEUED,
+            crate::work::RUNNING,
+            crate::work::DONE,
+            crate::work::FAILED,
         ] {
             keys.push(format!("jobs.{s}"));
         }

@@ -9,12 +9,12 @@ use serde_json::{json, Value};
 
 use super::cases::referral_json;
 use super::{redirect, render, ConsoleError, Me};
+use crate::accounts::users::UserRole;
 use crate::db::models::{Case, Department, Referral, ReferralUpdate};
 use crate::db::schema::{cases, departments, referrals};
 use crate::db::DbConn;
 use crate::text::thousands;
-use crate::users::UserRole;
-use crate::AppState;
+use crate::web::WebState;
 
 /// The department a liaison is limited to; None for roles that see every referral.
 fn scope(me: &Me) -> Result<Option<String>, ConsoleError> {
@@ -29,7 +29,7 @@ fn scope(me: &Me) -> Result<Option<String>, ConsoleError> {
     }
 }
 
-pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, ConsoleError> {
+pub async fn list(state: web::Data<WebState>, me: Me) -> Result<HttpResponse, ConsoleError> {
     let dept = scope(&me)?;
     let st = state.clone();
     let rows = state
@@ -103,7 +103,7 @@ fn load(
 }
 
 pub async fn page(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -146,7 +146,7 @@ pub struct ReferralForm {
 }
 
 pub async fn post(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     path: web::Path<String>,
     form: web::Form<ReferralForm>,

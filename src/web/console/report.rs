@@ -8,21 +8,21 @@ use serde_json::json;
 
 use super::{render, ConsoleError, Me};
 use crate::reports::{self, svg};
-use crate::AppState;
+use crate::web::WebState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ReportQuery {
     month: Option<String>,
 }
 
-fn month_of(state: &AppState, q: Option<&str>) -> Result<(i32, u32), ConsoleError> {
+fn month_of(state: &WebState, q: Option<&str>) -> Result<(i32, u32), ConsoleError> {
     match q.filter(|s| !s.is_empty()) {
         Some(s) => reports::parse_month(s).ok_or_else(|| ConsoleError::BadRequest(s.to_string())),
         None => Ok(reports::previous_month(state.config.today())),
     }
 }
 
-async fn load(state: &AppState, y: i32, m: u32) -> Result<reports::MonthlyReport, ConsoleError> {
+async fn load(state: &WebState, y: i32, m: u32) -> Result<reports::MonthlyReport, ConsoleError> {
     let (today, offset) = (state.config.today(), state.config.utc_offset_secs());
     Ok(state
         .db
@@ -31,7 +31,7 @@ async fn load(state: &AppState, y: i32, m: u32) -> Result<reports::MonthlyReport
 }
 
 pub async fn page(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -124,7 +124,7 @@ pub async fn page(
 }
 
 pub async fn csv(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {

@@ -8,11 +8,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{redirect, render, ConsoleError, Me};
-use crate::channels::{InboundSms, SIMULATOR};
 use crate::db::models::Message;
 use crate::db::schema::{contacts, messages};
+use crate::sms::channels::{InboundSms, SIMULATOR};
 use crate::text::normalize_phone;
-use crate::AppState;
+use crate::web::WebState;
 
 const DEFAULT_PHONE: &str = "+8613900000001";
 
@@ -23,7 +23,7 @@ pub struct SimQuery {
 }
 
 pub async fn page(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     q: web::Query<SimQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -87,7 +87,7 @@ pub struct SimForm {
 }
 
 pub async fn send(
-    state: web::Data<AppState>,
+    state: web::Data<WebState>,
     me: Me,
     form: web::Form<SimForm>,
 ) -> Result<HttpResponse, ConsoleError> {
@@ -105,7 +105,7 @@ pub async fn send(
         state
             .db
             .run(move |c| -> Result<(), crate::db::DbError> {
-                let contact = crate::inbound::contact_for(c, &p)?;
+                let contact = crate::conversations::inbound::contact_for(c, &p)?;
                 diesel::update(contacts::table.find(&contact.id))
                     .set((
                         contacts::language.eq(&lang),
@@ -123,7 +123,7 @@ pub async fn send(
         gateway_id: None,
         received_at: None,
     };
-    if let Err(e) = crate::inbound::receive(&state, SIMULATOR, sms).await {
+    if let Err(e) = crate::conversations::inbound::receive(&state, SIMULATOR, sms).await {
         tracing::warn!(error = %e, "simulated message not handled");
         return Err(ConsoleError::BadRequest(e.to_string()));
     }

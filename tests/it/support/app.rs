@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use hotline::config::Config;
 use hotline::db::models::{Contact, Message, MessageEvent};
 use hotline::db::schema::{contacts, message_events, messages};
+use hotline::web::WebState;
 use hotline::AppState;
 use tokio::sync::watch;
 
@@ -13,6 +14,8 @@ use super::db::TestDb;
 
 pub struct TestApp {
     pub state: AppState,
+    /// What the routes see: `state` plus the console's pages and login limits.
+    pub web: WebState,
     /// Kept so the database lives (and is dropped) with the app.
     pub _tdb: TestDb,
 }
@@ -32,8 +35,17 @@ impl TestApp {
             ..Config::default()
         };
         tweak(&mut config);
-        let state = AppState::with_db(config, tdb.db.clone()).unwrap();
-        TestApp { state, _tdb: tdb }
+        TestApp::over(AppState::with_db(config, tdb.db.clone()).unwrap(), tdb)
+    }
+
+    /// An app over `state`, keeping `tdb` alive as long as it.
+    pub fn over(state: AppState, tdb: TestDb) -> TestApp {
+        let web = WebState::new(state.clone()).unwrap();
+        TestApp {
+            state,
+            web,
+            _tdb: tdb,
+        }
     }
 
     /// A `kannel` channel whose sendsms points at `sendsms_url`.
@@ -84,7 +96,7 @@ impl TestApp {
     ) -> (StatusCode, Vec<(String, String)>, String) {
         let app = test::init_service(
             App::new()
-                .app_data(web::Data::new(self.state.clone()))
+                .app_data(web::Data::new(self.web.clone()))
                 .configure(hotline::web::configure),
         )
         .await;
@@ -117,8 +129,8 @@ impl TestApp {
         (status, json)
     }
 
-    pub fn token(&self, role: hotline::tokens::Role, name: &str) -> String {
-        hotline::tokens::create(&mut self.conn(), name, role)
+    pub fn token(&self, role: hotline::accounts::tokens::Role, name: &str) -> String {
+        hotline::accounts::tokens::create(&mut self.conn(), name, role)
             .unwrap()
             .1
     }
@@ -140,7 +152,7 @@ impl TestApp {
     /// Runs the dispatcher until nothing is queued or in flight (or `secs` pass).
     pub async fn dispatch_all(&self, secs: u64) {
         let (tx, rx) = watch::channel(false);
-        let workers = hotline::outbox::dispatcher::spawn(&self.state, rx);
+        let workers = hotline::sms::outbox::dispatcher::spawn(&self.state, rx);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
         loop {
             let busy = self
@@ -203,7 +215,7 @@ impl TestApp {
     }
 }
 
-pub fn kannel_channel(sendsms_url: &str) -> hotline::config::ChannelConfig {
+pub fn kannel_channel(sendsms_url: &str) -> hotline::sms::channels::ChannelConfig {
     let toml = format!(
         "[[channels]]\nid = \"kannel\"\nkind = \"kannel\"\nnumber = \"12333\"\ntps = 1000\nconcurrency = 2\n\
          sendsms_url = \"{sendsms_url}\"\nusername = \"hotline\"\npassword = \"pw\"\nsecret = \"{SECRET}\"\n"

@@ -153,12 +153,12 @@ impl<'a> ConsoleClient<'a> {
 pub fn add_user(
     app: &TestApp,
     username: &str,
-    role: hotline::users::UserRole,
+    role: hotline::accounts::users::UserRole,
     department: Option<&str>,
 ) {
-    hotline::users::create(
+    hotline::accounts::users::create(
         &mut app.conn(),
-        &hotline::users::NewUser {
+        &hotline::accounts::users::NewUser {
             username,
             display_name: &username.to_uppercase(),
             role,

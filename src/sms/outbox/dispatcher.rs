@@ -11,9 +11,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{claim, mark_attempt_failed, mark_expired, mark_sent, release};
-use crate::channels::{Channel, OutgoingSms, SendError};
 use crate::db::models::Status;
 use crate::db::{new_id, now, DbError};
+use crate::sms::channels::{Channel, OutgoingSms, SendError};
 use crate::text::Encoding;
 use crate::AppState;
 
@@ -61,7 +61,7 @@ impl Worker {
                 break;
             }
             // Registered before looking, so a message queued meanwhile still wakes us.
-            let wake = self.state.wake.clone();
+            let wake = self.state.outbox_wake.clone();
             let notified = wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();

@@ -7,12 +7,13 @@ pub mod dispatcher;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamp};
+use serde::Deserialize;
 
-use crate::channels::Delivery;
-use crate::config::OutboxConfig;
 use crate::db::models::{Message, NewMessage, NewMessageEvent, Status, DIRECTION_OUT};
 use crate::db::schema::{message_events, messages};
 use crate::db::{new_id, now, DbConn, DbError};
+use crate::metrics::StatusCount;
+use crate::sms::channels::Delivery;
 use crate::text::sms_size;
 
 /// What a caller asks to send.
@@ -365,21 +366,45 @@ pub fn apply_report(
 }
 
 /// Counts of messages by channel, direction and status (for /metrics).
-#[derive(QueryableByName, Debug)]
-pub struct StatusCount {
-    #[diesel(sql_type = Text)]
-    pub channel_id: String,
-    #[diesel(sql_type = Text)]
-    pub direction: String,
-    #[diesel(sql_type = Text)]
-    pub status: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub n: i64,
-}
-
 pub fn status_counts(conn: &mut DbConn) -> Result<Vec<StatusCount>, DbError> {
     let sql = "SELECT channel_id, direction, status, COUNT(*) AS n FROM messages GROUP BY channel_id, direction, status";
     Ok(crate::per_backend!(conn, c => diesel::sql_query(sql).load::<StatusCount>(c))?)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// A message not handed to a gateway within this many seconds of being queued expires.
+    pub max_age_secs: u64,
+    /// Attempts before a message that keeps meeting temporary errors is marked failed.
+    pub max_attempts: u32,
+    /// First retry delay; doubles with each attempt up to `backoff_max_secs`.
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
+    /// How long a claimed message belongs to one dispatcher before another may take it.
+    pub lease_secs: u64,
+    /// After a crash mid-send, how long to wait for the gateway's delivery report before
+    /// concluding the message never left and sending it again.
+    pub in_flight_grace_secs: u64,
+    /// How often idle dispatchers look for work queued by other processes.
+    pub poll_interval_ms: u64,
+    /// Timeout of one call to a gateway.
+    pub send_timeout_secs: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            max_age_secs: 24 * 3600,
+            max_attempts: 8,
+            backoff_base_secs: 5,
+            backoff_max_secs: 1800,
+            lease_secs: 60,
+            in_flight_grace_secs: 300,
+            poll_interval_ms: 500,
+            send_timeout_secs: 15,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ pub mod runner;
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use serde::Deserialize;
 
-use crate::config::JobsConfig;
 use crate::db::models::Job;
 use crate::db::schema::jobs;
 use crate::db::{new_id, now, DbConn, DbError};
@@ -268,8 +268,6 @@ pub fn recent(conn: &mut DbConn, limit: i64) -> Result<Vec<Job>, DbError> {
 /// referral reminders (referrals past `reminder_due` and not yet acknowledged get a reminder
 /// email queued, once however many runners there are) and the login limiter's housekeeping.
 pub async fn periodic(state: &AppState) {
-    // Keys of the login limiter whose quota has refilled; keeps its maps small.
-    state.login_limits.retain_recent();
     let st = state.clone();
     let today = state.config.today();
     match state
@@ -283,6 +281,33 @@ pub async fn periodic(state: &AppState) {
             state.jobs_wake.notify_one();
         }
         Err(e) => tracing::error!(error = %e, "referral reminders not queued"),
+    }
+}
+
+/// The durable job queue (emails).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// Attempts before a job is marked failed.
+    pub max_attempts: u32,
+    /// First retry delay; doubles with each attempt up to `backoff_max_secs`.
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
+    /// How long a claimed job belongs to one runner before another may take it.
+    pub lease_secs: u64,
+    /// How often the runner looks for due jobs and referral reminders.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            max_attempts: 10,
+            backoff_base_secs: 30,
+            backoff_max_secs: 3600,
+            lease_secs: 120,
+            poll_interval_ms: 1000,
+        }
     }
 }
 

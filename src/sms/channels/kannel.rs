@@ -8,11 +8,12 @@ use chrono::DateTime;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::params;
+use super::ChannelConfig;
 use super::{
     Accepted, Channel, Delivery, InboundSms, OutgoingSms, SendError, SendFuture, StatusReport,
     WebhookError, WebhookRequest,
 };
-use crate::config::{ChannelConfig, Secret};
+use crate::secret::Secret;
 use crate::text::Encoding;
 
 /// Leaves unreserved characters as they are and encodes the rest, spaces as %20.
@@ -299,7 +300,8 @@ fn basic_password(header: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ChannelKind, Secret};
+    use crate::secret::Secret;
+    use crate::sms::channels::ChannelKind;
 
     fn channel() -> KannelChannel {
         let cfg = ChannelConfig {

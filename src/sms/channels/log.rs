@@ -1,11 +1,11 @@
 //! The `log` channel: sends nowhere, logs what it would send. It lets the service run, and
 //! be tried, with no gateway installed.
 
+use super::ChannelConfig;
 use super::{
     Accepted, Channel, InboundSms, OutgoingSms, SendFuture, StatusReport, WebhookError,
     WebhookRequest,
 };
-use crate::config::ChannelConfig;
 
 pub struct LogChannel {
     config: ChannelConfig,

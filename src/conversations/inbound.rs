@@ -6,16 +6,16 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
 
-use crate::channels::InboundSms;
 use crate::conversations::complaint::Answers;
+use crate::conversations::intent::{self, Intent};
 use crate::conversations::{self, Ctx, Reply, ReplyError};
 use crate::db::models::{
     Contact, Language, Message, NewContact, NewMessage, Status, DIRECTION_IN, PRIORITY_REPLY,
 };
 use crate::db::schema::{contacts, messages};
 use crate::db::{new_id, now, DbConn, DbError};
-use crate::outbox::{self, Draft};
-use crate::router::{self, Intent};
+use crate::sms::channels::InboundSms;
+use crate::sms::outbox::{self, Draft};
 use crate::templates::TemplateError;
 use crate::text::{normalize_phone, sms_size, PhoneError};
 use crate::AppState;
@@ -70,7 +70,7 @@ pub async fn receive(
     let routed = state.db.run(move |c| route(c, &st, &id)).await;
     match routed {
         Ok(true) => {
-            state.wake.notify_one();
+            state.outbox_wake.notify_one();
             Ok(Received::Handled {
                 message_id: stored.id,
             })
@@ -217,10 +217,10 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
             .select(Contact::as_select())
             .first(conn)?;
         let t = now();
-        let lang = router::reply_language(&contact, &msg.body);
+        let lang = intent::reply_language(&contact, &msg.body);
         if !contact.language_chosen
             && lang != contact.lang()
-            && router::language_of(&msg.body).is_some()
+            && intent::language_of(&msg.body).is_some()
         {
             diesel::update(contacts::table.find(&contact.id))
                 .set((
@@ -229,7 +229,7 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
                 ))
                 .execute(conn)?;
         }
-        let intent = router::classify(&msg.body);
+        let intent = intent::classify(&msg.body);
         let replies: Vec<Reply> = match &intent {
             Intent::Stop | Intent::Start => {
                 let opted_out = intent == Intent::Stop;

@@ -12,7 +12,7 @@ use super::{claim_kinds, complete, fail, periodic, QUEUED};
 use crate::db::models::Job;
 use crate::db::schema::jobs;
 use crate::db::{new_id, DbConn, DbError};
-use crate::email::{Email, Mailer, SendError};
+use crate::mail::{Email, Mailer, SendError};
 use crate::AppState;
 
 /// How often the periodic work runs at most.
@@ -111,7 +111,7 @@ impl Runner {
     fn kinds(&self) -> Vec<&'static str> {
         let mut kinds = Vec::new();
         if self.mailer.is_some() {
-            kinds.push(crate::email::JOB_KIND);
+            kinds.push(crate::mail::JOB_KIND);
         }
         kinds
     }
@@ -145,7 +145,7 @@ impl Runner {
                 use diesel::prelude::*;
                 jobs::table
                     .filter(jobs::status.eq(QUEUED))
-                    .filter(jobs::kind.eq(crate::email::JOB_KIND))
+                    .filter(jobs::kind.eq(crate::mail::JOB_KIND))
                     .count()
                     .get_result::<i64>(c)
                     .map_err(DbError::from)
@@ -163,7 +163,7 @@ impl Runner {
     async fn execute(&self, job: Job) {
         let started = Instant::now();
         let result = match job.kind.as_str() {
-            crate::email::JOB_KIND => self.send_email(&job).await,
+            crate::mail::JOB_KIND => self.send_email(&job).await,
             other => Err(JobError {
                 text: format!("unknown job kind {other:?}"),
                 permanent: true,

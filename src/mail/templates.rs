@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use handlebars::Handlebars;
 use serde::Serialize;
 
-use crate::email::Email;
+use crate::mail::Email;
 use crate::templates::TemplateError;
 
 /// Every email, each with a subject, a text and an HTML part.
@@ -16,27 +16,27 @@ pub const NAMES: &[&str] = &["referral", "referral_reminder"];
 const BUILTIN: &[(&str, &str)] = &[
     (
         "referral.subject",
-        include_str!("../templates/email/referral.subject.hbs"),
+        include_str!("../../templates/email/referral.subject.hbs"),
     ),
     (
         "referral.txt",
-        include_str!("../templates/email/referral.txt.hbs"),
+        include_str!("../../templates/email/referral.txt.hbs"),
     ),
     (
         "referral.html",
-        include_str!("../templates/email/referral.html.hbs"),
+        include_str!("../../templates/email/referral.html.hbs"),
     ),
     (
         "referral_reminder.subject",
-        include_str!("../templates/email/referral_reminder.subject.hbs"),
+        include_str!("../../templates/email/referral_reminder.subject.hbs"),
     ),
     (
         "referral_reminder.txt",
-        include_str!("../templates/email/referral_reminder.txt.hbs"),
+        include_str!("../../templates/email/referral_reminder.txt.hbs"),
     ),
     (
         "referral_reminder.html",
-        include_str!("../templates/email/referral_reminder.html.hbs"),
+        include_str!("../../templates/email/referral_reminder.html.hbs"),
     ),
 ];
 

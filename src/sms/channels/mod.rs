@@ -5,6 +5,8 @@ pub mod kannel;
 pub mod log;
 pub mod params;
 
+use crate::secret::Secret;
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -12,7 +14,6 @@ use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 
-use crate::config::{ChannelConfig, ChannelKind, Config};
 use crate::text::Encoding;
 
 /// The parts of an HTTP request a channel may need (Android signs the body, Twilio the URL).
@@ -128,34 +129,25 @@ pub struct Channels {
 
 impl Channels {
     /// The channels in force, plus the simulator's.
-    pub fn from_config(config: &Config, http: reqwest::Client) -> Channels {
-        let base = config.public_base_url();
-        let mut map: BTreeMap<String, Arc<dyn Channel>> = BTreeMap::new();
-        let chans = config.effective_channels();
+    /// `chans` are the configured channels (never empty: `Config::effective_channels`);
+    /// `base` is the public URL gateways call back on.
+    pub fn new(chans: Vec<ChannelConfig>, base: &str, http: reqwest::Client) -> Channels {
         let default_id = chans[0].id.clone();
+        let mut map: BTreeMap<String, Arc<dyn Channel>> = BTreeMap::new();
         for ch in chans {
             let c: Arc<dyn Channel> = match ch.kind {
                 ChannelKind::Log => Arc::new(log::LogChannel::new(ch.clone())),
                 ChannelKind::Kannel => {
-                    Arc::new(kannel::KannelChannel::new(ch.clone(), http.clone(), &base))
+                    Arc::new(kannel::KannelChannel::new(ch.clone(), http.clone(), base))
                 }
             };
             map.insert(ch.id.clone(), c);
         }
         // The console's worker simulator: replies on it are logged, never sent.
         map.entry(SIMULATOR.to_string()).or_insert_with(|| {
-            Arc::new(log::LogChannel::new(crate::config::ChannelConfig {
-                id: SIMULATOR.into(),
-                kind: ChannelKind::Log,
-                number: None,
-                tps: 1000,
-                concurrency: 1,
-                secret: None,
-                sendsms_url: None,
-                username: None,
-                password: None,
+            Arc::new(log::LogChannel::new(ChannelConfig {
                 dlr_mask: 0,
-                smsc: None,
+                ..ChannelConfig::log(SIMULATOR, 1000)
             }))
         });
         Channels { map, default_id }
@@ -173,4 +165,83 @@ impl Channels {
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Channel>> {
         self.map.values()
     }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    Log,
+    Kannel,
+}
+
+impl ChannelKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ChannelKind::Log => "log",
+            ChannelKind::Kannel => "kannel",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    pub id: String,
+    pub kind: ChannelKind,
+    /// Our number (short code or long number) on this channel.
+    #[serde(default)]
+    pub number: Option<String>,
+    /// Segments per second this channel may send.
+    #[serde(default = "default_tps")]
+    pub tps: u32,
+    /// Sends in flight at once on this channel.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u32,
+    /// Shared secret that the gateway presents on `/receive` and `/status`.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// Kannel: `http://host:13013/cgi-bin/sendsms`.
+    #[serde(default)]
+    pub sendsms_url: Option<String>,
+    /// Kannel: sendsms-user credentials.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// Kannel: delivery reports asked for (bits: 1 delivered, 2 failed, 4 buffered, 8 SMSC
+    /// accepted, 16 SMSC rejected).
+    #[serde(default = "default_dlr_mask")]
+    pub dlr_mask: u32,
+    /// Kannel: route through this smsc-id.
+    #[serde(default)]
+    pub smsc: Option<String>,
+}
+
+impl ChannelConfig {
+    /// A `log` channel: stores and logs, sends nothing, takes no webhooks.
+    pub fn log(id: &str, tps: u32) -> ChannelConfig {
+        ChannelConfig {
+            id: id.into(),
+            kind: ChannelKind::Log,
+            number: None,
+            tps,
+            concurrency: 1,
+            secret: None,
+            sendsms_url: None,
+            username: None,
+            password: None,
+            dlr_mask: default_dlr_mask(),
+            smsc: None,
+        }
+    }
+}
+
+fn default_tps() -> u32 {
+    10
+}
+fn default_concurrency() -> u32 {
+    2
+}
+fn default_dlr_mask() -> u32 {
+    31
 }

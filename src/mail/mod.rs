@@ -1,6 +1,9 @@
 //! Outgoing email. An `Email` is rendered when it is queued and sent by the job runner, so a
 //! mail server that is down delays it and loses nothing.
 
+pub mod templates;
+
+use crate::secret::Secret;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
@@ -8,8 +11,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Message, SmtpTransport, Transport};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{JobsConfig, Secret, SmtpConfig, SmtpSecurity};
 use crate::db::{new_id, DbConn, DbError};
+use crate::work::JobsConfig;
 
 /// The job kind that sends one email.
 pub const JOB_KIND: &str = "email";
@@ -31,7 +34,7 @@ pub fn queue(
     dedupe_key: Option<&str>,
 ) -> Result<Option<String>, DbError> {
     let payload = serde_json::to_value(email).expect("an email serialises");
-    crate::jobs::enqueue(conn, cfg, JOB_KIND, &payload, dedupe_key, None)
+    crate::work::enqueue(conn, cfg, JOB_KIND, &payload, dedupe_key, None)
 }
 
 /// Sends email through the configured SMTP server.
@@ -143,6 +146,47 @@ impl Mailer {
         match &self.password {
             Some(p) if !p.expose().is_empty() => text.replace(p.expose(), "***"),
             _ => text.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain SMTP (a relay on the same host or a trusted network only).
+    None,
+    /// STARTTLS upgrade, the usual on port 587.
+    Starttls,
+    /// TLS from the first byte, the usual on port 465.
+    Tls,
+}
+
+/// Outgoing email: referrals to departments and their reminders.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// The mail server. Unset: emails wait in the job queue until one is configured.
+    pub host: Option<String>,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// The From address, e.g. `劳动保障监察大队 <jiancha@example.gov.cn>`.
+    pub from: String,
+    /// Timeout of one SMTP conversation.
+    pub timeout_secs: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: None,
+            port: 587,
+            security: SmtpSecurity::Starttls,
+            username: None,
+            password: None,
+            from: "hotline@localhost".into(),
+            timeout_secs: 30,
         }
     }
 }
