@@ -52,6 +52,31 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The job runner with every kind of background work registered: emails (when a mail
+    /// server is configured; otherwise they wait in the queue) and, once a minute, referral
+    /// reminders.
+    pub fn job_runner(&self) -> work::Runner {
+        let runner = work::Runner::new(
+            self.db.clone(),
+            self.config.jobs.clone(),
+            self.jobs_wake.clone(),
+        );
+        let runner = match mail::Mailer::from_config(&self.config.smtp) {
+            Ok(Some(mailer)) => runner.register::<mail::SendEmail>(Arc::new(mailer)),
+            Ok(None) => runner.unavailable::<mail::SendEmail>("smtp.host is not set"),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot set up SMTP: emails stay queued");
+                runner.unavailable::<mail::SendEmail>(format!("SMTP: {e}"))
+            }
+        };
+        let state = self.clone();
+        runner.every(
+            "referral reminders",
+            std::time::Duration::from_secs(60),
+            move || cases::referrals::remind(state.clone()),
+        )
+    }
+
     /// Opens the database, applies migrations, loads templates and channels.
     pub fn new(config: Config) -> anyhow::Result<AppState> {
         let db = Db::connect(&config.database_url, config.database_pool_size)?;

@@ -13,6 +13,8 @@ use prometheus_client::registry::Registry;
 use diesel::sql_types::{BigInt, Text};
 use diesel::QueryableByName;
 
+use crate::db::models::JobStatus;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChannelLabel {
     channel: String,
@@ -119,27 +121,22 @@ impl Metrics {
         counts: &[StatusCount],
         channel_ids: &[String],
         cases: &CaseCounts,
-        jobs: &[(String, i64)],
+        jobs: &[(JobStatus, i64)],
     ) -> String {
         let mut reg = Registry::with_prefix("hotline");
         let by_status: Family<StatusLabel, Gauge> = Family::default();
         // Every status present, zero included, so an alert on failed jobs has a series to see.
-        for status in [
-            crate::work::QUEUED,
-            crate::work::RUNNING,
-            crate::work::DONE,
-            crate::work::FAILED,
-        ] {
+        for status in JobStatus::ALL {
             by_status
                 .get_or_create(&StatusLabel {
-                    status: status.into(),
+                    status: status.to_string(),
                 })
                 .set(0);
         }
         for (status, n) in jobs {
             by_status
                 .get_or_create(&StatusLabel {
-                    status: status.clone(),
+                    status: status.to_string(),
                 })
                 .set(*n);
         }
@@ -262,7 +259,7 @@ mod tests {
             overdue: 1,
             callbacks_waiting: 3,
         };
-        let jobs = vec![("failed".to_string(), 2), ("done".to_string(), 5)];
+        let jobs = vec![(JobStatus::Failed, 2), (JobStatus::Done, 5)];
         let text = m.render(&counts, &["kannel".into(), "log".into()], &cases, &jobs);
         assert!(text.contains("hotline_jobs{status=\"failed\"} 2"), "{text}");
         assert!(text.contains("hotline_jobs{status=\"queued\"} 0"), "{text}");

@@ -48,7 +48,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = dispatcher::spawn(&state, stop_rx.clone());
     let tidy = tokio::spawn(web_state.tidy(stop_rx.clone()));
-    let job_runner = tokio::spawn(crate::work::runner::run(state.clone(), stop_rx));
+    let job_runner = tokio::spawn(state.job_runner().run(stop_rx));
     let channels: Vec<String> = state
         .channels
         .iter()

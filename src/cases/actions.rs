@@ -11,7 +11,7 @@ use serde_json::json;
 use super::rules::CaseState;
 use super::{audit, Clock};
 use crate::calendar::Pause;
-use crate::db::models::{Case, CasePause, Language, PRIORITY_NOTICE};
+use crate::db::models::{Case, CasePause, PRIORITY_NOTICE};
 use crate::db::schema::{case_pauses, cases};
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::sms::outbox::{self, Draft};
@@ -420,7 +420,7 @@ pub fn notify(
         let lang = if contact.language_chosen {
             contact.lang()
         } else {
-            Language::parse(&complaint.language)
+            complaint.language
         };
         let (kind, body) = match &custom {
             Some((template, data)) => (template.to_string(), state.templates.render(lang, template, data)?),

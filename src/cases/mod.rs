@@ -191,7 +191,7 @@ pub fn file_complaint(
             amount_yuan: a.amount_yuan.unwrap_or(0) as i64,
             months: a.months.map(|m| m as i32),
             anonymous: a.anonymous.unwrap_or(true),
-            language: f.language.as_str(),
+            language: f.language,
             channel_id: f.channel_id,
             created_at: t,
         })

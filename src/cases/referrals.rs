@@ -620,6 +620,21 @@ pub fn updates(conn: &mut DbConn, referral_id: &str) -> Result<Vec<ReferralUpdat
 // ---------------------------------------------------------------------------------------------
 // Reminders
 
+/// Periodic work: queues the reminders that are due today (`remind_due`) and wakes the job
+/// runner to send them. Safe in several processes at once.
+pub async fn remind(state: AppState) {
+    let st = state.clone();
+    let today = state.config.today();
+    match state.db.run(move |c| remind_due(&st, c, today)).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(reminders = n, "referral reminders queued");
+            state.jobs_wake.notify_one();
+        }
+        Err(e) => tracing::error!(error = %e, "referral reminders not queued"),
+    }
+}
+
 /// Queues a reminder for each referral still `sent` whose `reminder_due` has come (up to
 /// `max_reminders`), and moves its `reminder_due` on. Each reminder is claimed by a
 /// conditional update on its count, so two runners, or two runs the same day, send one.

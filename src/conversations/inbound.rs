@@ -10,7 +10,7 @@ use crate::conversations::complaint::Answers;
 use crate::conversations::intent::{self, Intent};
 use crate::conversations::{self, Ctx, Reply, ReplyError};
 use crate::db::models::{
-    Contact, Language, Message, NewContact, NewMessage, Status, DIRECTION_IN, PRIORITY_REPLY,
+    Contact, Language, Message, MessageStatus, NewContact, NewMessage, DIRECTION_IN, PRIORITY_REPLY,
 };
 use crate::db::schema::{contacts, messages};
 use crate::db::{new_id, now, DbConn, DbError};
@@ -60,7 +60,7 @@ pub async fn receive(
         .db
         .run(move |c| store(c, &ch, &phone, &sms).map_err(InboundError::from))
         .await?;
-    if stored.status != Status::Received.as_str() {
+    if stored.status != MessageStatus::Received {
         return Ok(Received::Duplicate {
             message_id: stored.id,
         });
@@ -114,7 +114,7 @@ fn store(
                     encoding: size.encoding.as_str(),
                     segments: size.segments as i32,
                     gateway_id: sms.gateway_id.as_deref(),
-                    status: Status::Received.as_str(),
+                    status: MessageStatus::Received,
                     priority: PRIORITY_REPLY,
                     kind: None,
                     in_reply_to: None,
@@ -128,7 +128,7 @@ fn store(
         });
         match inserted {
             Ok(_) => {
-                outbox::record_event(conn, &id, Status::Received, None)?;
+                outbox::record_event(conn, &id, MessageStatus::Received, None)?;
             }
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
                 if sms.gateway_id.is_some() =>
@@ -173,7 +173,7 @@ pub fn contact_for(conn: &mut DbConn, phone: &str) -> Result<Contact, DbError> {
             .values(NewContact {
                 id: &id,
                 phone,
-                language: Language::Both.as_str(),
+                language: Language::Both,
                 language_chosen: false,
                 opted_out: false,
                 created_at: t,
@@ -198,10 +198,10 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
         let taken = diesel::update(
             messages::table
                 .find(message_id)
-                .filter(messages::status.eq(Status::Received.as_str())),
+                .filter(messages::status.eq(MessageStatus::Received)),
         )
         .set((
-            messages::status.eq(Status::Handled.as_str()),
+            messages::status.eq(MessageStatus::Handled),
             messages::updated_at.eq(now()),
         ))
         .execute(conn)?;
@@ -320,7 +320,7 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
             )?;
         }
         let detail = format!("{intent:?}").to_lowercase();
-        outbox::record_event(conn, &msg.id, Status::Handled, Some(&detail))?;
+        outbox::record_event(conn, &msg.id, MessageStatus::Handled, Some(&detail))?;
         Ok(true)
     })
 }
@@ -328,7 +328,7 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
 fn set_status(
     conn: &mut DbConn,
     id: &str,
-    status: Status,
+    status: MessageStatus,
     detail: Option<&str>,
 ) -> Result<(), DbError> {
     diesel::update(messages::table.find(id))
@@ -345,7 +345,7 @@ fn mark_error(conn: &mut DbConn, id: &str, detail: &str) -> Result<(), InboundEr
         diesel::update(messages::table.find(id))
             .set(messages::last_error.eq(Some(detail)))
             .execute(conn)?;
-        set_status(conn, id, Status::Error, Some(detail))?;
+        set_status(conn, id, MessageStatus::Error, Some(detail))?;
         Ok(())
     })
 }

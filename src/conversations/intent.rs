@@ -154,7 +154,7 @@ mod tests {
         Contact {
             id: "c".into(),
             phone: "+8613900000001".into(),
-            language: lang.into(),
+            language: lang.parse().unwrap(),
             language_chosen: chosen,
             opted_out: false,
             opt_changed_at: None,

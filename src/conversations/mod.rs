@@ -214,7 +214,7 @@ pub fn start(
             answers: &serde_json::to_string(&answers).unwrap_or_else(|_| "{}".into()),
             failures: 0,
             status: "open",
-            language: ctx.lang.as_str(),
+            language: ctx.lang,
             started_at: t,
             updated_at: t,
         })

@@ -4,6 +4,7 @@
 pub mod keys;
 pub mod models;
 pub mod schema;
+pub mod text_enum;
 
 use std::time::Duration;
 

@@ -6,74 +6,39 @@ use serde::Serialize;
 
 use super::schema::{contacts, message_events, messages};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    Bo,
-    Zh,
-    Both,
-}
-
-impl Language {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Language::Bo => "bo",
-            Language::Zh => "zh",
-            Language::Both => "both",
-        }
-    }
-    pub fn parse(s: &str) -> Language {
-        match s {
-            "bo" => Language::Bo,
-            "zh" => Language::Zh,
-            _ => Language::Both,
-        }
+crate::text_enum! {
+    /// A worker's language: Tibetan, Chinese, or both side by side.
+    pub enum Language {
+        Bo = "bo",
+        Zh = "zh",
+        Both = "both",
     }
 }
 
-/// Status of a stored message. Inbound: received → handled (or error). Outbound:
-/// queued → sending → sent → delivered, or failed / expired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Received,
-    Handled,
-    Error,
-    Queued,
-    Sending,
-    Sent,
-    Delivered,
-    Failed,
-    Expired,
+crate::text_enum! {
+    /// Status of a stored message. Inbound: received → handled (or error). Outbound:
+    /// queued → sending → sent → delivered, or failed / expired.
+    pub enum MessageStatus {
+        Received = "received",
+        Handled = "handled",
+        Error = "error",
+        Queued = "queued",
+        Sending = "sending",
+        Sent = "sent",
+        Delivered = "delivered",
+        Failed = "failed",
+        Expired = "expired",
+    }
 }
 
-impl Status {
-    pub const ALL: [Status; 9] = [
-        Status::Received,
-        Status::Handled,
-        Status::Error,
-        Status::Queued,
-        Status::Sending,
-        Status::Sent,
-        Status::Delivered,
-        Status::Failed,
-        Status::Expired,
-    ];
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Status::Received => "received",
-            Status::Handled => "handled",
-            Status::Error => "error",
-            Status::Queued => "queued",
-            Status::Sending => "sending",
-            Status::Sent => "sent",
-            Status::Delivered => "delivered",
-            Status::Failed => "failed",
-            Status::Expired => "expired",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|st| st.as_str() == s)
+crate::text_enum! {
+    /// A job is `queued` until a runner claims it (`running`, with a lease), then `done`, or
+    /// back to `queued` with a later `run_at` after a temporary failure, or `failed`.
+    pub enum JobStatus {
+        Queued = "queued",
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
     }
 }
 
@@ -90,7 +55,7 @@ pub const PRIORITY_BULK: i32 = 2;
 pub struct Contact {
     pub id: String,
     pub phone: String,
-    pub language: String,
+    pub language: Language,
     pub language_chosen: bool,
     pub opted_out: bool,
     pub opt_changed_at: Option<NaiveDateTime>,
@@ -101,7 +66,7 @@ pub struct Contact {
 
 impl Contact {
     pub fn lang(&self) -> Language {
-        Language::parse(&self.language)
+        self.language
     }
 }
 
@@ -110,7 +75,7 @@ impl Contact {
 pub struct NewContact<'a> {
     pub id: &'a str,
     pub phone: &'a str,
-    pub language: &'a str,
+    pub language: Language,
     pub language_chosen: bool,
     pub opted_out: bool,
     pub created_at: NaiveDateTime,
@@ -130,7 +95,7 @@ pub struct Message {
     pub encoding: String,
     pub segments: i32,
     pub gateway_id: Option<String>,
-    pub status: String,
+    pub status: MessageStatus,
     pub priority: i32,
     pub kind: Option<String>,
     pub in_reply_to: Option<String>,
@@ -158,7 +123,7 @@ pub struct NewMessage<'a> {
     pub encoding: &'a str,
     pub segments: i32,
     pub gateway_id: Option<&'a str>,
-    pub status: &'a str,
+    pub status: MessageStatus,
     pub priority: i32,
     pub kind: Option<&'a str>,
     pub in_reply_to: Option<&'a str>,
@@ -174,7 +139,7 @@ pub struct NewMessage<'a> {
 pub struct MessageEvent {
     pub id: String,
     pub message_id: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub detail: Option<String>,
     pub created_at: NaiveDateTime,
 }
@@ -184,7 +149,7 @@ pub struct MessageEvent {
 pub struct NewMessageEvent<'a> {
     pub id: &'a str,
     pub message_id: &'a str,
-    pub status: &'a str,
+    pub status: MessageStatus,
     pub detail: Option<&'a str>,
     pub created_at: NaiveDateTime,
 }
@@ -235,7 +200,7 @@ pub struct Conversation {
     pub answers: String,
     pub failures: i32,
     pub status: String,
-    pub language: String,
+    pub language: Language,
     pub started_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -251,7 +216,7 @@ pub struct NewConversation<'a> {
     pub answers: &'a str,
     pub failures: i32,
     pub status: &'a str,
-    pub language: &'a str,
+    pub language: Language,
     pub started_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -325,7 +290,7 @@ pub struct Complaint {
     pub amount_yuan: i64,
     pub months: Option<i32>,
     pub anonymous: bool,
-    pub language: String,
+    pub language: Language,
     pub channel_id: String,
     pub created_at: NaiveDateTime,
 }
@@ -344,7 +309,7 @@ pub struct NewComplaint<'a> {
     pub amount_yuan: i64,
     pub months: Option<i32>,
     pub anonymous: bool,
-    pub language: &'a str,
+    pub language: Language,
     pub channel_id: &'a str,
     pub created_at: NaiveDateTime,
 }
@@ -419,7 +384,7 @@ pub struct Job {
     pub kind: String,
     pub payload: String,
     pub dedupe_key: Option<String>,
-    pub status: String,
+    pub status: JobStatus,
     pub attempts: i32,
     pub max_attempts: i32,
     pub run_at: NaiveDateTime,

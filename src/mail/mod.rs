@@ -4,6 +4,7 @@
 pub mod templates;
 
 use crate::secret::Secret;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
@@ -12,10 +13,7 @@ use lettre::{Message, SmtpTransport, Transport};
 use serde::{Deserialize, Serialize};
 
 use crate::db::{new_id, DbConn, DbError};
-use crate::work::JobsConfig;
-
-/// The job kind that sends one email.
-pub const JOB_KIND: &str = "email";
+use crate::work::{BackgroundJob, JobError, JobMeta, JobsConfig};
 
 /// One email, with a plain-text and an HTML part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,15 +24,35 @@ pub struct Email {
     pub html: String,
 }
 
-/// Queues `email` for sending; a second email with the same `dedupe_key` is not queued.
+/// Queues `email` for sending, inside the caller's transaction; a second email with the same
+/// `dedupe_key` is not queued.
 pub fn queue(
     conn: &mut DbConn,
     cfg: &JobsConfig,
     email: &Email,
     dedupe_key: Option<&str>,
 ) -> Result<Option<String>, DbError> {
-    let payload = serde_json::to_value(email).expect("an email serialises");
-    crate::work::enqueue(conn, cfg, JOB_KIND, &payload, dedupe_key, None)
+    SendEmail(email.clone()).enqueue(conn, cfg, dedupe_key)
+}
+
+/// The background job that sends one email. Its payload is the email as rendered when queued.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SendEmail(pub Email);
+
+impl BackgroundJob for SendEmail {
+    const NAME: &'static str = "email";
+    type Context = Arc<Mailer>;
+
+    async fn run(self, mailer: Arc<Mailer>, meta: JobMeta) -> Result<(), JobError> {
+        mailer
+            .send_with_id(&self.0, &meta.id)
+            .await
+            .map_err(|e| JobError {
+                permanent: e.is_permanent(),
+                text: e.to_string(),
+            })
+    }
 }
 
 /// Sends email through the configured SMTP server.

@@ -36,7 +36,7 @@ pub async fn metrics(state: web::Data<WebState>, req: HttpRequest) -> HttpRespon
             Ok::<_, crate::db::DbError>((
                 crate::sms::outbox::status_counts(c)?,
                 crate::cases::case_counts(c, today)?,
-                crate::work::counts(c)?,
+                crate::work::jobs::counts(c)?,
             ))
         })
         .await;

@@ -1,132 +1,161 @@
-//! Runs what the job queue holds. One runner per process: it claims one due job at a time,
-//! runs it with no database transaction open, records the outcome, and between jobs does the
-//! periodic work (`jobs::periodic`). Several processes may each run one: claims never overlap.
+//! Runs what the job queue holds. The runner knows no job kind: each is registered with the
+//! context it needs (`register`), and so is periodic work (`every`). One runner per process
+//! claims one due job at a time, runs it with no database transaction open and records the
+//! outcome; between jobs it does the periodic work that is due. Several processes may each run
+//! one: claims never overlap.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
-use super::{claim_kinds, complete, fail, periodic, QUEUED};
-use crate::db::models::Job;
-use crate::db::schema::jobs;
-use crate::db::{new_id, DbConn, DbError};
-use crate::mail::{Email, Mailer, SendError};
-use crate::AppState;
+use super::jobs::{claim, complete, fail, queued_of, BackgroundJob, JobError, JobMeta, JobsConfig};
+use super::{record, Step, Worker};
+use crate::db::models::{Job, JobStatus};
+use crate::db::{new_id, Db};
 
-/// How often the periodic work runs at most.
-const PERIODIC_EVERY: Duration = Duration::from_secs(60);
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+type RunFn = Arc<dyn Fn(String, JobMeta) -> BoxFuture<Result<(), JobError>> + Send + Sync>;
+type TaskFn = Arc<dyn Fn() -> BoxFuture<()> + Send + Sync>;
 
-/// Runs jobs until `shutdown` turns true; a job in hand is finished first.
-pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let runner = Runner::new(&state);
-    let poll = Duration::from_millis(state.config.jobs.poll_interval_ms);
-    let mut last_periodic: Option<Instant> = None;
-    tracing::debug!(owner = %runner.owner, "job runner started");
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        // Registered before looking, so a job queued meanwhile still wakes us.
-        let wake = state.jobs_wake.clone();
-        let notified = wake.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if last_periodic.is_none_or(|t| t.elapsed() >= PERIODIC_EVERY) {
-            last_periodic = Some(Instant::now());
-            periodic(&state).await;
-        }
-        let claimed = runner.claim(1).await;
-        match claimed.into_iter().next() {
-            Some(job) => runner.execute(job).await,
-            None => {
-                tokio::select! {
-                    _ = &mut notified => {}
-                    _ = tokio::time::sleep(poll) => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
-        }
-    }
-    tracing::debug!(owner = %runner.owner, "job runner stopped");
+struct Periodic {
+    name: &'static str,
+    every: Duration,
+    task: TaskFn,
+    last: Mutex<Option<Instant>>,
 }
 
-/// Does the periodic work, then runs every job due now once; returns how many ran. For tests
-/// and one-off use: a job that fails and is due again at once is not run a second time.
-pub async fn run_due(state: &AppState) -> usize {
-    periodic(state).await;
-    let runner = Runner::new(state);
-    let claimed = runner.claim(1000).await;
-    let n = claimed.len();
-    for job in claimed {
-        runner.execute(job).await;
-    }
-    n
-}
-
-struct Runner {
-    state: AppState,
-    mailer: Option<Mailer>,
+/// The job runner: the registered kinds, the periodic tasks, and what claiming needs.
+#[derive(Clone)]
+pub struct Runner {
+    db: Db,
+    cfg: JobsConfig,
+    wake: Arc<Notify>,
     owner: String,
+    kinds: BTreeMap<&'static str, RunFn>,
+    /// Kinds this process cannot run, and why (a mail server not configured): their jobs stay
+    /// queued, neither attempted nor failed, and a warning says so once.
+    unavailable: BTreeMap<&'static str, String>,
+    periodic: Arc<Vec<Periodic>>,
 }
-
-/// Why a job did not succeed, and whether trying again can help.
-struct JobError {
-    text: String,
-    permanent: bool,
-}
-
-impl From<SendError> for JobError {
-    fn from(e: SendError) -> Self {
-        JobError {
-            permanent: e.is_permanent(),
-            text: e.to_string(),
-        }
-    }
-}
-
-/// Logged once per process: a queued email and no mail server to send it.
-static NO_MAILER_WARNED: AtomicBool = AtomicBool::new(false);
 
 impl Runner {
-    fn new(state: &AppState) -> Runner {
-        let mailer = match Mailer::from_config(&state.config.smtp) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot set up SMTP: emails stay queued");
-                None
-            }
-        };
+    /// `wake` is notified when a job is queued in this process.
+    pub fn new(db: Db, cfg: JobsConfig, wake: Arc<Notify>) -> Runner {
         let id = new_id();
         Runner {
-            state: state.clone(),
-            mailer,
+            db,
+            cfg,
+            wake,
             owner: format!("jobs:{}", &id[..8]),
+            kinds: BTreeMap::new(),
+            unavailable: BTreeMap::new(),
+            periodic: Arc::new(Vec::new()),
         }
     }
 
-    /// The kinds this runner can run now. Others stay queued, neither attempted nor failed:
-    /// emails wait for a mail server to be configured.
-    fn kinds(&self) -> Vec<&'static str> {
-        let mut kinds = Vec::new();
-        if self.mailer.is_some() {
-            kinds.push(crate::mail::JOB_KIND);
+    /// Runs jobs of kind `J` with `ctx`.
+    pub fn register<J: BackgroundJob>(mut self, ctx: J::Context) -> Runner {
+        let run: RunFn = Arc::new(move |payload: String, meta: JobMeta| {
+            let ctx = ctx.clone();
+            Box::pin(async move {
+                let job: J = serde_json::from_str(&payload)
+                    .map_err(|e| JobError::permanent(format!("not a {} job: {e}", J::NAME)))?;
+                job.run(ctx, meta).await
+            }) as BoxFuture<Result<(), JobError>>
+        });
+        self.kinds.insert(J::NAME, run);
+        self
+    }
+
+    /// Jobs of kind `J` cannot run in this process, because `why`: they wait in the queue.
+    pub fn unavailable<J: BackgroundJob>(mut self, why: impl Into<String>) -> Runner {
+        self.unavailable.insert(J::NAME, why.into());
+        self
+    }
+
+    /// Runs `task` at most once every `every` (first at the runner's start). The task must be
+    /// safe to run in several processes at once: they each run it.
+    pub fn every<F, Fut>(mut self, name: &'static str, every: Duration, task: F) -> Runner
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let task: TaskFn = Arc::new(move || Box::pin(task()) as BoxFuture<()>);
+        Arc::get_mut(&mut self.periodic)
+            .expect("periodic tasks are registered before the runner starts")
+            .push(Periodic {
+                name,
+                every,
+                task,
+                last: Mutex::new(None),
+            });
+        self
+    }
+
+    /// Runs jobs until `shutdown` turns true; a job in hand is finished first.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        self.warn_unavailable().await;
+        let wake = self.wake.clone();
+        let poll = Duration::from_millis(self.cfg.poll_interval_ms);
+        super::run(self, wake, poll, shutdown).await;
+    }
+
+    /// Does the periodic work, then runs every job due now once; returns how many ran. For tests
+    /// and one-off use: a job that fails and is due again at once is not run a second time.
+    pub async fn run_due(&self) -> usize {
+        self.periodic(true).await;
+        let claimed = self.claim(1000).await;
+        let n = claimed.len();
+        for job in claimed {
+            self.execute(job).await;
         }
-        kinds
+        n
+    }
+
+    async fn periodic(&self, force: bool) {
+        for p in self.periodic.iter() {
+            let due = {
+                let mut last = p.last.lock().expect("periodic lock");
+                let due = force || last.is_none_or(|t| t.elapsed() >= p.every);
+                if due {
+                    *last = Some(Instant::now());
+                }
+                due
+            };
+            if due {
+                tracing::debug!(task = p.name, "periodic task");
+                (p.task)().await;
+            }
+        }
+    }
+
+    async fn warn_unavailable(&self) {
+        if self.unavailable.is_empty() {
+            return;
+        }
+        let kinds: Vec<&'static str> = self.unavailable.keys().copied().collect();
+        let waiting = self.db.run(move |c| queued_of(c, &kinds)).await;
+        for (kind, n) in waiting.unwrap_or_default() {
+            let why = self
+                .unavailable
+                .get(kind.as_str())
+                .cloned()
+                .unwrap_or_default();
+            tracing::warn!(kind = %kind, waiting = n, "jobs are queued that this process does not run ({why}): they wait");
+        }
     }
 
     async fn claim(&self, limit: usize) -> Vec<Job> {
-        let kinds = self.kinds();
-        if self.mailer.is_none() {
-            self.warn_if_emails_wait().await;
-        }
+        let kinds: Vec<&'static str> = self.kinds.keys().copied().collect();
         let owner = self.owner.clone();
-        let lease = chrono::Duration::seconds(self.state.config.jobs.lease_secs as i64);
+        let lease = chrono::Duration::seconds(self.cfg.lease_secs as i64);
         let claimed = self
-            .state
             .db
-            .run(move |c| claim_kinds(c, &owner, lease, limit, &kinds))
+            .run(move |c| claim(c, &owner, lease, limit, &kinds))
             .await;
         claimed.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "could not claim jobs");
@@ -134,60 +163,41 @@ impl Runner {
         })
     }
 
-    async fn warn_if_emails_wait(&self) {
-        if NO_MAILER_WARNED.load(Ordering::Relaxed) {
-            return;
-        }
-        let waiting = self
-            .state
-            .db
-            .run(|c| {
-                use diesel::prelude::*;
-                jobs::table
-                    .filter(jobs::status.eq(QUEUED))
-                    .filter(jobs::kind.eq(crate::mail::JOB_KIND))
-                    .count()
-                    .get_result::<i64>(c)
-                    .map_err(DbError::from)
-            })
-            .await
-            .unwrap_or(0);
-        if waiting > 0 && !NO_MAILER_WARNED.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                waiting,
-                "emails are queued but smtp.host is not set: they wait until it is"
-            );
-        }
-    }
-
     async fn execute(&self, job: Job) {
         let started = Instant::now();
-        let result = match job.kind.as_str() {
-            crate::mail::JOB_KIND => self.send_email(&job).await,
-            other => Err(JobError {
-                text: format!("unknown job kind {other:?}"),
-                permanent: true,
-            }),
+        let meta = JobMeta {
+            id: job.id.clone(),
+            attempt: job.attempts,
+        };
+        let result = match self.kinds.get(job.kind.as_str()) {
+            Some(run) => run(job.payload.clone(), meta).await,
+            // Not claimed unless registered; kept total for safety.
+            None => Err(JobError::temporary(format!("no runner for {:?}", job.kind))),
         };
         let owner = self.owner.clone();
+        let patience = Duration::from_secs(self.cfg.lease_secs);
+        let (id, kind, attempt) = (job.id.clone(), job.kind.clone(), job.attempts);
         match result {
             Ok(()) => {
-                tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, ms = started.elapsed().as_millis() as u64, "job done");
-                let ours = self.record(move |c| complete(c, &job, &owner)).await;
+                tracing::info!(job = %id, %kind, attempt, ms = started.elapsed().as_millis() as u64, "job done");
+                let ours = record(&self.db, patience, "a job's outcome", move |c| {
+                    complete(c, &job, &owner)
+                })
+                .await;
                 if ours == Some(false) {
-                    tracing::warn!("a job finished after its lease expired: it may run twice");
+                    tracing::warn!(job = %id, "a job finished after its lease expired: it may run twice");
                 }
             }
             Err(e) => {
-                let cfg = self.state.config.jobs.clone();
-                let (id, kind, attempt) = (job.id.clone(), job.kind.clone(), job.attempts);
-                let text = e.text.clone();
-                let status = self
-                    .record(move |c| fail(c, &job, &owner, &text, e.permanent, &cfg))
-                    .await
-                    .flatten();
+                let cfg = self.cfg.clone();
+                let err = e.clone();
+                let status = record(&self.db, patience, "a job's outcome", move |c| {
+                    fail(c, &job, &owner, &err, &cfg)
+                })
+                .await
+                .flatten();
                 match status {
-                    Some(QUEUED) => {
+                    Some(JobStatus::Queued) => {
                         tracing::warn!(job = %id, %kind, attempt, error = %e.text, "job failed; will retry")
                     }
                     Some(_) => {
@@ -200,46 +210,21 @@ impl Runner {
             }
         }
     }
+}
 
-    async fn send_email(&self, job: &Job) -> Result<(), JobError> {
-        let email: Email = serde_json::from_str(&job.payload).map_err(|e| JobError {
-            text: format!("not an email: {e}"),
-            permanent: true,
-        })?;
-        let Some(mailer) = &self.mailer else {
-            // Not claimed without a mailer; kept total for safety.
-            return Err(JobError {
-                text: "smtp.host is not set".into(),
-                permanent: false,
-            });
-        };
-        Ok(mailer.send_with_id(&email, &job.id).await?)
+impl Worker for Runner {
+    fn name(&self) -> &str {
+        &self.owner
     }
 
-    /// Records an outcome. The work is done and must not be lost, so a failing database is
-    /// retried for as long as the lease lasts. None when it could not be recorded.
-    async fn record<T, F>(&self, f: F) -> Option<T>
-    where
-        T: Send + 'static,
-        F: Fn(&mut DbConn) -> Result<T, DbError> + Send + Sync + 'static,
-    {
-        let f = Arc::new(f);
-        let deadline = Instant::now() + Duration::from_secs(self.state.config.jobs.lease_secs);
-        let mut pause = Duration::from_millis(100);
-        loop {
-            let g = f.clone();
-            match self.state.db.run(move |c| g(c)).await {
-                Ok(v) => return Some(v),
-                Err(e) if Instant::now() < deadline => {
-                    tracing::warn!(error = %e, "could not record a job outcome; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "gave up recording a job outcome; the lease will expire");
-                    return None;
-                }
+    async fn step(&mut self, _shutdown: &mut watch::Receiver<bool>) -> Step {
+        self.periodic(false).await;
+        match self.claim(1).await.into_iter().next() {
+            Some(job) => {
+                self.execute(job).await;
+                Step::Worked
             }
+            None => Step::Idle,
         }
     }
 }

@@ -87,7 +87,11 @@ async fn chinese_help_is_answered_in_chinese_sent_and_delivered() {
     assert_eq!(s, StatusCode::OK);
     let out = &app.outgoing()[0];
     assert_eq!(out.status, "delivered");
-    let history: Vec<String> = app.events(&out.id).into_iter().map(|e| e.status).collect();
+    let history: Vec<String> = app
+        .events(&out.id)
+        .into_iter()
+        .map(|e| e.status.to_string())
+        .collect();
     assert_eq!(
         history,
         vec!["queued", "sent", "sent", "delivered", "delivered"]

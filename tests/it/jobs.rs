@@ -11,11 +11,12 @@ use diesel::prelude::*;
 use hotline::config::Config;
 use hotline::db::models::Job;
 use hotline::db::schema::jobs;
+use hotline::mail::SendEmail;
 use hotline::mail::SmtpSecurity;
 use hotline::mail::{queue, Email};
 use hotline::secret::Secret;
-use hotline::work::runner::{run, run_due};
-use hotline::work::{claim, complete};
+use hotline::work::jobs::complete;
+use hotline::work::BackgroundJob;
 use hotline::AppState;
 
 use crate::support::app::TestApp;
@@ -187,13 +188,13 @@ async fn an_admin_retry_sends_a_failed_job() {
         app.state.db.clone(),
     )
     .unwrap();
-    assert!(!hotline::work::retry(&mut app.conn(), "no-such-job").unwrap());
-    assert!(hotline::work::retry(&mut app.conn(), &id).unwrap());
+    assert!(!hotline::work::jobs::retry(&mut app.conn(), "no-such-job").unwrap());
+    assert!(hotline::work::jobs::retry(&mut app.conn(), &id).unwrap());
     assert_eq!(run_due(&fixed).await, 1);
     assert_eq!(server.wait_for(1, Duration::from_secs(5)).len(), 1);
     assert_eq!(job(&app, &id).status, "done");
     // Only failed jobs are retried.
-    assert!(!hotline::work::retry(&mut app.conn(), &id).unwrap());
+    assert!(!hotline::work::jobs::retry(&mut app.conn(), &id).unwrap());
 }
 
 #[actix_web::test]
@@ -222,9 +223,10 @@ async fn temporary_failures_until_max_attempts_fail_the_job() {
         );
     }
     assert_eq!(run_due(&app.state).await, 0);
-    let counts = hotline::work::counts(&mut app.conn()).unwrap();
+    let counts = hotline::work::jobs::counts(&mut app.conn()).unwrap();
+    let counts: Vec<(String, i64)> = counts.iter().map(|(s, n)| (s.to_string(), *n)).collect();
     assert_eq!(counts, vec![("failed".to_string(), 1)]);
-    let recent = hotline::work::recent(&mut app.conn(), 10).unwrap();
+    let recent = hotline::work::jobs::recent(&mut app.conn(), 10).unwrap();
     assert_eq!(recent.len(), 1);
     assert_eq!(recent[0].id, id);
 }
@@ -397,4 +399,24 @@ async fn the_runner_sends_when_woken_and_stops_on_shutdown() {
         .await
         .expect("the runner stops on shutdown")
         .unwrap();
+}
+
+/// Runs every job due now once, as `hotline serve`'s runner would.
+async fn run_due(state: &hotline::AppState) -> usize {
+    state.job_runner().run_due().await
+}
+
+/// The runner as `hotline serve` starts it, until `stop` turns true.
+async fn run(state: hotline::AppState, stop: tokio::sync::watch::Receiver<bool>) {
+    state.job_runner().run(stop).await
+}
+
+/// Claims emails, as a runner with a mail server does.
+fn claim(
+    conn: &mut hotline::db::DbConn,
+    owner: &str,
+    lease: chrono::Duration,
+    limit: usize,
+) -> Result<Vec<hotline::db::models::Job>, hotline::db::DbError> {
+    hotline::work::jobs::claim(conn, owner, lease, limit, &[SendEmail::NAME])
 }

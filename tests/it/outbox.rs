@@ -47,7 +47,11 @@ async fn temporary_errors_are_retried_then_sent() {
     assert_eq!(m.status, "sent");
     assert_eq!(m.attempts, 3);
     assert_eq!(gw.requests().len(), 3);
-    let history: Vec<String> = app.events(&id).into_iter().map(|e| e.status).collect();
+    let history: Vec<String> = app
+        .events(&id)
+        .into_iter()
+        .map(|e| e.status.to_string())
+        .collect();
     assert_eq!(history, vec!["queued", "queued", "queued", "sent"]);
     assert!(app.events(&id)[1]
         .detail

@@ -62,7 +62,7 @@ fn the_case(app: &TestApp) -> Case {
 
 fn email_jobs(app: &TestApp) -> Vec<Job> {
     jobs::table
-        .filter(jobs::kind.eq(hotline::mail::JOB_KIND))
+        .filter(jobs::kind.eq(<hotline::mail::SendEmail as hotline::work::BackgroundJob>::NAME))
         .order(jobs::created_at)
         .select(Job::as_select())
         .load(&mut *app.conn())
@@ -464,7 +464,7 @@ async fn the_runner_emails_a_reminder_once_when_a_department_has_not_answered() 
     })
     .await;
     let r = refer(&app, &case, "交通").unwrap();
-    hotline::work::runner::run_due(&app.state).await;
+    app.state.job_runner().run_due().await;
     let first = smtp.wait_for(1, std::time::Duration::from_secs(10));
     assert_eq!(first.len(), 1, "the referral itself");
     assert!(!first[0].subject().unwrap().contains("催办"));
@@ -475,7 +475,7 @@ async fn the_runner_emails_a_reminder_once_when_a_department_has_not_answered() 
         .set(hotline::db::schema::referrals::reminder_due.eq(yesterday))
         .execute(&mut *app.conn())
         .unwrap();
-    hotline::work::runner::run_due(&app.state).await;
+    app.state.job_runner().run_due().await;
     let mails = smtp.wait_for(2, std::time::Duration::from_secs(10));
     assert_eq!(mails.len(), 2);
     let reminder = &mails[1];
@@ -485,7 +485,7 @@ async fn the_runner_emails_a_reminder_once_when_a_department_has_not_answered() 
         reminder.subject()
     );
     assert!(reminder.text_part().unwrap().contains("/console/ack/"));
-    hotline::work::runner::run_due(&app.state).await;
+    app.state.job_runner().run_due().await;
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(smtp.messages().len(), 2, "one reminder a day");
     assert_eq!(current(&app, &r).reminders, 1);

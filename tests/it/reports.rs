@@ -110,7 +110,7 @@ fn complaint(
             amount_yuan,
             months: Some(2),
             anonymous: false,
-            language: "zh",
+            language: hotline::db::models::Language::Zh,
             channel_id: "log",
             created_at: at,
         })
@@ -157,7 +157,7 @@ fn october(conn: &mut DbConn) {
         .values(NewContact {
             id: "worker",
             phone: "+8613900000009",
-            language: "zh",
+            language: hotline::db::models::Language::Zh,
             language_chosen: true,
             opted_out: false,
             created_at: t,

@@ -11,10 +11,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{claim, mark_attempt_failed, mark_expired, mark_sent, release};
-use crate::db::models::Status;
-use crate::db::{new_id, now, DbError};
+use crate::db::models::MessageStatus;
+use crate::db::{new_id, now, DbConn, DbError};
 use crate::sms::channels::{Channel, OutgoingSms, SendError};
 use crate::text::Encoding;
+use crate::work::{self, Step};
 use crate::AppState;
 
 /// Starts the workers of every channel. They stop, after finishing the send in hand, once
@@ -33,7 +34,13 @@ pub fn spawn(state: &AppState, shutdown: watch::Receiver<bool>) -> Vec<JoinHandl
                 limiter: limiter.clone(),
                 name: format!("{}/{}/{n}", &process[..8], cfg.id),
             };
-            handles.push(tokio::spawn(worker.run(shutdown.clone())));
+            let poll = Duration::from_millis(state.config.outbox.poll_interval_ms);
+            handles.push(tokio::spawn(work::run(
+                worker,
+                state.outbox_wake.clone(),
+                poll,
+                shutdown.clone(),
+            )));
         }
     }
     handles
@@ -46,41 +53,18 @@ struct Worker {
     name: String,
 }
 
-enum Step {
-    Idle,
-    Worked,
-    Stop,
+impl work::Worker for Worker {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn step(&mut self, shutdown: &mut watch::Receiver<bool>) -> Step {
+        self.send_one(shutdown).await
+    }
 }
 
 impl Worker {
-    async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let poll = Duration::from_millis(self.state.config.outbox.poll_interval_ms);
-        tracing::debug!(worker = %self.name, "dispatcher worker started");
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            // Registered before looking, so a message queued meanwhile still wakes us.
-            let wake = self.state.outbox_wake.clone();
-            let notified = wake.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            match self.step(&mut shutdown).await {
-                Step::Worked => {}
-                Step::Stop => break,
-                Step::Idle => {
-                    tokio::select! {
-                        _ = &mut notified => {}
-                        _ = tokio::time::sleep(poll) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
-            }
-        }
-        tracing::debug!(worker = %self.name, "dispatcher worker stopped");
-    }
-
-    async fn step(&self, shutdown: &mut watch::Receiver<bool>) -> Step {
+    async fn send_one(&self, shutdown: &mut watch::Receiver<bool>) -> Step {
         let o = &self.state.config.outbox;
         let token = format!("{}:{}", self.name, new_id());
         let channel_id = self.channel.config().id.clone();
@@ -99,7 +83,7 @@ impl Worker {
                 return Step::Idle;
             }
         };
-        if msg.attempts > 1 && msg.status == Status::Sending.as_str() {
+        if msg.attempts > 1 && msg.status == MessageStatus::Sending {
             tracing::debug!(msg_id = %msg.id, attempt = msg.attempts, "sending again");
         }
         let t = now();
@@ -172,29 +156,12 @@ impl Worker {
         Step::Worked
     }
 
-    /// Records an outcome. After a send the result must not be lost, so a failing database is
-    /// retried for as long as the lease lasts.
+    /// Records an outcome: after a send it must not be lost (`work::record`).
     async fn record<F>(&self, f: F)
     where
-        F: Fn(&mut crate::db::DbConn) -> Result<(), DbError> + Send + Sync + 'static,
+        F: Fn(&mut DbConn) -> Result<(), DbError> + Send + Sync + 'static,
     {
-        let f = Arc::new(f);
-        let deadline = Instant::now() + Duration::from_secs(self.state.config.outbox.lease_secs);
-        let mut pause = Duration::from_millis(100);
-        loop {
-            let g = f.clone();
-            match self.state.db.run(move |c| g(c)).await {
-                Ok(()) => return,
-                Err(e) if Instant::now() < deadline => {
-                    tracing::warn!(error = %e, "could not record a send result; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "gave up recording a send result; the lease will expire");
-                    return;
-                }
-            }
-        }
+        let patience = Duration::from_secs(self.state.config.outbox.lease_secs);
+        work::record(&self.state.db, patience, "a send result", f).await;
     }
 }

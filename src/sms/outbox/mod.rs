@@ -6,15 +6,15 @@ pub mod dispatcher;
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Timestamp};
 use serde::Deserialize;
 
-use crate::db::models::{Message, NewMessage, NewMessageEvent, Status, DIRECTION_OUT};
+use crate::db::models::{Message, MessageStatus, NewMessage, NewMessageEvent, DIRECTION_OUT};
 use crate::db::schema::{message_events, messages};
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::metrics::StatusCount;
 use crate::sms::channels::Delivery;
 use crate::text::sms_size;
+use crate::work::lease::{self, Due};
 
 /// What a caller asks to send.
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ pub fn enqueue(conn: &mut DbConn, cfg: &OutboxConfig, draft: &Draft) -> Result<S
             encoding: size.encoding.as_str(),
             segments: size.segments as i32,
             gateway_id: None,
-            status: Status::Queued.as_str(),
+            status: MessageStatus::Queued,
             priority: draft.priority,
             kind: draft.kind.as_deref(),
             in_reply_to: draft.in_reply_to.as_deref(),
@@ -59,21 +59,21 @@ pub fn enqueue(conn: &mut DbConn, cfg: &OutboxConfig, draft: &Draft) -> Result<S
             updated_at: t,
         })
         .execute(conn)?;
-    record_event(conn, &id, Status::Queued, None)?;
+    record_event(conn, &id, MessageStatus::Queued, None)?;
     Ok(id)
 }
 
 pub fn record_event(
     conn: &mut DbConn,
     message_id: &str,
-    status: Status,
+    status: MessageStatus,
     detail: Option<&str>,
 ) -> Result<(), DbError> {
     diesel::insert_into(message_events::table)
         .values(NewMessageEvent {
             id: &new_id(),
             message_id,
-            status: status.as_str(),
+            status,
             detail,
             created_at: now(),
         })
@@ -85,8 +85,7 @@ pub fn record_event(
 ///
 /// Due: left `sending` by a dispatcher that died, once its lease plus `grace` has passed
 /// without a delivery report (the dead dispatcher may have handed it to the gateway already);
-/// else queued with its retry time reached. Two narrow queries, each a seek on
-/// `messages_outbox_idx`, rather than one OR that would scan the channel's whole history.
+/// else queued with its retry time reached. Each pick is a seek on `messages_outbox_idx`.
 pub fn claim(
     conn: &mut DbConn,
     channel_id: &str,
@@ -95,53 +94,42 @@ pub fn claim(
     grace_secs: u64,
 ) -> Result<Option<Message>, DbError> {
     let t = now();
-    let abandoned = "SELECT id FROM messages WHERE channel_id = $1 AND status = 'sending' \
-                     AND direction = 'out' AND lease_until < $2 ORDER BY priority, next_attempt_at LIMIT 1";
-    let due = "SELECT id FROM messages WHERE channel_id = $1 AND status = 'queued' \
-               AND direction = 'out' AND next_attempt_at <= $2 ORDER BY priority, next_attempt_at LIMIT 1";
-    let lease_until = t + Duration::seconds(lease_secs as i64);
-    for (pick, cutoff) in [
-        (abandoned, t - Duration::seconds(grace_secs as i64)),
-        (due, t),
-    ] {
-        let update = format!(
-            "UPDATE messages SET status = 'sending', lease_owner = $3, lease_until = $4, \
-             attempts = attempts + 1, updated_at = $5 WHERE id = ({pick}{}) RETURNING id",
-            if matches!(conn, DbConn::Pg(_)) {
-                " FOR UPDATE SKIP LOCKED"
-            } else {
-                ""
-            }
-        );
-        // SQLite numbers its parameters ?1, ?2 … where PostgreSQL writes $1, $2 …; and
-        // SQLite needs no SKIP LOCKED: it has one writer at a time.
-        let sql = match conn {
-            DbConn::Sqlite(_) => update.replace('$', "?"),
-            DbConn::Pg(_) => update,
-        };
-        let claimed: Vec<IdRow> = crate::per_backend!(conn, c => diesel::sql_query(&sql)
-            .bind::<Text, _>(channel_id)
-            .bind::<Timestamp, _>(cutoff)
-            .bind::<Text, _>(token)
-            .bind::<Timestamp, _>(lease_until)
-            .bind::<Timestamp, _>(t)
-            .load(c)?);
-        if let Some(row) = claimed.first() {
-            let msg = messages::table
-                .find(&row.id)
-                .select(Message::as_select())
-                .first(conn)
-                .optional()?;
-            return Ok(msg);
+    let pick = |conn: &mut DbConn, due: Due, n: i64| {
+        let q = messages::table
+            .select(messages::id)
+            .filter(messages::channel_id.eq(channel_id))
+            .filter(messages::direction.eq(DIRECTION_OUT))
+            .order((messages::priority, messages::next_attempt_at))
+            .limit(n);
+        match due {
+            Due::Abandoned => crate::locked_ids!(
+                conn,
+                q.filter(messages::status.eq(MessageStatus::Sending))
+                    .filter(messages::lease_until.lt(t - Duration::seconds(grace_secs as i64)))
+            ),
+            Due::Ready => crate::locked_ids!(
+                conn,
+                q.filter(messages::status.eq(MessageStatus::Queued))
+                    .filter(messages::next_attempt_at.le(t))
+            ),
         }
-    }
-    Ok(None)
-}
-
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = Text)]
-    id: String,
+    };
+    let take = |conn: &mut DbConn, ids: &[String]| {
+        diesel::update(messages::table.filter(messages::id.eq_any(ids)))
+            .set((
+                messages::status.eq(MessageStatus::Sending),
+                messages::lease_owner.eq(token),
+                messages::lease_until.eq(t + Duration::seconds(lease_secs as i64)),
+                messages::attempts.eq(messages::attempts + 1),
+                messages::updated_at.eq(t),
+            ))
+            .execute(conn)?;
+        messages::table
+            .filter(messages::id.eq_any(ids))
+            .select(Message::as_select())
+            .load(conn)
+    };
+    Ok(lease::claim(conn, 1, pick, take)?.into_iter().next())
 }
 
 /// The gateway took the message.
@@ -158,10 +146,10 @@ pub fn mark_sent(
             messages::table
                 .filter(messages::id.eq(&msg.id))
                 .filter(messages::lease_owner.eq(token))
-                .filter(messages::status.eq(Status::Sending.as_str())),
+                .filter(messages::status.eq(MessageStatus::Sending)),
         )
         .set((
-            messages::status.eq(Status::Sent.as_str()),
+            messages::status.eq(MessageStatus::Sent),
             messages::sent_at.eq(Some(t)),
             messages::gateway_id.eq(gateway_id),
             messages::lease_owner.eq(None::<String>),
@@ -171,7 +159,7 @@ pub fn mark_sent(
         ))
         .execute(conn)?;
         if n == 1 {
-            record_event(conn, &msg.id, Status::Sent, Some(detail))?;
+            record_event(conn, &msg.id, MessageStatus::Sent, Some(detail))?;
         } else {
             // A delivery report overtook our own bookkeeping: keep its status, drop the lease.
             diesel::update(
@@ -198,25 +186,29 @@ pub fn mark_attempt_failed(
     token: &str,
     error: &str,
     retryable: bool,
-) -> Result<Status, DbError> {
+) -> Result<MessageStatus, DbError> {
     let t = now();
     let give_up = !retryable || msg.attempts as u32 >= cfg.max_attempts;
-    let next = t + backoff(cfg, msg.attempts as u32);
+    let next = t + crate::work::backoff(
+        cfg.backoff_base_secs,
+        cfg.backoff_max_secs,
+        msg.attempts as u32,
+    );
     let give_up = give_up || msg.expires_at.is_some_and(|e| next >= e);
     let status = if give_up {
-        Status::Failed
+        MessageStatus::Failed
     } else {
-        Status::Queued
+        MessageStatus::Queued
     };
     crate::db::transaction(conn, |conn| {
         let n = diesel::update(
             messages::table
                 .filter(messages::id.eq(&msg.id))
                 .filter(messages::lease_owner.eq(token))
-                .filter(messages::status.eq(Status::Sending.as_str())),
+                .filter(messages::status.eq(MessageStatus::Sending)),
         )
         .set((
-            messages::status.eq(status.as_str()),
+            messages::status.eq(status),
             messages::next_attempt_at.eq(if give_up { t } else { next }),
             messages::lease_owner.eq(None::<String>),
             messages::lease_until.eq(None::<NaiveDateTime>),
@@ -246,10 +238,10 @@ pub fn release(conn: &mut DbConn, msg: &Message, token: &str) -> Result<(), DbEr
         messages::table
             .filter(messages::id.eq(&msg.id))
             .filter(messages::lease_owner.eq(token))
-            .filter(messages::status.eq(Status::Sending.as_str())),
+            .filter(messages::status.eq(MessageStatus::Sending)),
     )
     .set((
-        messages::status.eq(Status::Queued.as_str()),
+        messages::status.eq(MessageStatus::Queued),
         messages::attempts.eq(messages::attempts - 1),
         messages::lease_owner.eq(None::<String>),
         messages::lease_until.eq(None::<NaiveDateTime>),
@@ -267,7 +259,7 @@ pub fn mark_expired(conn: &mut DbConn, msg: &Message, token: &str) -> Result<(),
                 .filter(messages::lease_owner.eq(token)),
         )
         .set((
-            messages::status.eq(Status::Expired.as_str()),
+            messages::status.eq(MessageStatus::Expired),
             messages::lease_owner.eq(None::<String>),
             messages::lease_until.eq(None::<NaiveDateTime>),
             messages::updated_at.eq(now()),
@@ -277,7 +269,7 @@ pub fn mark_expired(conn: &mut DbConn, msg: &Message, token: &str) -> Result<(),
             record_event(
                 conn,
                 &msg.id,
-                Status::Expired,
+                MessageStatus::Expired,
                 Some("not sent before its maximum age"),
             )?;
         }
@@ -285,21 +277,11 @@ pub fn mark_expired(conn: &mut DbConn, msg: &Message, token: &str) -> Result<(),
     })
 }
 
-/// Exponential backoff: base · 2^(attempt-1), capped.
-pub fn backoff(cfg: &OutboxConfig, attempt: u32) -> Duration {
-    let exp = attempt.saturating_sub(1).min(20);
-    let secs = cfg
-        .backoff_base_secs
-        .saturating_mul(1u64 << exp)
-        .min(cfg.backoff_max_secs);
-    Duration::seconds(secs as i64)
-}
-
 #[derive(Debug, PartialEq, Eq)]
 pub enum ReportOutcome {
-    Applied(Status),
+    Applied(MessageStatus),
     /// Recorded as evidence; the status stays (e.g. a late "accepted" after "delivered").
-    Kept(Status),
+    Kept(MessageStatus),
     UnknownMessage,
 }
 
@@ -328,18 +310,23 @@ pub fn apply_report(
         else {
             return Ok(ReportOutcome::UnknownMessage);
         };
-        let current = Status::parse(&msg.status).unwrap_or(Status::Queued);
+        let current = msg.status;
         let target = match (delivery, current) {
-            (Delivery::Accepted | Delivery::Pending, Status::Sending | Status::Queued) => {
-                Some(Status::Sent)
-            }
+            (
+                Delivery::Accepted | Delivery::Pending,
+                MessageStatus::Sending | MessageStatus::Queued,
+            ) => Some(MessageStatus::Sent),
             (
                 Delivery::Delivered,
-                Status::Sending | Status::Queued | Status::Sent | Status::Failed,
-            ) => Some(Status::Delivered),
-            (Delivery::Failed, Status::Sending | Status::Queued | Status::Sent) => {
-                Some(Status::Failed)
-            }
+                MessageStatus::Sending
+                | MessageStatus::Queued
+                | MessageStatus::Sent
+                | MessageStatus::Failed,
+            ) => Some(MessageStatus::Delivered),
+            (
+                Delivery::Failed,
+                MessageStatus::Sending | MessageStatus::Queued | MessageStatus::Sent,
+            ) => Some(MessageStatus::Failed),
             _ => None,
         };
         match target {
@@ -347,7 +334,7 @@ pub fn apply_report(
                 let t = now();
                 diesel::update(messages::table.filter(messages::id.eq(&msg.id)))
                     .set((
-                        messages::status.eq(new.as_str()),
+                        messages::status.eq(new),
                         messages::sent_at.eq(Some(msg.sent_at.unwrap_or(t))),
                         messages::lease_owner.eq(None::<String>),
                         messages::lease_until.eq(None::<NaiveDateTime>),
@@ -404,22 +391,5 @@ impl Default for OutboxConfig {
             poll_interval_ms: 500,
             send_timeout_secs: 15,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let cfg = OutboxConfig {
-            backoff_base_secs: 5,
-            backoff_max_secs: 60,
-            ..Default::default()
-        };
-        let secs: Vec<i64> = (1..=6).map(|a| backoff(&cfg, a).num_seconds()).collect();
-        assert_eq!(secs, vec![5, 10, 20, 40, 60, 60]);
-        assert_eq!(backoff(&cfg, 200).num_seconds(), 60);
     }
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::{render, ConsoleError, Me};
 use crate::accounts::users::{self, UserError, UserRole};
 use crate::db::models::Department;
+use crate::db::models::JobStatus;
 use crate::db::now;
 use crate::db::schema::departments;
 use crate::web::WebState;
@@ -184,13 +185,17 @@ async fn departments_page(
                 .order(departments::code)
                 .select(Department::as_select())
                 .load(c)?;
-            Ok((list, crate::work::counts(c)?, crate::work::recent(c, 50)?))
+            Ok((
+                list,
+                crate::work::jobs::counts(c)?,
+                crate::work::jobs::recent(c, 50)?,
+            ))
         })
         .await?;
     // The email queue as the admin needs it: what waits, what failed and why.
     let jobs: Vec<_> = recent
         .iter()
-        .filter(|j| j.status != crate::work::DONE)
+        .filter(|j| j.status != JobStatus::Done)
         .map(|j| {
             let email: Option<crate::mail::Email> = serde_json::from_str(&j.payload).ok();
             json!({
@@ -202,7 +207,7 @@ async fn departments_page(
                 "attempts": j.attempts,
                 "run_at": state.config.local_minute(j.run_at),
                 "last_error": j.last_error,
-                "failed": j.status == crate::work::FAILED,
+                "failed": j.status == JobStatus::Failed,
             })
         })
         .collect();
@@ -331,7 +336,7 @@ pub async fn retry_job(
         .db
         .run(move |c| {
             crate::db::transaction(c, |c| -> Result<bool, crate::db::DbError> {
-                let ok = crate::work::retry(c, &id)?;
+                let ok = crate::work::jobs::retry(c, &id)?;
                 if ok {
                     crate::cases::audit(
                         c,

@@ -165,12 +165,7 @@ mod tests {
         ] {
             keys.push(format!("referral_kind.{k}"));
         }
-        for s in [
-            crate::work::QUEUED,
-            crate::work::RUNNING,
-            crate::work::DONE,
-            crate::work::FAILED,
-        ] {
+        for s in crate::db::models::JobStatus::ALL {
             keys.push(format!("jobs.{s}"));
         }
         let missing: Vec<&String> = keys.iter().filter(|k| p.t(k) == **k).collect();

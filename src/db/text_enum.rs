@@ -1,0 +1,159 @@
+//! States and kinds stored as text: one macro gives an enum its text form, `FromStr`, serde, and
+//! diesel's mapping to a `Text` column in both directions. An unknown value read from the
+//! database is an error, never a plausible default.
+
+/// A stored text that names no variant of the enum it was read as.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not a {what}")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+}
+
+/// Declares an enum stored as text: `text_enum! { pub enum JobStatus { Queued = "queued", … } }`.
+/// Rows, query filters and insert forms use the enum itself (`jobs::status.eq(JobStatus::Queued)`).
+#[macro_export]
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            ::diesel::expression::AsExpression,
+            ::diesel::deserialize::FromSqlRow,
+        )]
+        #[diesel(sql_type = ::diesel::sql_types::Text)]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::db::text_enum::UnknownValue;
+            fn from_str(s: &str) -> Result<$name, $crate::db::text_enum::UnknownValue> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err($crate::db::text_enum::UnknownValue {
+                        what: stringify!($name),
+                        value: s.to_string(),
+                    }),
+                }
+            }
+        }
+
+        impl ::std::convert::TryFrom<String> for $name {
+            type Error = $crate::db::text_enum::UnknownValue;
+            fn try_from(s: String) -> Result<$name, $crate::db::text_enum::UnknownValue> {
+                s.parse()
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let s = <String as ::serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(::serde::de::Error::custom)
+            }
+        }
+
+        impl<DB> ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB> for $name
+        where
+            DB: ::diesel::backend::Backend,
+            str: ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut ::diesel::serialize::Output<'b, '_, DB>,
+            ) -> ::diesel::serialize::Result {
+                <str as ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB>>::to_sql(
+                    self.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl<DB> ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB> for $name
+        where
+            DB: ::diesel::backend::Backend,
+            String: ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> ::diesel::deserialize::Result<$name> {
+                let s = <String as ::diesel::deserialize::FromSql<
+                    ::diesel::sql_types::Text,
+                    DB,
+                >>::from_sql(bytes)?;
+                Ok(s.parse()?)
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    crate::text_enum! {
+        /// A test enum.
+        pub enum Colour {
+            Red = "red",
+            DarkBlue = "dark_blue",
+        }
+    }
+
+    #[test]
+    fn text_round_trips_and_unknown_values_are_errors() {
+        for c in Colour::ALL {
+            assert_eq!(c.as_str().parse::<Colour>(), Ok(*c));
+            assert_eq!(Colour::try_from(c.to_string()), Ok(*c));
+        }
+        let e = "blue".parse::<Colour>().unwrap_err();
+        assert_eq!(e.to_string(), "\"blue\" is not a Colour");
+        assert_eq!(
+            serde_json::to_string(&Colour::DarkBlue).unwrap(),
+            "\"dark_blue\""
+        );
+        assert!(serde_json::from_str::<Colour>("\"green\"").is_err());
+    }
+}
