@@ -140,20 +140,18 @@ pub fn claim(
         }
     };
     let take = |conn: &mut DbConn, ids: &[String]| {
-        diesel::update(jobs::table.filter(jobs::id.eq_any(ids)))
-            .set((
-                jobs::status.eq(JobStatus::Running),
-                jobs::lease_owner.eq(owner),
-                jobs::lease_until.eq(t + lease),
-                jobs::attempts.eq(jobs::attempts + 1),
-                jobs::updated_at.eq(t),
-            ))
-            .execute(conn)?;
-        jobs::table
-            .filter(jobs::id.eq_any(ids))
-            .order(jobs::run_at)
-            .select(Job::as_select())
-            .load(conn)
+        let mut rows: Vec<Job> = crate::take_rows!(
+            conn,
+            jobs,
+            ids,
+            JobStatus::Running,
+            owner,
+            t + lease,
+            t,
+            Job
+        )?;
+        rows.sort_by_key(|j| j.run_at);
+        Ok(rows)
     };
     lease::claim(conn, limit, pick, take)
 }
@@ -161,21 +159,16 @@ pub fn claim(
 /// The job ran. False when it was no longer ours (the lease expired and another runner took it).
 pub fn complete(conn: &mut DbConn, job: &Job, owner: &str) -> Result<bool, DbError> {
     let t = now();
-    let n = diesel::update(
-        jobs::table
-            .filter(jobs::id.eq(&job.id))
-            .filter(jobs::lease_owner.eq(owner))
-            .filter(jobs::status.eq(JobStatus::Running)),
-    )
-    .set((
-        jobs::status.eq(JobStatus::Done),
-        jobs::done_at.eq(Some(t)),
-        jobs::lease_owner.eq(None::<String>),
-        jobs::lease_until.eq(None::<NaiveDateTime>),
-        jobs::last_error.eq(None::<String>),
-        jobs::updated_at.eq(t),
-    ))
-    .execute(conn)?;
+    let n = diesel::update(crate::held_row!(jobs, &job.id, owner, JobStatus::Running))
+        .set((
+            jobs::status.eq(JobStatus::Done),
+            jobs::done_at.eq(Some(t)),
+            jobs::lease_owner.eq(None::<String>),
+            jobs::lease_until.eq(None::<NaiveDateTime>),
+            jobs::last_error.eq(None::<String>),
+            jobs::updated_at.eq(t),
+        ))
+        .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -205,21 +198,16 @@ pub fn fail(
             job.attempts.max(1) as u32,
         )
     };
-    let n = diesel::update(
-        jobs::table
-            .filter(jobs::id.eq(&job.id))
-            .filter(jobs::lease_owner.eq(owner))
-            .filter(jobs::status.eq(JobStatus::Running)),
-    )
-    .set((
-        jobs::status.eq(status),
-        jobs::run_at.eq(run_at),
-        jobs::lease_owner.eq(None::<String>),
-        jobs::lease_until.eq(None::<NaiveDateTime>),
-        jobs::last_error.eq(Some(truncate(&error.text, MAX_ERROR_CHARS))),
-        jobs::updated_at.eq(t),
-    ))
-    .execute(conn)?;
+    let n = diesel::update(crate::held_row!(jobs, &job.id, owner, JobStatus::Running))
+        .set((
+            jobs::status.eq(status),
+            jobs::run_at.eq(run_at),
+            jobs::lease_owner.eq(None::<String>),
+            jobs::lease_until.eq(None::<NaiveDateTime>),
+            jobs::last_error.eq(Some(truncate(&error.text, MAX_ERROR_CHARS))),
+            jobs::updated_at.eq(t),
+        ))
+        .execute(conn)?;
     Ok((n == 1).then_some(status))
 }
 

@@ -60,3 +60,38 @@ macro_rules! locked_ids {
         }
     }};
 }
+
+/// Marks the picked rows of `$t` (a table module with `id`, `status`, `lease_owner`,
+/// `lease_until`, `attempts` and `updated_at`) taken: status `$taken`, held by `$owner` until
+/// `$until`, one more attempt counted; then loads them as `$row`. For the `take` of `claim`.
+#[macro_export]
+macro_rules! take_rows {
+    ($conn:expr, $t:ident, $ids:expr, $taken:expr, $owner:expr, $until:expr, $now:expr, $row:ty) => {{
+        use diesel::prelude::*;
+        diesel::update($t::table.filter($t::id.eq_any($ids)))
+            .set((
+                $t::status.eq($taken),
+                $t::lease_owner.eq($owner),
+                $t::lease_until.eq($until),
+                $t::attempts.eq($t::attempts + 1),
+                $t::updated_at.eq($now),
+            ))
+            .execute($conn)?;
+        $t::table
+            .filter($t::id.eq_any($ids))
+            .select(<$row>::as_select())
+            .load($conn)
+    }};
+}
+
+/// The row `$id` of `$t` while `$owner` still holds it in status `$taken`: what an outcome
+/// updates, so a worker whose lease ran out (another took the row) changes nothing.
+#[macro_export]
+macro_rules! held_row {
+    ($t:ident, $id:expr, $owner:expr, $taken:expr) => {
+        $t::table
+            .filter($t::id.eq($id))
+            .filter($t::lease_owner.eq($owner))
+            .filter($t::status.eq($taken))
+    };
+}

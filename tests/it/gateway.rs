@@ -312,11 +312,11 @@ async fn health_readiness_and_metrics() {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 
     let metrics = |app: &TestApp| {
-        let app_state = app.state.clone();
+        let web_state = app.web.clone();
         async move {
             let a = actix_web::test::init_service(
                 actix_web::App::new()
-                    .app_data(actix_web::web::Data::new(app_state))
+                    .app_data(actix_web::web::Data::new(web_state))
                     .configure(hotline::web::configure),
             )
             .await;

@@ -115,19 +115,17 @@ pub fn claim(
         }
     };
     let take = |conn: &mut DbConn, ids: &[String]| {
-        diesel::update(messages::table.filter(messages::id.eq_any(ids)))
-            .set((
-                messages::status.eq(MessageStatus::Sending),
-                messages::lease_owner.eq(token),
-                messages::lease_until.eq(t + Duration::seconds(lease_secs as i64)),
-                messages::attempts.eq(messages::attempts + 1),
-                messages::updated_at.eq(t),
-            ))
-            .execute(conn)?;
-        messages::table
-            .filter(messages::id.eq_any(ids))
-            .select(Message::as_select())
-            .load(conn)
+        let until = t + Duration::seconds(lease_secs as i64);
+        crate::take_rows!(
+            conn,
+            messages,
+            ids,
+            MessageStatus::Sending,
+            token,
+            until,
+            t,
+            Message
+        )
     };
     Ok(lease::claim(conn, 1, pick, take)?.into_iter().next())
 }
@@ -142,12 +140,12 @@ pub fn mark_sent(
 ) -> Result<(), DbError> {
     let t = now();
     crate::db::transaction(conn, |conn| {
-        let n = diesel::update(
-            messages::table
-                .filter(messages::id.eq(&msg.id))
-                .filter(messages::lease_owner.eq(token))
-                .filter(messages::status.eq(MessageStatus::Sending)),
-        )
+        let n = diesel::update(crate::held_row!(
+            messages,
+            &msg.id,
+            token,
+            MessageStatus::Sending
+        ))
         .set((
             messages::status.eq(MessageStatus::Sent),
             messages::sent_at.eq(Some(t)),
@@ -201,12 +199,12 @@ pub fn mark_attempt_failed(
         MessageStatus::Queued
     };
     crate::db::transaction(conn, |conn| {
-        let n = diesel::update(
-            messages::table
-                .filter(messages::id.eq(&msg.id))
-                .filter(messages::lease_owner.eq(token))
-                .filter(messages::status.eq(MessageStatus::Sending)),
-        )
+        let n = diesel::update(crate::held_row!(
+            messages,
+            &msg.id,
+            token,
+            MessageStatus::Sending
+        ))
         .set((
             messages::status.eq(status),
             messages::next_attempt_at.eq(if give_up { t } else { next }),
@@ -234,12 +232,12 @@ pub fn mark_attempt_failed(
 /// Puts back a claimed message that was never handed to the gateway (shutdown while waiting
 /// for the rate limiter), without counting the attempt.
 pub fn release(conn: &mut DbConn, msg: &Message, token: &str) -> Result<(), DbError> {
-    diesel::update(
-        messages::table
-            .filter(messages::id.eq(&msg.id))
-            .filter(messages::lease_owner.eq(token))
-            .filter(messages::status.eq(MessageStatus::Sending)),
-    )
+    diesel::update(crate::held_row!(
+        messages,
+        &msg.id,
+        token,
+        MessageStatus::Sending
+    ))
     .set((
         messages::status.eq(MessageStatus::Queued),
         messages::attempts.eq(messages::attempts - 1),
