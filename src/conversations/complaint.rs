@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::cases::Answers;
 use crate::text::{
-    first_word, normalize_digits, normalize_keyword, parse_amount_yuan, parse_count,
+    first_word, normalize_digits, normalize_keyword, parse_amount_yuan, parse_count, parse_months,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,20 +227,6 @@ fn county_choice(text: &str, counties: &[County]) -> Option<String> {
 }
 
 /// Months owed: "3", "3个月", "三个月" is not read (digits only), "半年" neither.
-fn parse_months(text: &str) -> Option<u32> {
-    let t = normalize_digits(text);
-    let t = t
-        .trim()
-        .trim_end_matches("个月")
-        .trim_end_matches('月')
-        .trim_end_matches("months")
-        .trim_end_matches("month");
-    t.trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (1..=120).contains(n))
-}
-
 /// The one-message form for experienced users and brokers: `QX <project code> <workers> <amount>`.
 pub fn one_message(text: &str) -> Option<(String, u32, u64)> {
     let norm = normalize_keyword(text);

@@ -1,5 +1,8 @@
 //! Digits and numbers as workers type them: Tibetan and full-width digits,
-//! Chinese magnitude suffixes and currency marks.
+//! Chinese and Tibetan magnitude words, currency marks and units before or after the
+//! number, and numbers in words (`numerals`).
+
+use super::numerals::{chinese_number, tibetan_number};
 
 /// 1234567 → "1,234,567", the way the bureau writes amounts of yuan.
 pub fn thousands(n: i64) -> String {
@@ -88,22 +91,67 @@ const COUNT_UNITS: &[&str] = &[
     "མི",
 ];
 
-/// Parses a head count such as "5", " 12人 ", "5 people" or "༥".
-/// Only plain whole numbers: no sign, no decimals, no thousands separators.
+/// Parses a head count such as "5", " 12人 ", "5 people", "༥", "༥ མི", "མི་ལྔ", "三个",
+/// "十二" or "གསུམ". Only whole numbers: no sign, no decimals, no thousands separators.
 pub fn parse_count(s: &str) -> Option<u32> {
     let s = normalize_digits(s);
-    let number = strip_any_suffix(s.trim(), COUNT_UNITS);
-    if !is_ascii_digits(number) {
+    let s = trim_tibetan_end(&s);
+    let number = strip_any_suffix(s, COUNT_UNITS);
+    // Tibetan puts the noun first: མི་ལྔ, "people, five".
+    let number = strip_any_prefix(number, &["མི་", "མི"]);
+    whole_number(number)?.try_into().ok()
+}
+
+/// Digits, Chinese numerals or Tibetan number words, as a whole number.
+fn whole_number(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if is_ascii_digits(s) {
+        return s.parse().ok();
+    }
+    if s.bytes().any(|b| b.is_ascii_digit()) && !s.chars().any(is_chinese_numeral) {
         return None;
     }
-    number.parse().ok()
+    chinese_number(s).or_else(|| tibetan_number(s))
+}
+
+fn is_chinese_numeral(c: char) -> bool {
+    chinese_number(&c.to_string()).is_some() || matches!(c, '十' | '百' | '千' | '万' | '萬')
+}
+
+/// Drops a trailing tsheg or shad (and the spaces around them): "གསུམ།" is "གསུམ".
+fn trim_tibetan_end(s: &str) -> &str {
+    s.trim().trim_end_matches(['་', '།', '༎']).trim()
+}
+
+/// Words that may stand with a number of months: 3个月, ཟླ་བ་༣, ༣ ཟླ་བ, 3 months.
+const MONTH_UNITS: &[&str] = &[
+    "个月",
+    "個月",
+    "月",
+    "months",
+    "month",
+    "ཟླ་བ་",
+    "ཟླ་བ",
+    "ཟླ་",
+    "ཟླ",
+];
+
+/// Parses a number of months (1 to 120): "3", "3个月", "三个月", "ཟླ་བ་༣", "༣ ཟླ་བ", "ཟླ་བ་གསུམ".
+pub fn parse_months(s: &str) -> Option<u32> {
+    let s = normalize_digits(s);
+    let s = trim_tibetan_end(&s);
+    let number = strip_any_suffix(s, MONTH_UNITS);
+    let number = strip_any_prefix(number, MONTH_UNITS);
+    let n: u32 = whole_number(trim_tibetan_end(number))?.try_into().ok()?;
+    (1..=120).contains(&n).then_some(n)
 }
 
 fn is_ascii_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-const CURRENCY_PREFIXES: &[&str] = &["¥", "￥", "RMB", "CNY"];
+/// Before the number: signs, and the Tibetan unit, which workers write first (སྒོར་མོ་༥༠༠༠).
+const CURRENCY_PREFIXES: &[&str] = &["¥", "￥", "RMB", "CNY", "སྒོར་མོ་", "སྒོར་མོ", "སྒོར་", "སྒོར"];
 
 /// "སྒོར་མོ" / "སྒོར" are Tibetan for yuan (a round coin).
 const CURRENCY_SUFFIXES: &[&str] = &[
@@ -123,22 +171,38 @@ const CURRENCY_SUFFIXES: &[&str] = &[
     "སྒོར",
 ];
 
-/// Magnitude suffixes as powers of ten. "w" is the common shorthand for 万.
-const MAGNITUDES: &[(&str, u32)] = &[("千", 3), ("k", 3), ("万", 4), ("萬", 4), ("w", 4)];
+/// Magnitude suffixes as powers of ten. "w" is the common shorthand for 万; ཁྲི (ten
+/// thousand), སྟོང (thousand) and འབུམ (hundred thousand) are the Tibetan words.
+const MAGNITUDES: &[(&str, u32)] = &[
+    ("千", 3),
+    ("k", 3),
+    ("万", 4),
+    ("萬", 4),
+    ("w", 4),
+    ("འབུམ", 5),
+    ("ཁྲི", 4),
+    ("སྟོང་ཕྲག", 3),
+    ("སྟོང", 3),
+];
 
-/// Reads an amount of money in whole yuan: "3000", "¥3,000", "3千元",
-/// "1.5万", "3k", "RMB 3000", "3,000.00", "༣༠༠༠"... Fractions of a yuan are
-/// dropped. Returns `None` for anything else, including negatives and
-/// amounts that overflow.
+/// Reads an amount of money in whole yuan: "3000", "¥3,000", "3千元", "1.5万", "3k",
+/// "RMB 3000", "3,000.00", "༣༠༠༠", "སྒོར་མོ་༥༠༠༠", "༥༠༠༠ སྒོར", "༣ ཁྲི" (30,000), "两千",
+/// "三万五" (35,000)... Fractions of a yuan are dropped. Returns `None` for anything else,
+/// including negatives and amounts that overflow.
 pub fn parse_amount_yuan(s: &str) -> Option<u64> {
     let s = normalize_digits(s);
-    let rest = strip_any_prefix(s.trim(), CURRENCY_PREFIXES);
-    let rest = strip_any_suffix(rest, CURRENCY_SUFFIXES);
+    let rest = trim_tibetan_end(&s);
+    let rest = strip_any_prefix(rest, CURRENCY_PREFIXES);
+    let rest = trim_tibetan_end(strip_any_suffix(rest, CURRENCY_SUFFIXES));
     let (number, zeros) = MAGNITUDES
         .iter()
         .find_map(|&(suffix, zeros)| Some((strip_suffix_ci(rest, suffix)?.trim_end(), zeros)))
         .unwrap_or((rest, 0));
-    parse_scaled(number, zeros)
+    parse_scaled(trim_tibetan_end(number), zeros).or_else(|| {
+        // Words: 两千, 三万五, ཁྲི་གསུམ; digits with Chinese units between them (3千5).
+        let n = chinese_number(rest).or_else(|| tibetan_number(rest))?;
+        (n > 0 || rest.contains(['零', '〇'])).then_some(n)
+    })
 }
 
 /// Parses "1,234.56" and multiplies by 10^zeros, rounding down.
@@ -184,6 +248,136 @@ fn parse_grouped(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ways workers write money in Tibetan and Chinese (issue 9): unit before or after
+    /// the number, Tibetan magnitude words, numbers in words.
+    #[test]
+    fn amounts_as_workers_write_them() {
+        for (input, yuan) in [
+            ("སྒོར་མོ་༥༠༠༠", 5000),
+            ("སྒོར་ ༥༠༠༠", 5000),
+            ("སྒོར༥༠༠༠", 5000),
+            ("༥༠༠༠ སྒོར", 5000),
+            ("༥༠༠༠སྒོར་མོ།", 5000),
+            ("༣ ཁྲི", 30_000),
+            ("༣ཁྲི་", 30_000),
+            ("3 ཁྲི སྒོར", 30_000),
+            ("༥ སྟོང", 5000),
+            ("ཁྲི་གསུམ", 30_000),
+            ("5000元", 5000),
+            ("两千", 2000),
+            ("两千元", 2000),
+            ("三万五", 35_000),
+            ("三千", 3000),
+            ("3千5", 3500),
+            ("一万二千元", 12_000),
+        ] {
+            assert_eq!(parse_amount_yuan(input), Some(yuan), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn counts_and_months_as_workers_write_them() {
+        for (input, n) in [
+            ("三个", 3),
+            ("三个人", 3),
+            ("十二", 12),
+            ("十二人", 12),
+            ("五", 5),
+            ("གསུམ", 3),
+            ("བཅུ", 10),
+            ("མི་ལྔ", 5),
+            ("མི་༥", 5),
+            ("༥ མི།", 5),
+        ] {
+            assert_eq!(parse_count(input), Some(n), "{input:?}");
+        }
+        for (input, n) in [
+            ("3", 3),
+            ("3个月", 3),
+            ("三个月", 3),
+            ("３个月", 3),
+            ("ཟླ་བ་༣", 3),
+            ("ཟླ་བ་ ༣", 3),
+            ("༣ ཟླ་བ", 3),
+            ("༣ཟླ་བ།", 3),
+            ("ཟླ་བ་གསུམ", 3),
+            ("12 months", 12),
+            ("十二个月", 12),
+        ] {
+            assert_eq!(parse_months(input), Some(n), "{input:?}");
+        }
+        for input in ["0", "121", "ཟླ་བ", "月", "三三个月", "abc"] {
+            assert_eq!(parse_months(input), None, "{input:?}");
+        }
+    }
+
+    mod written_any_way {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn digits_in(n: u64, script: u8) -> String {
+            let ascii = n.to_string();
+            match script {
+                0 => ascii,
+                1 => ascii
+                    .chars()
+                    .map(|c| char::from_u32(0x0F20 + c.to_digit(10).unwrap()).unwrap())
+                    .collect(),
+                _ => ascii
+                    .chars()
+                    .map(|c| char::from_u32(0xFF10 + c.to_digit(10).unwrap()).unwrap())
+                    .collect(),
+            }
+        }
+
+        /// A unit around a number, the ways workers put it.
+        fn with_unit(number: &str, unit: u8, space: bool) -> String {
+            let sp = if space { " " } else { "" };
+            match unit {
+                0 => number.to_string(),
+                1 => format!("{number}{sp}元"),
+                2 => format!("{number}{sp}块"),
+                3 => format!("¥{sp}{number}"),
+                4 => format!("སྒོར་མོ་{sp}{number}"),
+                5 => format!("སྒོར{sp}{number}"),
+                6 => format!("{number}{sp}སྒོར"),
+                7 => format!("{number}{sp}སྒོར་མོ།"),
+                8 => format!("RMB{sp}{number}"),
+                _ => format!("{number}{sp}yuan"),
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn any_amount_in_any_digits_with_any_unit(n in 1u64..100_000_000, script in 0u8..3, unit in 0u8..10, space: bool) {
+                let text = with_unit(&digits_in(n, script), unit, space);
+                prop_assert_eq!(parse_amount_yuan(&text), Some(n), "{}", text);
+            }
+
+            #[test]
+            fn any_amount_in_ten_thousands(n in 1u64..10_000, script in 0u8..3, tibetan: bool, space: bool) {
+                let sp = if space { " " } else { "" };
+                let word = if tibetan { "ཁྲི" } else { "万" };
+                let text = format!("{}{sp}{word}", digits_in(n, script));
+                prop_assert_eq!(parse_amount_yuan(&text), Some(n * 10_000), "{}", text);
+            }
+
+            #[test]
+            fn any_count_in_any_digits(n in 1u32..10_000, script in 0u8..3, unit in 0u8..4) {
+                let d = digits_in(n as u64, script);
+                let text = match unit { 0 => d, 1 => format!("{d}人"), 2 => format!("{d} མི"), _ => format!("མི་{d}") };
+                prop_assert_eq!(parse_count(&text), Some(n), "{}", text);
+            }
+
+            #[test]
+            fn any_month_count_in_any_digits(n in 1u32..=120, script in 0u8..3, unit in 0u8..4) {
+                let d = digits_in(n as u64, script);
+                let text = match unit { 0 => d, 1 => format!("{d}个月"), 2 => format!("ཟླ་བ་{d}"), _ => format!("{d} ཟླ་བ") };
+                prop_assert_eq!(parse_months(&text), Some(n), "{}", text);
+            }
+        }
+    }
 
     #[test]
     fn amounts_read_with_thousands_separators() {
@@ -248,7 +442,6 @@ mod tests {
             "1,000",
             "abc",
             "5 apples",
-            "五",
             "4294967296",
             "5 5",
             "\u{0F2E}",
@@ -320,13 +513,14 @@ mod tests {
             ".5",
             "3..0",
             "3.0.0",
-            "3千5",
-            "三千",
             "3 000",
             "k",
             "18446744073709551616",
             "18446744073709551615万",
             "\u{0F2C}000",
+            "སྒོར",
+            "三三",
+            "ཀཁ",
         ] {
             assert_eq!(parse_amount_yuan(input), None, "{input:?}");
         }
