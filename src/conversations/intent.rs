@@ -127,13 +127,26 @@ pub fn classify(text: &str) -> Intent {
     Intent::Unknown
 }
 
-/// The script a text is written in, as a language; None when it says nothing (digits, Latin).
+/// The script a text is written in, as a language; None when it says nothing (digits, Latin,
+/// or a number with a one-character Chinese unit: a Tibetan worker answers `5000元` too).
 pub fn language_of(text: &str) -> Option<Language> {
     match detect_script(text) {
         Script::Tibetan => Some(Language::Bo),
+        Script::Chinese if is_number_with_unit(text) => None,
         Script::Chinese => Some(Language::Zh),
         Script::Latin | Script::Unknown => None,
     }
+}
+
+/// Digits (any script) and at most one other character besides spaces and punctuation.
+fn is_number_with_unit(text: &str) -> bool {
+    let digits = crate::text::normalize_digits(text);
+    let has_digit = digits.chars().any(|c| c.is_ascii_digit());
+    let others = digits
+        .chars()
+        .filter(|c| !c.is_ascii_digit() && !c.is_whitespace() && !c.is_ascii_punctuation())
+        .count();
+    has_digit && others <= 1
 }
 
 /// The language to answer in: the worker's own choice if they made one, else the script of
@@ -162,6 +175,19 @@ mod tests {
             created_at: t,
             updated_at: t,
         }
+    }
+
+    #[test]
+    fn a_number_with_a_chinese_unit_keeps_the_language() {
+        assert_eq!(language_of("5000元"), None);
+        assert_eq!(language_of("５０００元"), None);
+        assert_eq!(language_of("3个"), None);
+        assert_eq!(language_of("5000"), None);
+        assert_eq!(language_of("帮助"), Some(Language::Zh));
+        assert_eq!(language_of("5000块钱"), Some(Language::Zh));
+        assert_eq!(language_of("༥༠༠༠ སྒོར"), Some(Language::Bo));
+        let tibetan = contact("bo", false);
+        assert_eq!(reply_language(&tibetan, "5000元"), Language::Bo);
     }
 
     #[test]
