@@ -271,6 +271,12 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
                 };
                 let dialog = conversations::open_dialog(conn, &state.config.dialog, &contact.id)?;
                 let result = match (&dialog, &intent) {
+                    // A status query reaches its handler from any step; the dialog stays open.
+                    (Some(_), Intent::Status(r))
+                        if intent::interrupts_dialog(&msg.body, &intent) =>
+                    {
+                        conversations::status(conn, &ctx, r.as_deref())
+                    }
                     (Some(conv), _) => conversations::continue_dialog(conn, &ctx, conv),
                     (None, Intent::Complaint) => {
                         conversations::start(conn, &ctx, Answers::default(), None)

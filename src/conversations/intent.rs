@@ -112,7 +112,15 @@ pub fn classify(text: &str) -> Intent {
         return Intent::Status(None);
     }
     if STATUS.contains(&first) {
-        return Intent::Status(Some(rest.to_string()));
+        if looks_like_reference(rest) {
+            return Intent::Status(Some(rest.to_string()));
+        }
+        // "3 个", "༣ མི": a number with a word, not a menu choice and a case reference.
+        if first.bytes().all(|b| b.is_ascii_digit()) {
+            return Intent::Unknown;
+        }
+        // "查询 我的案子": the worker's own cases.
+        return Intent::Status(None);
     }
     // "CX123456" typed without the space, or a bare reference.
     if let Some(r) = norm
@@ -125,6 +133,41 @@ pub fn classify(text: &str) -> Intent {
         return Intent::Status(Some(norm.clone()));
     }
     Intent::Unknown
+}
+
+/// A case reference as a worker types it, check digit right or wrong: `Q123459`, `123459`.
+fn looks_like_reference(s: &str) -> bool {
+    let digits = s.strip_prefix('Q').unwrap_or(s);
+    (5..=8).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A command that, inside a dialog, goes to its own handler rather than being taken as an
+/// answer: a status query by word or with a reference (not a bare menu digit, which may be an
+/// answer: `3` workers).
+pub fn interrupts_dialog(text: &str, intent: &Intent) -> bool {
+    match intent {
+        Intent::Status(Some(_)) => true,
+        Intent::Status(None) => !normalize_keyword(text).bytes().all(|b| b.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+/// Greetings and commands that, after a long pause, mean the worker has something else in
+/// mind, not that they are answering the question left open.
+pub fn is_greeting_or_command(text: &str) -> bool {
+    const GREETINGS: &[&str] = &[
+        "你好",
+        "您好",
+        "在吗",
+        "HELLO",
+        "HI",
+        "NIHAO",
+        "བཀྲ་ཤིས་བདེ་ལེགས",
+        "ཨ་ཅག",
+    ];
+    let norm = normalize_keyword(text);
+    GREETINGS.contains(&norm.as_str())
+        || !matches!(classify(text), Intent::Unknown) && !norm.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The script a text is written in, as a language; None when it says nothing (digits, Latin,
@@ -175,6 +218,29 @@ mod tests {
             created_at: t,
             updated_at: t,
         }
+    }
+
+    #[test]
+    fn a_query_word_with_something_else_is_not_a_reference() {
+        assert_eq!(classify("3 个"), Intent::Unknown);
+        assert_eq!(classify("༣ མི"), Intent::Unknown);
+        assert_eq!(classify("3"), Intent::Status(None));
+        assert_eq!(
+            classify("CX Q123459"),
+            Intent::Status(Some("Q123459".into()))
+        );
+        assert_eq!(
+            classify("查询 Q123450"),
+            Intent::Status(Some("Q123450".into()))
+        );
+        assert_eq!(classify("查询 我的案子"), Intent::Status(None));
+        assert!(interrupts_dialog("CX Q123459", &classify("CX Q123459")));
+        assert!(interrupts_dialog("查询", &classify("查询")));
+        assert!(!interrupts_dialog("3", &classify("3")));
+        assert!(is_greeting_or_command("你好"));
+        assert!(is_greeting_or_command("欠薪"));
+        assert!(!is_greeting_or_command("扎西建筑队"));
+        assert!(!is_greeting_or_command("5"));
     }
 
     #[test]

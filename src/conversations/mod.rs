@@ -266,6 +266,16 @@ pub fn continue_dialog(
         }]);
     }
     let idle = now() - conv.updated_at > Duration::minutes(cfg.idle_reminder_minutes as i64);
+    if idle && crate::conversations::intent::is_greeting_or_command(ctx.text) {
+        // Back after a pause with a greeting or a command: remind where the dialog stopped
+        // (and how to cancel), rather than take it as the answer.
+        save(conn, step.as_str(), &answers, conv.failures, "open")?;
+        return Ok(vec![ctx.lead_and_ask(
+            "complaint_resume",
+            step,
+            &answers,
+        )?]);
+    }
     // Only the employer question can name a registered project.
     let project = match step {
         Step::Employer => project_lookup(conn, &crate::text::normalize_keyword(ctx.text))?,

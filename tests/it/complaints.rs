@@ -106,9 +106,9 @@ async fn a_chinese_worker_files_a_complaint_step_by_step() {
     );
     let r = p.send("1").await;
     assert!(r.contains("3/6") && r.contains("例如"), "{r}");
-    let r = p.send("三个").await;
+    let r = p.send("好多人").await;
     assert!(r.contains("没看懂") && r.contains("3/6"), "{r}");
-    let r = p.send("3").await;
+    let r = p.send("三个").await;
     assert!(r.contains("4/6"), "{r}");
     let r = p.send("3千").await;
     assert!(r.contains("5/6"), "{r}");
@@ -250,6 +250,32 @@ async fn a_dialog_survives_a_restart_and_reminds_after_a_pause() {
         .first(&mut *app.conn())
         .unwrap();
     assert_eq!(conv.failures, 0, "a reminder is not a wrong answer");
+}
+
+#[actix_web::test]
+async fn a_status_query_inside_a_dialog_is_answered_and_the_dialog_goes_on() {
+    let app = app();
+    let p = Phone::new(&app, ZH_WORKER);
+    p.send("欠薪").await;
+    let r = p.send("CX Q123459").await;
+    assert!(
+        r.starts_with("没有找到"),
+        "the query reached its handler: {r}"
+    );
+    let r = p.send("查询").await;
+    assert!(r.starts_with("没有找到"), "{r}");
+    let r = p.send("扎西建筑队").await;
+    assert!(r.contains("2/6"), "the dialog went on where it was: {r}");
+    // After a long pause a command is not taken as the answer to the open question.
+    diesel::update(conversations::table)
+        .set(conversations::updated_at.eq(hotline::db::now() - chrono::Duration::hours(2)))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let r = p.send("欠薪").await;
+    assert!(
+        r.starts_with("您的投诉还没填完") && r.contains("回复0取消") && r.contains("2/6"),
+        "{r}"
+    );
 }
 
 #[actix_web::test]
