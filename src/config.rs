@@ -37,7 +37,8 @@ pub struct Config {
     pub timezone: String,
     /// Sender name put in 【】 before bulk messages.
     pub sender_name: String,
-    /// A folder with `{bo,zh}/*.hbs` files that override the compiled-in message templates.
+    /// A folder whose files replace the compiled-in templates of the same path: `{bo,zh}/*.hbs`
+    /// (SMS), `email/*.hbs`, `console/*.hbs` and `console/zh.toml`.
     pub templates_dir: Option<PathBuf>,
     /// `text` (human) or `json` log lines.
     pub log_format: LogFormat,

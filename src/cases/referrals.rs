@@ -322,7 +322,7 @@ pub fn create(
         )?;
         let referral = get(conn, &id)?;
         let data = email_data(state, conn, &case, &dept, &referral, None)?;
-        let email = crate::mail::templates::render("referral", to, &data)?;
+        let email = crate::mail::templates::render(&state.templates, "referral", to, &data)?;
         crate::mail::queue(
             conn,
             &state.config.jobs,
@@ -679,7 +679,8 @@ pub fn remind_due(
                 to = recipients(Some(&r.email));
             }
             let data = email_data(state, conn, &case, &dept, &r, Some(next))?;
-            let email = crate::mail::templates::render("referral_reminder", to, &data)?;
+            let email =
+                crate::mail::templates::render(&state.templates, "referral_reminder", to, &data)?;
             crate::mail::queue(
                 conn,
                 &state.config.jobs,

@@ -1,97 +1,31 @@
-//! Emails to departments: `templates/email/NAME.{subject,txt,html}.hbs`, compiled in, rendered
-//! by handlebars in strict mode (a missing variable is an error, not a gap in an official
-//! letter). The HTML part is escaped; the subject and text parts are not.
+//! Emails to departments from the template registry: `templates/email/NAME.{subject,txt,html}.hbs`
+//! (or their overrides in `templates_dir/email/`). The HTML part is escaped; the subject and
+//! text parts are not.
 
-use std::sync::OnceLock;
-
-use handlebars::Handlebars;
 use serde::Serialize;
 
 use crate::mail::Email;
-use crate::templates::TemplateError;
-
-/// Every email, each with a subject, a text and an HTML part.
-pub const NAMES: &[&str] = &["referral", "referral_reminder"];
-
-const BUILTIN: &[(&str, &str)] = &[
-    (
-        "referral.subject",
-        include_str!("../../templates/email/referral.subject.hbs"),
-    ),
-    (
-        "referral.txt",
-        include_str!("../../templates/email/referral.txt.hbs"),
-    ),
-    (
-        "referral.html",
-        include_str!("../../templates/email/referral.html.hbs"),
-    ),
-    (
-        "referral_reminder.subject",
-        include_str!("../../templates/email/referral_reminder.subject.hbs"),
-    ),
-    (
-        "referral_reminder.txt",
-        include_str!("../../templates/email/referral_reminder.txt.hbs"),
-    ),
-    (
-        "referral_reminder.html",
-        include_str!("../../templates/email/referral_reminder.html.hbs"),
-    ),
-];
-
-struct Registries {
-    /// Subjects and text parts: no escaping.
-    plain: Handlebars<'static>,
-    /// HTML parts: HTML escaping.
-    html: Handlebars<'static>,
-}
-
-fn registries() -> Result<&'static Registries, TemplateError> {
-    static CELL: OnceLock<Result<Registries, TemplateError>> = OnceLock::new();
-    CELL.get_or_init(|| {
-        let mut plain = Handlebars::new();
-        plain.set_strict_mode(true);
-        plain.register_escape_fn(handlebars::no_escape);
-        let mut html = Handlebars::new();
-        html.set_strict_mode(true);
-        for (name, text) in BUILTIN {
-            let reg = if name.ends_with(".html") {
-                &mut html
-            } else {
-                &mut plain
-            };
-            reg.register_template_string(name, *text)
-                .map_err(|e| TemplateError::Compile(format!("email/{name}"), e.to_string()))?;
-        }
-        Ok(Registries { plain, html })
-    })
-    .as_ref()
-    .map_err(|e| match e {
-        TemplateError::Compile(a, b) => TemplateError::Compile(a.clone(), b.clone()),
-        TemplateError::Render(a, b) => TemplateError::Render(a.clone(), b.clone()),
-    })
-}
+use crate::templates::{TemplateError, Templates};
 
 /// Renders email `name` to `to` with `data`.
-pub fn render<T: Serialize>(name: &str, to: Vec<String>, data: &T) -> Result<Email, TemplateError> {
-    let r = registries()?;
+pub fn render<T: Serialize>(
+    templates: &Templates,
+    name: &str,
+    to: Vec<String>,
+    data: &T,
+) -> Result<Email, TemplateError> {
     let value = serde_json::to_value(data)
         .map_err(|e| TemplateError::Render(format!("email/{name}"), e.to_string()))?;
-    let one = |reg: &Handlebars<'static>, part: &str| {
-        let key = format!("{name}.{part}");
-        reg.render(&key, &value)
-            .map_err(|e| TemplateError::Render(format!("email/{key}"), e.to_string()))
-    };
+    let part = |part: &str| templates.email_part(name, part, &value);
     Ok(Email {
         to,
         // A header is one line.
-        subject: one(&r.plain, "subject")?
+        subject: part("subject")?
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" "),
-        text: one(&r.plain, "txt")?.trim().to_string() + "\n",
-        html: one(&r.html, "html")?,
+        text: part("txt")?.trim().to_string() + "\n",
+        html: part("html")?,
     })
 }
 
@@ -99,25 +33,14 @@ pub fn render<T: Serialize>(name: &str, to: Vec<String>, data: &T) -> Result<Ema
 mod tests {
     use super::*;
     use serde_json::json;
-    use std::path::Path;
 
-    #[test]
-    fn every_email_has_three_parts_and_nothing_on_disk_is_left_out() {
-        for name in NAMES {
-            for part in ["subject", "txt", "html"] {
-                let key = format!("{name}.{part}");
-                assert!(BUILTIN.iter().any(|(n, _)| *n == key), "{key} missing");
-            }
-        }
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/email");
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let file = entry.unwrap().file_name().into_string().unwrap();
-            let key = file.strip_suffix(".hbs").unwrap();
-            assert!(
-                BUILTIN.iter().any(|(n, _)| *n == key),
-                "{file} is on disk but not compiled in"
-            );
-        }
+    /// The compiled-in templates.
+    fn render(
+        name: &str,
+        to: Vec<String>,
+        data: &serde_json::Value,
+    ) -> Result<Email, TemplateError> {
+        super::render(&Templates::load(None, "x").unwrap(), name, to, data)
     }
 
     fn data() -> serde_json::Value {

@@ -21,8 +21,8 @@ use crate::AppState;
 #[derive(Clone)]
 pub struct WebState {
     app: AppState,
-    /// Console page templates and UI strings.
-    pub pages: Arc<console::pages::Pages>,
+    /// Console pages and UI strings, from the app's template registry.
+    pub pages: console::pages::Pages,
     /// Console login attempts per account and per address.
     pub login_limits: Arc<console::LoginLimits>,
 }
@@ -30,7 +30,7 @@ pub struct WebState {
 impl WebState {
     pub fn new(app: AppState) -> anyhow::Result<WebState> {
         Ok(WebState {
-            pages: Arc::new(console::pages::Pages::load()?),
+            pages: console::pages::Pages::new(app.templates.clone()),
             login_limits: Arc::new(console::LoginLimits::new(&app.config.console)),
             app,
         })

@@ -670,3 +670,54 @@ async fn referring_needs_a_department_address_and_says_so_in_chinese() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// `templates_dir` replaces any part: an SMS, an email subject, a console page and a UI
+/// string; one that does not compile stops start-up, naming the file.
+#[actix_web::test]
+async fn every_template_is_overridable_from_templates_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("zh/help.hbs", "本地帮助 {{sender}}\n");
+    write("email/referral.subject.hbs", "本地协查函 {{reference}}");
+    write("console/login.hbs", "<h1>{{t.app.name}}</h1>");
+    write("console/zh.toml", "[app]\nname = \"本地热线\"\n");
+    let templates_dir = dir.path().to_path_buf();
+    let app = TestApp::with_kannel("http://127.0.0.1:9/cgi-bin/sendsms", |c| {
+        c.templates_dir = Some(templates_dir)
+    });
+
+    app.kannel_mo(ANON, "帮助", "h1").await;
+    let reply = app.outgoing().pop().unwrap();
+    assert!(reply.body.starts_with("本地帮助 "), "{}", reply.body);
+    let subject = app
+        .state
+        .templates
+        .email_part(
+            "referral",
+            "subject",
+            &serde_json::json!({ "reference": "Q1" }),
+        )
+        .unwrap();
+    assert_eq!(subject, "本地协查函 Q1");
+    let (status, body) = app.get("/console/login").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "<h1>本地热线</h1>");
+
+    write("console/queue.hbs", "{{#> layout}}");
+    let tdb = crate::support::db::TestDb::new();
+    let config = hotline::config::Config {
+        database_url: tdb.url.clone(),
+        templates_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let e = hotline::AppState::with_db(config, tdb.db.clone())
+        .err()
+        .expect("a broken override stops start-up")
+        .to_string();
+    let file = dir.path().join("console/queue.hbs");
+    assert!(e.contains(&file.display().to_string()), "{e}");
+}

@@ -121,8 +121,8 @@ impl From<diesel::result::Error> for ConsoleError {
     }
 }
 
-impl From<pages::PageError> for ConsoleError {
-    fn from(e: pages::PageError) -> Self {
+impl From<crate::templates::TemplateError> for ConsoleError {
+    fn from(e: crate::templates::TemplateError) -> Self {
         tracing::error!(error = %e, "console page not rendered");
         ConsoleError::Unavailable
     }

@@ -1,97 +1,31 @@
-//! Console page templates (`templates/console/*.hbs`, compiled in) and the UI strings
-//! (`templates/console/zh.toml`), given to every page as `t`. A Tibetan or English console is
-//! another strings file.
+//! Console pages (`templates/console/*.hbs`) and their UI strings (`templates/console/zh.toml`),
+//! a view over the template registry: every page gets the strings as `t`. A Tibetan or English
+//! console is another strings file.
 
-use handlebars::Handlebars;
+use std::sync::Arc;
+
 use serde_json::Value;
 
-const PAGES: &[(&str, &str)] = &[
-    (
-        "layout",
-        include_str!("../../../templates/console/layout.hbs"),
-    ),
-    (
-        "login",
-        include_str!("../../../templates/console/login.hbs"),
-    ),
-    (
-        "error",
-        include_str!("../../../templates/console/error.hbs"),
-    ),
-    (
-        "queue",
-        include_str!("../../../templates/console/queue.hbs"),
-    ),
-    ("case", include_str!("../../../templates/console/case.hbs")),
-    (
-        "referrals",
-        include_str!("../../../templates/console/referrals.hbs"),
-    ),
-    (
-        "referral",
-        include_str!("../../../templates/console/referral.hbs"),
-    ),
-    (
-        "users",
-        include_str!("../../../templates/console/users.hbs"),
-    ),
-    (
-        "departments",
-        include_str!("../../../templates/console/departments.hbs"),
-    ),
-    (
-        "simulator",
-        include_str!("../../../templates/console/simulator.hbs"),
-    ),
-    (
-        "report",
-        include_str!("../../../templates/console/report.hbs"),
-    ),
-    // A department's page behind the emailed link (src/web/ack.rs): no layout, no session.
-    ("ack", include_str!("../../../templates/console/ack.hbs")),
-];
+use crate::templates::{TemplateError, Templates};
 
-const STRINGS_ZH: &str = include_str!("../../../templates/console/zh.toml");
-
-#[derive(Debug, thiserror::Error)]
-pub enum PageError {
-    #[error("console template {0}: {1}")]
-    Template(String, String),
-    #[error("console strings: {0}")]
-    Strings(String),
-}
-
+#[derive(Clone)]
 pub struct Pages {
-    hb: Handlebars<'static>,
-    strings: Value,
+    templates: Arc<Templates>,
 }
 
 impl Pages {
-    pub fn load() -> Result<Pages, PageError> {
-        let mut hb = Handlebars::new();
-        // A missing variable is an error, not an empty string.
-        hb.set_strict_mode(true);
-        for (name, text) in PAGES {
-            hb.register_template_string(name, *text)
-                .map_err(|e| PageError::Template(name.to_string(), e.to_string()))?;
-        }
-        hb.register_partial("layout", PAGES[0].1)
-            .map_err(|e| PageError::Template("layout".into(), e.to_string()))?;
-        let table: toml::Table = STRINGS_ZH
-            .parse()
-            .map_err(|e: toml::de::Error| PageError::Strings(e.to_string()))?;
-        let strings = serde_json::to_value(table).map_err(|e| PageError::Strings(e.to_string()))?;
-        Ok(Pages { hb, strings })
+    pub fn new(templates: Arc<Templates>) -> Pages {
+        Pages { templates }
     }
 
     /// The UI strings, for text put together in Rust (state names in a chart, say).
     pub fn strings(&self) -> &Value {
-        &self.strings
+        self.templates.console_strings()
     }
 
     /// One UI string by dotted path (`state.received`), or the path itself when missing.
     pub fn t(&self, path: &str) -> String {
-        let mut v = &self.strings;
+        let mut v = self.strings();
         for part in path.split('.') {
             v = &v[part];
         }
@@ -100,11 +34,8 @@ impl Pages {
             .unwrap_or_else(|| path.to_string())
     }
 
-    pub fn render(&self, name: &str, mut data: Value) -> Result<String, PageError> {
-        data["t"] = self.strings.clone();
-        self.hb
-            .render(name, &data)
-            .map_err(|e| PageError::Template(name.to_string(), e.to_string()))
+    pub fn render(&self, name: &str, data: Value) -> Result<String, TemplateError> {
+        self.templates.page(name, data)
     }
 }
 
@@ -112,6 +43,13 @@ impl Pages {
 mod tests {
     use super::*;
     use crate::cases::referrals as r;
+
+    impl Pages {
+        /// The compiled-in pages.
+        pub(crate) fn load() -> Result<Pages, TemplateError> {
+            Ok(Pages::new(Arc::new(Templates::load(None, "x")?)))
+        }
+    }
 
     /// Every name the code puts on a page has its string: a state, a role, an action, a
     /// referral's status or history kind, a job status, an audit event.
