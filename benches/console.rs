@@ -17,8 +17,6 @@
 mod process;
 use process::{cpu_secs, peak_rss_kib, Server};
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,7 +27,7 @@ use diesel::prelude::*;
 use diesel::Connection;
 use hotline::db::schema::{audit_events, cases, complaints, contacts, messages, projects};
 use hotline::db::{Db, DbConn};
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use reqwest::blocking::Client;
 
 const USERNAME: &str = "bench.inspector";
 const PASSWORD: &str = "bench-password-0123456789";
@@ -589,182 +587,45 @@ fn explain_queue(db: &Db) {
     println!("queue plan: {}", plan.join(" / "));
 }
 
-/// A tiny HTTP/1.1 client over one keep-alive connection, as a browser tab would use.
-struct Http {
-    addr: String,
-    conn: Option<BufReader<TcpStream>>,
-}
-
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn header<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.header("set-cookie").find_map(|v| {
-            let (kv, _) = v.split_once(';').unwrap_or((v, ""));
-            let (k, val) = kv.split_once('=')?;
-            (k.trim() == name).then(|| val.trim().to_string())
-        })
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-impl Http {
-    fn new(addr: &str) -> Http {
-        Http {
-            addr: addr.to_string(),
-            conn: None,
-        }
-    }
-
-    fn request(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> std::io::Result<Response> {
-        let reused = self.conn.is_some();
-        match self.try_request(method, path, headers, body) {
-            // The server may have closed an idle keep-alive connection: once more on a new one.
-            Err(_) if reused => {
-                self.conn = None;
-                self.try_request(method, path, headers, body)
-            }
-            r => r,
-        }
-    }
-
-    fn try_request(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> std::io::Result<Response> {
-        if self.conn.is_none() {
-            let s = TcpStream::connect(&self.addr)?;
-            s.set_nodelay(true)?;
-            s.set_read_timeout(Some(Duration::from_secs(60)))?;
-            self.conn = Some(BufReader::new(s));
-        }
-        let conn = self.conn.as_mut().unwrap();
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.addr);
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        if method == "POST" {
-            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        }
-        req.push_str("\r\n");
-        req.push_str(body);
-        conn.get_mut().write_all(req.as_bytes())?;
-
-        let mut line = String::new();
-        if conn.read_line(&mut line)? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or(std::io::ErrorKind::InvalidData)?;
-        let mut headers = Vec::new();
-        loop {
-            line.clear();
-            conn.read_line(&mut line)?;
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = l.split_once(':') {
-                headers.push((k.trim().to_string(), v.trim().to_string()));
-            }
-        }
-        let mut r = Response {
-            status,
-            headers,
-            body: Vec::new(),
-        };
-        let chunked = r
-            .header("transfer-encoding")
-            .any(|v| v.eq_ignore_ascii_case("chunked"));
-        if chunked {
-            loop {
-                line.clear();
-                conn.read_line(&mut line)?;
-                let size = usize::from_str_radix(line.trim(), 16)
-                    .map_err(|_| std::io::ErrorKind::InvalidData)?;
-                let mut chunk = vec![0; size + 2];
-                conn.read_exact(&mut chunk)?;
-                if size == 0 {
-                    break;
-                }
-                r.body.extend_from_slice(&chunk[..size]);
-            }
-        } else {
-            let len: usize = r
-                .header("content-length")
-                .next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            r.body.resize(len, 0);
-            conn.read_exact(&mut r.body)?;
-        }
-        if r.header("connection")
-            .any(|v| v.eq_ignore_ascii_case("close"))
-        {
-            self.conn = None;
-        }
-        Ok(r)
-    }
+/// A client like a browser tab's: one keep-alive connection, no redirects followed.
+fn client(cookies: bool) -> Client {
+    Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(cookies)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
 }
 
 /// Signs in through the login form; returns the session cookie's value.
-fn sign_in(addr: &str) -> String {
-    let mut http = Http::new(addr);
+fn sign_in(base: &str) -> String {
+    let http = client(true);
     let form = http
-        .request("GET", "/console/login", &[], "")
+        .get(format!("{base}/console/login"))
+        .send()
         .expect("login form");
-    assert_eq!(form.status, 200, "login form: {}", form.text());
-    let csrf_cookie = form
-        .cookie("hotline_login_csrf")
-        .expect("hotline_login_csrf cookie");
-    let page = form.text();
+    assert_eq!(form.status(), 200);
+    let page = form.text().unwrap();
     let marker = "name=\"csrf\" value=\"";
     let start = page.find(marker).expect("csrf field in the login form") + marker.len();
     let csrf = &page[start..start + page[start..].find('"').unwrap()];
-    let body = format!(
-        "csrf={}&username={}&password={}&next=%2Fconsole%2F",
-        utf8_percent_encode(csrf, NON_ALPHANUMERIC),
-        utf8_percent_encode(USERNAME, NON_ALPHANUMERIC),
-        utf8_percent_encode(PASSWORD, NON_ALPHANUMERIC)
-    );
-    let cookie = format!("hotline_login_csrf={csrf_cookie}");
     let r = http
-        .request(
-            "POST",
-            "/console/login",
-            &[
-                ("Content-Type", "application/x-www-form-urlencoded"),
-                ("Cookie", &cookie),
-            ],
-            &body,
-        )
+        .post(format!("{base}/console/login"))
+        .form(&[
+            ("csrf", csrf),
+            ("username", USERNAME),
+            ("password", PASSWORD),
+            ("next", "/console/"),
+        ])
+        .send()
         .expect("login submitted");
-    assert_eq!(r.status, 303, "login: {}", r.text());
-    r.cookie("hotline_session").expect("hotline_session cookie")
+    let session = r
+        .cookies()
+        .find(|c| c.name() == "hotline_session")
+        .map(|c| c.value().to_string());
+    assert_eq!(r.status(), 303, "login: {:?}", r.text());
+    session.expect("hotline_session cookie")
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -807,28 +668,26 @@ fn main() {
     let config =
         format!("listen = \"127.0.0.1:{port}\"\ndatabase_url = \"{db_url}\"\nlog = \"warn\"\n");
     let server = Server::start(dir.path(), &config);
-    let addr = format!("127.0.0.1:{port}");
+    let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ok = Http::new(&addr)
-            .request("GET", "/readyz", &[], "")
-            .map(|r| r.status == 200)
-            .unwrap_or(false);
-        if ok {
-            break;
-        }
+    let ready = client(false);
+    while ready
+        .get(format!("{base}/readyz"))
+        .send()
+        .map(|r| r.status())
+        .ok()
+        != Some(reqwest::StatusCode::OK)
+    {
         assert!(Instant::now() < deadline, "server did not become ready");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let session = sign_in(&addr);
+    let session = sign_in(&base);
 
     let filters: Vec<String> = ["/console/?overdue=1".to_string(), "/console/?page=3".into()]
         .into_iter()
         .chain(counties.iter().map(|c| {
-            format!(
-                "/console/?county={}",
-                utf8_percent_encode(c, NON_ALPHANUMERIC)
-            )
+            let county: String = url::form_urlencoded::byte_serialize(c.as_bytes()).collect();
+            format!("/console/?county={county}")
         }))
         .collect();
     let open = Arc::new(seeded.open);
@@ -838,13 +697,13 @@ fn main() {
     let started = Instant::now();
     let workers: Vec<_> = (0..a.clients)
         .map(|w| {
-            let (addr, open, filters, next) =
-                (addr.clone(), open.clone(), filters.clone(), next.clone());
+            let (base, open, filters, next) =
+                (base.clone(), open.clone(), filters.clone(), next.clone());
             let cookie = format!("hotline_session={session}");
             let total = a.requests;
             std::thread::spawn(move || {
                 let mut rng = Rng(w as u64 + 1);
-                let mut http = Http::new(&addr);
+                let http = client(false);
                 let mut lat: Vec<(Kind, Duration)> = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -865,22 +724,21 @@ fn main() {
                     };
                     let t = Instant::now();
                     let r = http
-                        .request("GET", &path, &[("Cookie", &cookie)], "")
+                        .get(format!("{base}{path}"))
+                        .header("cookie", &cookie)
+                        .send()
                         .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+                    let status = r.status();
+                    let text = r.text().unwrap_or_else(|e| panic!("GET {path}: {e}"));
                     let took = t.elapsed();
-                    if r.status != 200 {
-                        let text = r.text();
+                    if status != 200 {
                         panic!(
-                            "GET {path} answered {}: {}",
-                            r.status,
+                            "GET {path} answered {status}: {}",
                             &text[..text.len().min(500)]
                         );
                     }
                     if let Some(reference) = expect {
-                        assert!(
-                            r.text().contains(&reference),
-                            "GET {path}: not the case page"
-                        );
+                        assert!(text.contains(&reference), "GET {path}: not the case page");
                     }
                     lat.push((kind, took));
                 }

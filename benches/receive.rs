@@ -78,13 +78,30 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let http = reqwest::Client::builder().pool_max_idle_per_host(a.clients).build().unwrap();
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(a.clients)
+            .build()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
-        while http.get(format!("{base}/readyz")).send().await.map(|r| r.status().as_u16()).ok() != Some(200) {
+        while http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .ok()
+            != Some(200)
+        {
             assert!(Instant::now() < deadline, "server did not become ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let texts = ["帮助", "རོགས་རམ", "HELP", "老板欠我工资三个月了", "STOP", "START"];
+        let texts = [
+            "帮助",
+            "རོགས་རམ",
+            "HELP",
+            "老板欠我工资三个月了",
+            "STOP",
+            "START",
+        ];
         let next = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
         let mut tasks = Vec::new();
@@ -99,13 +116,23 @@ fn main() {
                         break lat;
                     }
                     let text = texts[i % texts.len()];
-                    let url = format!(
-                        "{base}/channels/kannel/receive?secret={SECRET}&from=%2B86139{:08}&to=12333&text={}&id=bench-{i}&coding=0&charset=UTF-8",
-                        i % 50_000,
-                        percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC)
-                    );
+                    let (from, id) = (format!("+86139{:08}", i % 50_000), format!("bench-{i}"));
+                    let query = [
+                        ("secret", SECRET),
+                        ("from", &from),
+                        ("to", "12333"),
+                        ("text", text),
+                        ("id", &id),
+                        ("coding", "0"),
+                        ("charset", "UTF-8"),
+                    ];
                     let t = Instant::now();
-                    let r = http.get(&url).send().await.expect("request");
+                    let r = http
+                        .get(format!("{base}/channels/kannel/receive"))
+                        .query(&query)
+                        .send()
+                        .await
+                        .expect("request");
                     assert_eq!(r.status().as_u16(), 200, "{:?}", r.text().await);
                     lat.push(t.elapsed());
                 }
@@ -117,7 +144,9 @@ fn main() {
         }
         let took = started.elapsed();
         lat.sort();
-        let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1000.0;
+        let pct = |p: f64| {
+            lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1000.0
+        };
         // every message gets one reply; wait until the stand-in gateway has them all
         let deadline = Instant::now() + Duration::from_secs(600);
         while gateway.requests().len() < a.messages && Instant::now() < deadline {
@@ -140,7 +169,10 @@ fn main() {
             gateway.requests().len() as f64 / drained.as_secs_f64()
         );
         if let Some(cpu) = cpu_secs(server.child.id()) {
-            println!("server CPU: {cpu:.1} s  ({:.2} ms per message in and reply out)", cpu * 1000.0 / a.messages as f64);
+            println!(
+                "server CPU: {cpu:.1} s  ({:.2} ms per message in and reply out)",
+                cpu * 1000.0 / a.messages as f64
+            );
         }
         if let Some(kib) = peak_rss_kib(server.child.id()) {
             println!("server peak RSS: {:.1} MiB", kib as f64 / 1024.0);

@@ -15,8 +15,10 @@ use hotline::accounts::users::{NewUser, UserRole};
 use hotline::db::models::Message;
 use hotline::db::schema::{departments, messages};
 
-use crate::support::app::enc;
-use crate::support::browser::{browser_available, Browser, INSTALL_HINT};
+use fantoccini::Locator;
+
+use crate::support::app::form;
+use crate::support::browser::{browser_or_skip, run, Browser};
 use crate::support::db::TestDb;
 use crate::support::process::{free_port, http_get, Hotline};
 use crate::support::smtp::SmtpServer;
@@ -24,17 +26,6 @@ use crate::support::smtp::SmtpServer;
 const SECRET: &str = "console-e2e-secret-0123";
 const WORKER: &str = "+8613908905555";
 const INSPECTOR_PASSWORD: &str = "inspector-pass-2026";
-
-fn browser_or_skip() -> bool {
-    if browser_available() {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("Chromium is required in CI: {INSTALL_HINT}");
-    }
-    eprintln!("SKIPPED: Chromium not installed ({INSTALL_HINT})");
-    false
-}
 
 fn seed(tdb: &TestDb) {
     let mut c = tdb.db.get().unwrap();
@@ -56,16 +47,37 @@ fn seed(tdb: &TestDb) {
     .unwrap();
 }
 
-fn shot(b: &Browser, name: &str) {
+async fn shot(b: &Browser, name: &str) {
     if let Some(dir) = std::env::var_os("SCREENSHOT_DIR") {
-        let path = std::path::Path::new(&dir).join(name);
-        b.screenshot_png(&path).unwrap();
+        b.screenshot_png(std::path::Path::new(&dir).join(name))
+            .await;
     }
+}
+
+fn css(selector: &str) -> Locator<'_> {
+    Locator::Css(selector)
+}
+
+/// Signs in on the login page `b` shows.
+async fn sign_in(b: &Browser, user: &str, password: &str) {
+    b.find(css("#username"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    b.find(css("#password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    b.find(css("#login")).await.unwrap().click().await.unwrap();
 }
 
 #[test]
 fn an_inspector_accepts_and_refers_a_case_and_the_department_acknowledges_by_email_link() {
-    if !browser_or_skip() {
+    if !browser_or_skip("console_e2e") {
         return;
     }
     let tdb = TestDb::new();
@@ -85,112 +97,140 @@ fn an_inspector_accepts_and_refers_a_case_and_the_department_acknowledges_by_ema
     let base = hotline.base();
 
     // A worker texts the code on the site's notice board.
-    let (status, body) = http_get(&format!(
-        "{base}/channels/log/receive?secret={SECRET}&from={}&to=12333&text={}&id=e2e-1",
-        enc(WORKER),
-        enc("QX LS-2026-014 12 36000")
-    ))
-    .unwrap();
+    let query = form(&[
+        ("secret", SECRET),
+        ("from", WORKER),
+        ("to", "12333"),
+        ("text", "QX LS-2026-014 12 36000"),
+        ("id", "e2e-1"),
+    ]);
+    let (status, body) = http_get(&format!("{base}/channels/log/receive?{query}")).unwrap();
     assert_eq!(status, 200, "{body}");
 
-    let mut b = Browser::start().unwrap();
-    b.set_find_timeout(Duration::from_secs(10));
-    b.goto(&format!("{base}/console/")).unwrap();
-    b.find("#username").unwrap().send_keys("tashi").unwrap();
-    b.find("#password")
-        .unwrap()
-        .send_keys(INSPECTOR_PASSWORD)
-        .unwrap();
-    b.find("#login").unwrap().click().unwrap();
-    let row = b
-        .wait_for_text("#queue tbody tr", "拉萨北环路", Duration::from_secs(10))
-        .unwrap();
-    let reference = row.attribute("data-reference").unwrap().unwrap();
-    let cookies = b.cookies().unwrap();
-    let session = cookies.iter().find(|c| c.0 == "hotline_session").unwrap();
-    assert!(session.2, "HttpOnly");
-    shot(&b, "console-queue.png");
+    let reference = run(async {
+        let b = Browser::start(1280, 900).await;
+        b.goto(&format!("{base}/console/")).await.unwrap();
+        sign_in(&b, "tashi", INSPECTOR_PASSWORD).await;
+        let row = b
+            .wait_for_text("#queue tbody tr", "拉萨北环路", Duration::from_secs(10))
+            .await;
+        let reference = row.attr("data-reference").await.unwrap().unwrap();
+        let cookies = b.get_all_cookies().await.unwrap();
+        let session = cookies
+            .iter()
+            .find(|c| c.name() == "hotline_session")
+            .unwrap();
+        assert_eq!(session.http_only(), Some(true), "HttpOnly");
+        shot(&b, "console-queue.png").await;
 
-    b.find(&format!("#queue a[href='/console/cases/{reference}']"))
-        .unwrap()
-        .click()
-        .unwrap();
-    b.wait_for_text("#case-state", "待受理", Duration::from_secs(10))
-        .unwrap();
-    b.find("#do-accept").unwrap().click().unwrap();
-    b.wait_for_text("#case-state", "已立案", Duration::from_secs(10))
-        .unwrap();
-    b.wait_for_text("#flash", "立案", Duration::from_secs(5))
-        .unwrap();
+        b.find(css(&format!("#queue a[href='/console/cases/{reference}']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        b.wait_for_text("#case-state", "待受理", Duration::from_secs(10))
+            .await;
+        b.find(css("#do-accept"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        b.wait_for_text("#case-state", "已立案", Duration::from_secs(10))
+            .await;
+        b.wait_for_text("#flash", "立案", Duration::from_secs(5))
+            .await;
 
-    // The reply box counts segments as the inspector types.
-    b.find("#reply-text")
-        .unwrap()
-        .send_keys("请保留考勤记录")
-        .unwrap();
-    let meter = b.find("#reply-meter").unwrap();
-    assert_eq!(
-        meter.attribute("data-encoding").unwrap().as_deref(),
-        Some("ucs2")
-    );
-    assert_eq!(meter.attribute("data-count").unwrap().as_deref(), Some("1"));
-
-    // A government-invested project: 发改 is suggested and already ticked.
-    let fagai = b.find("#refer-form input[value='发改']").unwrap();
-    assert_eq!(fagai.property("checked").unwrap(), serde_json::json!(true));
-    b.find("#refer-reason")
-        .unwrap()
-        .send_keys("政府投资项目拖欠农民工工资，请核查项目资金拨付情况。")
-        .unwrap();
-    b.find("#do-refer").unwrap().click().unwrap();
-    b.wait_for_text("#referrals", "发展和改革委员会", Duration::from_secs(10))
-        .unwrap();
-    shot(&b, "console-case.png");
-
-    // The email reaches the department: the case, the link, and no complainant.
-    let mail = smtp.wait_for(1, Duration::from_secs(20));
-    assert_eq!(mail.len(), 1, "one referral email: {:?}", smtp.transcript());
-    let email = &mail[0];
-    assert!(
-        email.subject().unwrap().contains(&reference),
-        "{:?}",
-        email.subject()
-    );
-    let text = email.text_part().expect("a text part");
-    let html = email.html_part().expect("an HTML part");
-    assert!(text.contains("拉萨北环路改造工程") && html.contains("拉萨北环路改造工程"));
-    for part in [&text, &html] {
-        assert!(
-            !part.contains("13908905555") && !part.contains("5555"),
-            "no complainant in the email"
+        // The reply box counts segments as the inspector types.
+        b.find(css("#reply-text"))
+            .await
+            .unwrap()
+            .send_keys("请保留考勤记录")
+            .await
+            .unwrap();
+        let meter = b.find(css("#reply-meter")).await.unwrap();
+        assert_eq!(
+            meter.attr("data-encoding").await.unwrap().as_deref(),
+            Some("ucs2")
         );
-    }
-    let link = text
-        .split_whitespace()
-        .find(|w| w.contains("/console/ack/"))
-        .expect("a link in the text part")
-        .to_string();
-    assert!(link.starts_with(&format!("{base}/console/ack/")), "{link}");
+        assert_eq!(
+            meter.attr("data-count").await.unwrap().as_deref(),
+            Some("1")
+        );
 
-    // The department follows the link (no account) and acknowledges.
-    let dept = Browser::start_with_size(390, 844).unwrap();
-    dept.goto(&link).unwrap();
-    dept.wait_for_text("body", &reference, Duration::from_secs(10))
-        .unwrap();
-    dept.find("#ack").unwrap().click().unwrap();
-    dept.wait_for_text("body", "已确认", Duration::from_secs(10))
-        .unwrap();
-    assert!(!dept.page_source().unwrap().contains("13908905555"));
+        // A government-invested project: 发改 is suggested and already ticked.
+        let fagai = b
+            .find(css("#refer-form input[value='发改']"))
+            .await
+            .unwrap();
+        assert_eq!(
+            fagai.prop("checked").await.unwrap().as_deref(),
+            Some("true")
+        );
+        b.find(css("#refer-reason"))
+            .await
+            .unwrap()
+            .send_keys("政府投资项目拖欠农民工工资，请核查项目资金拨付情况。")
+            .await
+            .unwrap();
+        b.find(css("#do-refer"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        b.wait_for_text("#referrals", "发展和改革委员会", Duration::from_secs(10))
+            .await;
+        shot(&b, "console-case.png").await;
 
-    // The inspector sees the acknowledgement on the case page.
-    b.goto(&format!("{base}/console/cases/{reference}"))
-        .unwrap();
-    b.wait_for_text(
-        "#referrals .referral-status",
-        "已确认",
-        Duration::from_secs(10),
-    )
-    .unwrap();
+        // The email reaches the department: the case, the link, and no complainant.
+        let mail = smtp.wait_for(1, Duration::from_secs(20));
+        assert_eq!(mail.len(), 1, "one referral email: {:?}", smtp.transcript());
+        let email = &mail[0];
+        assert!(
+            email.subject().unwrap().contains(&reference),
+            "{:?}",
+            email.subject()
+        );
+        let text = email.text_part().expect("a text part");
+        let html = email.html_part().expect("an HTML part");
+        assert!(text.contains("拉萨北环路改造工程") && html.contains("拉萨北环路改造工程"));
+        for part in [&text, &html] {
+            assert!(
+                !part.contains("13908905555") && !part.contains("5555"),
+                "no complainant in the email"
+            );
+        }
+        let link = text
+            .split_whitespace()
+            .find(|w| w.contains("/console/ack/"))
+            .expect("a link in the text part")
+            .to_string();
+        assert!(link.starts_with(&format!("{base}/console/ack/")), "{link}");
+
+        // The department follows the link (no account) and acknowledges.
+        let dept = Browser::start(390, 844).await;
+        dept.goto(&link).await.unwrap();
+        dept.wait_for_text("body", &reference, Duration::from_secs(10))
+            .await;
+        dept.find(css("#ack")).await.unwrap().click().await.unwrap();
+        dept.wait_for_text("body", "已确认", Duration::from_secs(10))
+            .await;
+        assert!(!dept.source().await.unwrap().contains("13908905555"));
+
+        // The inspector sees the acknowledgement on the case page.
+        b.goto(&format!("{base}/console/cases/{reference}"))
+            .await
+            .unwrap();
+        b.wait_for_text(
+            "#referrals .referral-status",
+            "已确认",
+            Duration::from_secs(10),
+        )
+        .await;
+        reference
+    });
 
     // The worker was told by SMS: complaint filed, then accepted.
     let mut c = tdb.db.get().unwrap();
@@ -242,35 +282,32 @@ fn readme_screenshots() {
         .to_string();
     let hotline = Hotline::start(dir.path(), port, &format!("database_url = \"{db}\"\n"));
     let base = hotline.base();
-    let b = Browser::start_with_size(1280, 1000).unwrap();
-    b.goto(&format!("{base}/console/")).unwrap();
-    b.find("#username").unwrap().send_keys("tashi").unwrap();
-    b.find("#password").unwrap().send_keys(&pw).unwrap();
-    b.find("#login").unwrap().click().unwrap();
-    b.find("#queue").unwrap();
     let path = std::path::Path::new(&out_dir);
-    b.screenshot_png(path.join("console-queue.png")).unwrap();
-    let row = b
-        .wait_for_text("#queue tbody tr", "北环路", Duration::from_secs(5))
-        .unwrap();
-    let reference = row.attribute("data-reference").unwrap().unwrap();
-    let tall = Browser::start_with_size(1280, 2300).unwrap();
-    tall.goto(&format!("{base}/console/login")).unwrap();
-    tall.find("#username").unwrap().send_keys("tashi").unwrap();
-    tall.find("#password").unwrap().send_keys(&pw).unwrap();
-    tall.find("#login").unwrap().click().unwrap();
-    tall.find("#queue").unwrap();
-    tall.goto(&format!("{base}/console/cases/{reference}"))
-        .unwrap();
-    tall.find("#referrals").unwrap();
-    tall.screenshot_png(path.join("console-case.png")).unwrap();
-    let phone = Browser::start_with_size(390, 844).unwrap();
-    phone.goto(&format!("{base}/console/login")).unwrap();
-    phone.find("#username").unwrap().send_keys("tashi").unwrap();
-    phone.find("#password").unwrap().send_keys(&pw).unwrap();
-    phone.find("#login").unwrap().click().unwrap();
-    phone.find("#queue").unwrap();
-    phone
-        .screenshot_png(path.join("console-queue-phone.png"))
-        .unwrap();
+    run(async {
+        let b = Browser::start(1280, 1000).await;
+        b.goto(&format!("{base}/console/")).await.unwrap();
+        sign_in(&b, "tashi", &pw).await;
+        b.find(css("#queue")).await.unwrap();
+        b.screenshot_png(path.join("console-queue.png")).await;
+        let row = b
+            .wait_for_text("#queue tbody tr", "北环路", Duration::from_secs(5))
+            .await;
+        let reference = row.attr("data-reference").await.unwrap().unwrap();
+        let tall = Browser::start(1280, 2300).await;
+        tall.goto(&format!("{base}/console/login")).await.unwrap();
+        sign_in(&tall, "tashi", &pw).await;
+        tall.find(css("#queue")).await.unwrap();
+        tall.goto(&format!("{base}/console/cases/{reference}"))
+            .await
+            .unwrap();
+        tall.find(css("#referrals")).await.unwrap();
+        tall.screenshot_png(path.join("console-case.png")).await;
+        let phone = Browser::start(390, 844).await;
+        phone.goto(&format!("{base}/console/login")).await.unwrap();
+        sign_in(&phone, "tashi", &pw).await;
+        phone.find(css("#queue")).await.unwrap();
+        phone
+            .screenshot_png(path.join("console-queue-phone.png"))
+            .await;
+    });
 }

@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 
-use crate::support::app::{enc, TestApp, SECRET};
+use crate::support::app::{form, TestApp, SECRET};
 use crate::support::fake_gateway::FakeGateway;
 
 const WORKER: &str = "+8613900000001";
@@ -205,15 +205,18 @@ async fn ucs2_bytes_from_kannel_are_decoded() {
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(app.incoming()[0].body, BO_HELP);
     // and the same through POST with a form body
-    let form = format!(
-        "from=13900000005&text={}&coding=0&charset=UTF-8&id=p1",
-        enc("帮助")
-    );
+    let body = form(&[
+        ("from", "13900000005"),
+        ("text", "帮助"),
+        ("coding", "0"),
+        ("charset", "UTF-8"),
+        ("id", "p1"),
+    ]);
     let (s, b) = app
         .request(
             "POST",
             &format!("/channels/kannel/receive?secret={SECRET}"),
-            Some(("application/x-www-form-urlencoded", form.into_bytes())),
+            Some(("application/x-www-form-urlencoded", body.into_bytes())),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
@@ -368,8 +371,12 @@ async fn a_log_channel_with_a_secret_takes_messages_for_trying_out() {
     });
     let (s, b) = app
         .get(&format!(
-            "/channels/log/receive?secret={SECRET}&from=13900000001&text={}",
-            enc("帮助")
+            "/channels/log/receive?{}",
+            form(&[
+                ("secret", SECRET),
+                ("from", "13900000001"),
+                ("text", "帮助")
+            ])
         ))
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");

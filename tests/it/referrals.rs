@@ -10,7 +10,7 @@ use hotline::db::models::{AuditEvent, Case, Job, Referral, ReferralUpdate};
 use hotline::db::schema::{cases, departments, jobs};
 use hotline::mail::Email;
 
-use crate::support::app::{enc, TestApp};
+use crate::support::app::{form, TestApp};
 
 const ANON: &str = "+8613912345678";
 const NAMED: &str = "+8613987654321";
@@ -314,7 +314,7 @@ async fn the_link_page_acknowledges_and_takes_updates() {
         &app,
         "POST",
         &path,
-        Some(&format!("action=update&body={}", enc(text))),
+        Some(&form(&[("action", "update"), ("body", text)])),
     )
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER);

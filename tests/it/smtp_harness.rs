@@ -190,6 +190,7 @@ fn auth_required_and_checked() {
 #[test]
 fn raw_dialogue() {
     let server = SmtpServer::start().unwrap();
+    // A raw socket on purpose: pipelining and commands no client library sends.
     let s = TcpStream::connect((server.host(), server.port())).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut w = s.try_clone().unwrap();

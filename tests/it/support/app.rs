@@ -141,12 +141,17 @@ impl TestApp {
 
     /// A worker's SMS arriving through Kannel's get-url.
     pub async fn kannel_mo(&self, from: &str, text: &str, kannel_id: &str) -> (StatusCode, String) {
-        let uri = format!(
-            "/channels/kannel/receive?secret={SECRET}&from={}&to=12333&text={}&id={kannel_id}&coding=0&charset=UTF-8&ts=1764201600",
-            enc(from),
-            enc(text)
-        );
-        self.get(&uri).await
+        let query = form(&[
+            ("secret", SECRET),
+            ("from", from),
+            ("to", "12333"),
+            ("text", text),
+            ("id", kannel_id),
+            ("coding", "0"),
+            ("charset", "UTF-8"),
+            ("ts", "1764201600"),
+        ]);
+        self.get(&format!("/channels/kannel/receive?{query}")).await
     }
 
     /// Runs the dispatcher until nothing is queued or in flight (or `secs` pass).
@@ -226,8 +231,11 @@ pub fn kannel_channel(sendsms_url: &str) -> hotline::sms::channels::ChannelConfi
         .remove(0)
 }
 
-pub fn enc(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+/// `pairs` as `application/x-www-form-urlencoded`, for a query string or a form body.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 /// Registers the government-invested road project most tests file complaints against.

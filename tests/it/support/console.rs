@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use actix_web::http::StatusCode;
 use actix_web::test;
 
-use super::app::{enc, TestApp};
+use super::app::TestApp;
 
 pub struct Page {
     pub status: StatusCode,
@@ -135,17 +135,8 @@ impl<'a> ConsoleClient<'a> {
 
     /// Posts exactly these fields (no CSRF token unless given).
     pub async fn post_raw(&mut self, uri: &str, fields: &[(String, String)]) -> Page {
-        let body: Vec<String> = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect();
-        self.send(
-            test::TestRequest::post()
-                .uri(uri)
-                .insert_header(("content-type", "application/x-www-form-urlencoded"))
-                .set_payload(body.join("&")),
-        )
-        .await
+        self.send(test::TestRequest::post().uri(uri).set_form(fields))
+            .await
     }
 }
 

@@ -1,9 +1,7 @@
 //! Integration-test harness: runs Debian's Kannel 1.4.5 (bearerbox + smsbox)
 //! with a `smsc = fake` connection driven by `fakesmsc`, all on 127.0.0.1.
 //!
-//! Dependencies: std and `tempfile` only. Include it from an integration test
-//! with `#[path = "support/kannel.rs"] mod kannel;` (or `pub mod kannel;` in
-//! `tests/support/mod.rs`).
+//! Dependencies: `tempfile`, `reqwest` (blocking), `url` and `percent-encoding`.
 //!
 //! ```ignore
 //! let kannel = Kannel::start(KannelConfig::new("http://127.0.0.1:8080/channels/1/receive?secret=s&from=%p&to=%P&text=%b&id=%I&coding=%c&charset=%C&ts=%T&smsc=%i"))?;
@@ -21,7 +19,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -491,23 +489,20 @@ impl Kannel {
     /// (url-encoded here), e.g. `&[("from","12333"),("to","8613900000001"),
     /// ("text","你好"),("coding","2"),("charset","UTF-8")]`.
     pub fn sendsms_url(&self, params: &[(&str, &str)]) -> String {
-        let mut url = format!(
-            "{}?username={}&password={}",
-            self.sendsms_base_url(),
-            url_encode(&self.cfg.sendsms_user),
-            url_encode(&self.cfg.sendsms_password)
-        );
-        for (k, v) in params {
-            let _ = write!(url, "&{}={}", url_encode(k), url_encode(v));
-        }
-        url
+        let auth = [
+            ("username", self.cfg.sendsms_user.as_str()),
+            ("password", &self.cfg.sendsms_password),
+        ];
+        url::Url::parse_with_params(&self.sendsms_base_url(), auth.iter().chain(params))
+            .unwrap()
+            .into()
     }
 
     /// GET `sendsms_url(params)`. Kannel answers e.g. `202` /
     /// `0: Accepted for delivery`, `202` / `3: Queued for later delivery`,
     /// 4xx on bad input or credentials.
     pub fn send_sms(&self, params: &[(&str, &str)]) -> io::Result<HttpResponse> {
-        http_get(&self.sendsms_url(params), Duration::from_secs(10))
+        http_get(&self.sendsms_url(params), &[], Duration::from_secs(10))
     }
 
     pub fn sendsms_user(&self) -> &str {
@@ -613,10 +608,8 @@ impl Drop for Kannel {
 
 fn admin_status(port: u16, password: &str) -> io::Result<String> {
     let r = http_get(
-        &format!(
-            "http://127.0.0.1:{port}/status?password={}",
-            url_encode(password)
-        ),
+        &format!("http://127.0.0.1:{port}/status"),
+        &[("password", password)],
         Duration::from_secs(2),
     )?;
     if r.status != 200 {
@@ -738,15 +731,11 @@ fn mo_line(mo: &FakeMo) -> io::Result<(Vec<u8>, u64)> {
         line.push_str(&mo.text);
     } else {
         line.push_str("ucs2 ");
-        for unit in mo.text.encode_utf16() {
-            for b in unit.to_be_bytes() {
-                if b.is_ascii_alphanumeric() {
-                    line.push(b as char);
-                } else {
-                    let _ = write!(line, "%{b:02X}");
-                }
-            }
-        }
+        let ucs2: Vec<u8> = mo.text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        line.extend(percent_encoding::percent_encode(
+            &ucs2,
+            percent_encoding::NON_ALPHANUMERIC,
+        ));
     }
     // If the line length is a multiple of 255 the final fgets piece would be a
     // lone "\n", which fakesmsc ignores; CR LF avoids that (Kannel strips CR).
@@ -1219,7 +1208,7 @@ fn handle_mt(st: &mut FakeState, content: &[u8]) {
 }
 
 // ---------------------------------------------------------------------------
-// Minimal HTTP client and URL helpers (std only)
+// HTTP and URL helpers
 // ---------------------------------------------------------------------------
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1228,168 +1217,50 @@ pub struct HttpResponse {
     pub body: String,
 }
 
-/// Blocking HTTP/1.0 GET of an `http://host:port/path?query` URL.
-pub fn http_get(url: &str, timeout: Duration) -> io::Result<HttpResponse> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        io::Error::new(
-            ErrorKind::InvalidInput,
-            format!("not an http:// URL: {url}"),
-        )
-    })?;
-    let (hostport, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
+/// Blocking GET of `url` with `query` appended (url-encoded).
+pub fn http_get(url: &str, query: &[(&str, &str)], timeout: Duration) -> io::Result<HttpResponse> {
+    let get = || -> reqwest::Result<HttpResponse> {
+        let r = reqwest::blocking::Client::builder()
+            .timeout(timeout)
+            .no_proxy()
+            .build()?
+            .get(url)
+            .query(query)
+            .send()?;
+        let status = r.status().as_u16();
+        Ok(HttpResponse {
+            status,
+            body: r.text()?,
+        })
     };
-    let addr_str = if hostport.contains(':') {
-        hostport.to_string()
-    } else {
-        format!("{hostport}:80")
-    };
-    let addr = addr_str.to_socket_addrs()?.next().ok_or_else(|| {
-        io::Error::new(
-            ErrorKind::InvalidInput,
-            format!("cannot resolve {hostport}"),
-        )
-    })?;
-    let deadline = Instant::now() + timeout;
-    let mut s = TcpStream::connect_timeout(&addr, timeout)?;
-    s.set_write_timeout(Some(timeout))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.0\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
-    )?;
-    s.flush()?;
-    let mut data = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let mut header_end = None;
-    let mut content_length = None;
-    loop {
-        if let (Some(he), Some(cl)) = (header_end, content_length) {
-            if data.len() >= he + cl {
-                break;
-            }
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return Err(io::Error::new(
-                ErrorKind::TimedOut,
-                format!("timeout reading {url}"),
-            ));
-        }
-        s.set_read_timeout(Some(deadline - now))?;
-        let n = match s.read(&mut chunk) {
-            Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+    get().map_err(|e| {
+        let kind = if e.is_timeout() {
+            ErrorKind::TimedOut
+        } else {
+            ErrorKind::Other
         };
-        if n == 0 {
-            break;
-        }
-        data.extend_from_slice(&chunk[..n]);
-        if header_end.is_none() {
-            if let Some(p) = find(&data, b"\r\n\r\n") {
-                header_end = Some(p + 4);
-                let head = String::from_utf8_lossy(&data[..p]).into_owned();
-                content_length = head.lines().skip(1).find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    if k.trim().eq_ignore_ascii_case("content-length") {
-                        v.trim().parse::<usize>().ok()
-                    } else {
-                        None
-                    }
-                });
-            }
-        }
-    }
-    let he = header_end.ok_or_else(|| {
-        io::Error::new(
-            ErrorKind::InvalidData,
-            format!("incomplete HTTP response from {url}"),
-        )
-    })?;
-    let head = String::from_utf8_lossy(&data[..he]);
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse::<u16>().ok())
-        .ok_or_else(|| {
-            io::Error::new(
-                ErrorKind::InvalidData,
-                format!("bad status line from {url}: {head}"),
-            )
-        })?;
-    let mut body = &data[he..];
-    if let Some(cl) = content_length {
-        body = &body[..cl.min(body.len())];
-    }
-    Ok(HttpResponse {
-        status,
-        body: String::from_utf8_lossy(body).into_owned(),
+        io::Error::new(kind, format!("GET {url}: {e}"))
     })
 }
 
-/// Percent-encode everything except RFC 3986 unreserved characters.
-pub fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
-/// Decode `%XX` and `+` (space), as in Kannel's %b and query strings.
-/// Malformed escapes are kept literally.
+/// Decode `%XX` and `+` (space), as in Kannel's %b and query strings, to raw bytes (UCS-2
+/// texts are not UTF-8). Malformed escapes are kept literally.
 pub fn url_decode(s: &str) -> Vec<u8> {
     url_decode_bytes(s.as_bytes())
 }
 
 fn url_decode_bytes(s: &[u8]) -> Vec<u8> {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' if i + 2 < s.len() => match (hex(s[i + 1]), hex(s[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    out
+    let plus_as_space: Vec<u8> = s
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    percent_encoding::percent_decode(&plus_as_space).collect()
 }
 
 /// Split a query string (`a=1&b=%E4%BD%A0`) into decoded pairs; values are
 /// decoded as UTF-8 (lossy).
 pub fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (
-                String::from_utf8_lossy(&url_decode(k)).into_owned(),
-                String::from_utf8_lossy(&url_decode(v)).into_owned(),
-            )
-        })
+    url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
         .collect()
 }

@@ -24,29 +24,15 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A tiny blocking GET: (status, body).
-pub fn http_get(url: &str) -> std::io::Result<(u16, String)> {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((rest, "/".into()));
-    let mut s = std::net::TcpStream::connect(host)?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n")?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf)?;
-    let status = buf
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = buf
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
+/// A blocking GET: (status, body).
+pub fn http_get(url: &str) -> reqwest::Result<(u16, String)> {
+    let r = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .no_proxy()
+        .build()?
+        .get(url)
+        .send()?;
+    Ok((r.status().as_u16(), r.text()?))
 }
 
 /// A running `hotline serve` with its config file and log in a temporary folder.

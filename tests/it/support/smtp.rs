@@ -46,7 +46,7 @@
 //!   each lettre `send()` is one. At RCPT it is decided at the first RCPT of a transaction.
 //! - `wait_for` returns what arrived by the timeout, even fewer than asked: assert the length.
 //! - `text_part()`/`html_part()` return LF line endings (the sender's "\n" comes back as
-//!   "\n"); `data` is lossy UTF-8 with CRLF. Only utf-8/us-ascii/latin-1 charsets.
+//!   "\n"); `data` is lossy UTF-8 with CRLF. `mail-parser` does the MIME decoding.
 //! - `SmtpTransport` blocks: call it from async code via `spawn_blocking` (or use lettre's
 //!   `AsyncSmtpTransport`, feature `tokio1`); either talks to this server the same way.
 
@@ -507,7 +507,7 @@ impl<'a> Session<'a> {
         let got = match mech.to_ascii_uppercase().as_str() {
             "PLAIN" => answer(self, "")?.map(|r| {
                 // [authzid] NUL authcid NUL passwd
-                let r = String::from_utf8_lossy(&base64_decode(&r)).into_owned();
+                let r = base64_text(&r);
                 let mut p = r.split('\0').skip(1);
                 (
                     p.next().unwrap_or("").to_string(),
@@ -520,10 +520,7 @@ impl<'a> Session<'a> {
                     Some(_) => answer(self, "UGFzc3dvcmQ6")?, // "Password:"
                     None => None,
                 };
-                u.zip(p).map(|(u, p)| {
-                    let d = |s: &str| String::from_utf8_lossy(&base64_decode(s)).into_owned();
-                    (d(&u), d(&p))
-                })
+                u.zip(p).map(|(u, p)| (base64_text(&u), base64_text(&p)))
             }
             _ => return self.reply(504, "5.5.4 Unrecognized authentication type"),
         };
@@ -536,6 +533,15 @@ impl<'a> Session<'a> {
             Some(_) => self.reply(535, "5.7.8 Authentication credentials invalid"),
         }
     }
+}
+
+/// A base64 AUTH answer as (lossy) UTF-8; empty when it is not base64.
+fn base64_text(s: &str) -> String {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .unwrap_or_default();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// `FROM:<a@b> BODY=8BITMIME` -> ("a@b", "BODY=8BITMIME")
@@ -553,13 +559,21 @@ fn parse_path(arg: &str, keyword: &str) -> Option<(String, String)> {
 // ---------------------------------------------------------------- message helpers
 
 impl Email {
-    /// The first header field of that name (case-insensitive), unfolded, not decoded.
-    pub fn header(&self, name: &str) -> Option<String> {
-        let text = normalize(&self.data);
-        header_in(split_entity(&text).0, name)
+    /// The message parsed, without the line break that ends the DATA content.
+    fn parsed(&self) -> Option<mail_parser::Message<'_>> {
+        let data = self.data.strip_suffix("\r\n").unwrap_or(&self.data);
+        mail_parser::MessageParser::default().parse(data.as_bytes())
     }
 
-    /// The Subject, with RFC 2047 encoded-words (B and Q) decoded.
+    /// The first header field of that name (case-insensitive), unfolded, not decoded.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let raw = self.parsed()?.header_raw(name)?.replace(['\r', '\n'], "");
+        Some(raw.trim().to_string())
+    }
+
+    /// The Subject, with RFC 2047 encoded-words (B and Q) decoded. Our own decoder, not
+    /// mail_parser's: that one decodes each word alone, garbling a character split across
+    /// two words.
     pub fn subject(&self) -> Option<String> {
         self.header("Subject").map(|s| decode_words(&s))
     }
@@ -567,94 +581,38 @@ impl Email {
     /// The first text/plain part (or the body of a text/plain message), transfer-encoding
     /// and charset decoded, with LF line endings.
     pub fn text_part(&self) -> Option<String> {
-        find_part(&normalize(&self.data), "text/plain")
+        self.part("plain")
     }
 
     /// The first text/html part, decoded like [`Email::text_part`].
     pub fn html_part(&self) -> Option<String> {
-        find_part(&normalize(&self.data), "text/html")
+        self.part("html")
     }
-}
 
-/// LF line endings, without the line break that ends the DATA content.
-fn normalize(data: &str) -> String {
-    let s = data.replace("\r\n", "\n");
-    s.strip_suffix('\n').unwrap_or(&s).to_string()
-}
-
-/// (header section, body) of an entity with LF line endings.
-fn split_entity(s: &str) -> (&str, &str) {
-    if let Some(body) = s.strip_prefix('\n') {
-        return ("", body);
-    }
-    s.split_once("\n\n").unwrap_or((s, ""))
-}
-
-fn header_in(head: &str, name: &str) -> Option<String> {
-    let mut found: Option<String> = None;
-    for line in head.split('\n') {
-        if line.starts_with([' ', '\t']) {
-            if let Some(f) = found.as_mut() {
-                f.push_str(line); // unfolding removes only the line break
-            }
-        } else if found.is_some() {
-            break;
-        } else if let Some((n, v)) = line.split_once(':') {
-            if n.trim().eq_ignore_ascii_case(name) {
-                found = Some(v.trim_start().to_string());
-            }
-        }
-    }
-    found.map(|f| f.trim_end().to_string())
-}
-
-fn param(value: &str, name: &str) -> Option<String> {
-    value.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        let v = v.trim().trim_matches('"').to_string();
-        k.trim().eq_ignore_ascii_case(name).then_some(v)
-    })
-}
-
-fn find_part(entity: &str, want: &str) -> Option<String> {
-    let (head, body) = split_entity(entity);
-    let ctype = header_in(head, "Content-Type").unwrap_or_else(|| "text/plain".into());
-    let mime = ctype
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if mime.starts_with("multipart/") {
-        let delim = format!("--{}", param(&ctype, "boundary")?);
-        let close = format!("{delim}--");
-        let (mut parts, mut cur): (Vec<Vec<&str>>, Option<Vec<&str>>) = (vec![], None);
-        for line in body.split('\n') {
-            let t = line.trim_end();
-            if t == delim || t == close {
-                parts.extend(cur.take());
-                if t == close {
-                    break;
+    /// The first text/`subtype` part that is not an attachment. Not mail_parser's
+    /// `body_text`/`body_html`: those convert the other part when one is missing.
+    fn part(&self, subtype: &str) -> Option<String> {
+        use mail_parser::{MimeHeaders, PartType};
+        let msg = self.parsed()?;
+        msg.parts.iter().find_map(|p| {
+            let is_it = match p.content_type() {
+                Some(ct) => {
+                    ct.ctype().eq_ignore_ascii_case("text")
+                        && ct
+                            .subtype()
+                            .is_some_and(|s| s.eq_ignore_ascii_case(subtype))
                 }
-                cur = Some(vec![]);
-            } else if let Some(c) = cur.as_mut() {
-                c.push(line);
+                None => subtype == "plain",
+            };
+            let attachment = p.content_disposition().is_some_and(|d| d.is_attachment());
+            match &p.body {
+                PartType::Text(t) | PartType::Html(t) if is_it && !attachment => {
+                    Some(t.replace("\r\n", "\n"))
+                }
+                _ => None,
             }
-        }
-        return parts.iter().find_map(|p| find_part(&p.join("\n"), want));
+        })
     }
-    let disposition = header_in(head, "Content-Disposition").unwrap_or_default();
-    if mime != want || disposition.to_ascii_lowercase().starts_with("attachment") {
-        return None;
-    }
-    let cte = header_in(head, "Content-Transfer-Encoding").unwrap_or_default();
-    let bytes = match cte.to_ascii_lowercase().as_str() {
-        "base64" => base64_decode(body),
-        "quoted-printable" => qp_decode(body),
-        _ => body.as_bytes().to_vec(),
-    };
-    let charset = param(&ctype, "charset").unwrap_or_default();
-    Some(charset_decode(&bytes, &charset).replace("\r\n", "\n"))
 }
 
 fn charset_decode(bytes: &[u8], charset: &str) -> String {
@@ -662,29 +620,6 @@ fn charset_decode(bytes: &[u8], charset: &str) -> String {
         "iso-8859-1" | "latin1" | "latin-1" => bytes.iter().map(|&b| b as char).collect(),
         _ => String::from_utf8_lossy(bytes).into_owned(), // utf-8, us-ascii, unknown
     }
-}
-
-/// Lenient base64: skips whitespace and padding, accepts the URL-safe alphabet too.
-pub fn base64_decode(s: &str) -> Vec<u8> {
-    let (mut out, mut acc, mut bits) = (Vec::new(), 0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => continue,
-        };
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
 }
 
 /// `=XX` escapes (and `_` as space when `underscore`, for RFC 2047 Q).
@@ -705,23 +640,6 @@ fn unescape(s: &[u8], underscore: bool, out: &mut Vec<u8>) {
         }
         i += 1;
     }
-}
-
-fn qp_decode(s: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    let lines: Vec<&str> = s.split('\n').collect();
-    for (i, line) in lines.iter().enumerate() {
-        let line = line.trim_end_matches([' ', '\t', '\r']);
-        let (line, soft) = match line.strip_suffix('=') {
-            Some(l) => (l, true),
-            None => (line, false),
-        };
-        unescape(line.as_bytes(), false, &mut out);
-        if !soft && i + 1 < lines.len() {
-            out.push(b'\n');
-        }
-    }
-    out
 }
 
 /// Decodes RFC 2047 encoded-words; whitespace (including folding) between adjacent
@@ -766,7 +684,16 @@ fn next_word(s: &str) -> Option<(usize, usize, String, Vec<u8>)> {
                 let text = &rest[..end];
                 let mut bytes = Vec::new();
                 match enc {
-                    "B" | "b" => bytes = base64_decode(text),
+                    "B" | "b" => {
+                        use base64::Engine as _;
+                        let b64 = base64::engine::GeneralPurpose::new(
+                            &base64::alphabet::STANDARD,
+                            base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(
+                                base64::engine::DecodePaddingMode::Indifferent,
+                            ),
+                        );
+                        bytes = b64.decode(text).unwrap_or_default()
+                    }
                     "Q" | "q" => unescape(text.as_bytes(), true, &mut bytes),
                     _ => {}
                 }
