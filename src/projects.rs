@@ -496,6 +496,43 @@ pub fn get_by_code(conn: &mut DbConn, code: &str) -> Result<Option<Project>, DbE
         .optional()?)
 }
 
+/// A project by its id.
+pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Project>, DbError> {
+    Ok(projects::table
+        .find(id)
+        .select(Project::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The codes of these projects, by id, in one query.
+pub fn codes_of(conn: &mut DbConn, ids: &[&str]) -> Result<HashMap<String, String>, DbError> {
+    Ok(projects::table
+        .filter(projects::id.eq_any(ids))
+        .select((projects::id, projects::code))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// Every project, by code, of a county and of a department when given.
+pub fn all(
+    conn: &mut DbConn,
+    county: Option<&str>,
+    department: Option<&str>,
+) -> Result<Vec<Project>, DbError> {
+    let mut b = projects::table.into_boxed();
+    if let Some(county) = county {
+        b = b.filter(projects::county.eq(county));
+    }
+    if let Some(d) = department {
+        b = b.filter(projects::department.eq(d));
+    }
+    Ok(b.order(projects::code)
+        .select(Project::as_select())
+        .load(conn)?)
+}
+
 /// Projects by code, optionally of one county, `limit` at a time from `offset`.
 pub fn list(
     conn: &mut DbConn,

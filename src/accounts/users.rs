@@ -233,6 +233,31 @@ pub fn set_active(conn: &mut DbConn, username: &str, active: bool) -> Result<(),
     Ok(())
 }
 
+/// Every user's display name, by username (for naming actors in an audit trail).
+pub fn display_names(
+    conn: &mut DbConn,
+) -> Result<std::collections::HashMap<String, String>, DbError> {
+    Ok(users::table
+        .select((users::username, users::display_name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// The usernames a case can be assigned to: active admins, supervisors and inspectors.
+pub fn case_workers(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
+    Ok(users::table
+        .filter(users::active.eq(true))
+        .filter(users::role.eq_any([
+            UserRole::Inspector.as_str(),
+            UserRole::Supervisor.as_str(),
+            UserRole::Admin.as_str(),
+        ]))
+        .order(users::username)
+        .select(users::username)
+        .load(conn)?)
+}
+
 pub fn list(conn: &mut DbConn) -> Result<Vec<User>, DbError> {
     Ok(users::table
         .order(users::username)

@@ -462,3 +462,47 @@ pub fn state_text(state: &AppState, lang: &str, case: &Case) -> Result<String, T
         .templates
         .render_lang(lang, &format!("case_state_{}", st.as_str()), &data)
 }
+
+/// Sends an inspector's SMS to every complainant on the case who has not opted out, on the
+/// channel each wrote in, and audits it. None when there is no such case. One transaction.
+pub fn reply(
+    conn: &mut DbConn,
+    cfg: &outbox::OutboxConfig,
+    reference: &str,
+    actor: &str,
+    text: &str,
+) -> Result<Option<usize>, DbError> {
+    crate::db::transaction(conn, |c| {
+        let Some(case) = super::query::load(c, reference)? else {
+            return Ok(None);
+        };
+        let told: Vec<_> = super::complainants(c, &case.id)?
+            .into_iter()
+            .filter(|(_, who)| !who.opted_out)
+            .collect();
+        for (k, who) in &told {
+            outbox::enqueue(
+                c,
+                cfg,
+                &Draft {
+                    channel_id: k.channel_id.clone(),
+                    contact_id: who.id.clone(),
+                    phone: who.phone.clone(),
+                    body: text.to_string(),
+                    priority: crate::db::models::PRIORITY_REPLY,
+                    kind: Some("inspector_reply".into()),
+                    in_reply_to: None,
+                },
+            )?;
+        }
+        let size = crate::text::sms_size(text);
+        audit(
+            c,
+            Some(&case.id),
+            actor,
+            "reply",
+            Some(&json!({ "text": text, "recipients": told.len(), "segments": size.segments, "encoding": size.encoding.as_str() }).to_string()),
+        )?;
+        Ok(Some(told.len()))
+    })
+}

@@ -3,6 +3,8 @@
 //! audit event.
 
 pub mod actions;
+pub mod departments;
+pub mod query;
 pub mod reference;
 pub mod referrals;
 pub mod rules;
@@ -408,4 +410,51 @@ pub fn cases_of(conn: &mut DbConn, contact_id: &str) -> Result<Vec<Case>, DbErro
         .order(cases::created_at.desc())
         .select(Case::as_select())
         .load(conn)?)
+}
+
+/// A case and each of its complainants with their first complaint.
+pub type CaseComplainants = (Case, Vec<(Complaint, Contact)>);
+
+/// The case with this reference and its complainants, for an API caller about to see their
+/// full numbers: the view is audited. None when there is no such case. One transaction.
+pub fn complainants_shown(
+    conn: &mut DbConn,
+    reference: &str,
+    actor: &str,
+) -> Result<Option<CaseComplainants>, DbError> {
+    crate::db::transaction(conn, |c| {
+        let Some(case) = query::load(c, reference)? else {
+            return Ok(None);
+        };
+        let people = complainants(c, &case.id)?;
+        let detail = serde_json::json!({ "complainants": people.len() });
+        audit(
+            c,
+            Some(&case.id),
+            actor,
+            "identity_viewed",
+            Some(&detail.to_string()),
+        )?;
+        Ok(Some((case, people)))
+    })
+}
+
+/// Records that a console user is shown the full numbers of a case's complainants. False
+/// when there is no such case. One transaction.
+pub fn identity_shown(conn: &mut DbConn, reference: &str, actor: &str) -> Result<bool, DbError> {
+    crate::db::transaction(conn, |c| {
+        let Some(case) = query::load(c, reference)? else {
+            return Ok(false);
+        };
+        let n = query::complaint_count(c, &case.id)?;
+        let detail = serde_json::json!({ "complainants": n, "via": "console" });
+        audit(
+            c,
+            Some(&case.id),
+            actor,
+            "identity_viewed",
+            Some(&detail.to_string()),
+        )?;
+        Ok(true)
+    })
 }

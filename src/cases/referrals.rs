@@ -560,6 +560,84 @@ pub fn for_case(conn: &mut DbConn, case_id: &str) -> Result<Vec<Referral>, DbErr
         .load(conn)?)
 }
 
+/// A case's referrals with their departments, oldest first.
+pub fn for_case_with_departments(
+    conn: &mut DbConn,
+    case_id: &str,
+) -> Result<Vec<(Referral, Department)>, DbError> {
+    Ok(referrals::table
+        .inner_join(departments::table)
+        .filter(referrals::case_id.eq(case_id))
+        .order(referrals::created_at)
+        .select((Referral::as_select(), Department::as_select()))
+        .load(conn)?)
+}
+
+/// Referrals with their departments and cases, of one department when given: open ones
+/// first, the nearest reminder first within; at most `limit`.
+pub fn listing(
+    conn: &mut DbConn,
+    department: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(Referral, Department, Case)>, DbError> {
+    let mut q = referrals::table
+        .inner_join(departments::table)
+        .inner_join(cases::table)
+        .into_boxed();
+    if let Some(d) = department {
+        q = q.filter(referrals::department.eq(d));
+    }
+    Ok(q.order((
+        referrals::status.eq(CLOSED),
+        referrals::reminder_due,
+        referrals::created_at,
+    ))
+    .limit(limit)
+    .select((
+        Referral::as_select(),
+        Department::as_select(),
+        Case::as_select(),
+    ))
+    .load(conn)?)
+}
+
+/// A referral with its department and case.
+pub fn with_case(
+    conn: &mut DbConn,
+    referral_id: &str,
+) -> Result<Option<(Referral, Department, Case)>, DbError> {
+    Ok(referrals::table
+        .inner_join(departments::table)
+        .inner_join(cases::table)
+        .filter(referrals::id.eq(referral_id))
+        .select((
+            Referral::as_select(),
+            Department::as_select(),
+            Case::as_select(),
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// Of these cases, those with a department past its deadline to answer a referral
+/// (`is_overdue`).
+pub fn overdue_among(
+    conn: &mut DbConn,
+    case_ids: &[&str],
+    today: NaiveDate,
+) -> Result<Vec<String>, DbError> {
+    let waiting: Vec<Referral> = referrals::table
+        .filter(referrals::case_id.eq_any(case_ids))
+        .filter(referrals::status.eq(SENT))
+        .select(Referral::as_select())
+        .load(conn)?;
+    Ok(waiting
+        .into_iter()
+        .filter(|r| is_overdue(r, today))
+        .map(|r| r.case_id)
+        .collect())
+}
+
 /// A department's referrals with their cases, open ones first, newest first within.
 pub fn for_department(conn: &mut DbConn, code: &str) -> Result<Vec<(Referral, Case)>, DbError> {
     let mut rows: Vec<(Referral, Case)> = referrals::table

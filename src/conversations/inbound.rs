@@ -154,6 +154,19 @@ fn store(
     })
 }
 
+/// Sets the language of the worker with this number (created if new), as if they had
+/// chosen it by SMS.
+pub fn choose_language(conn: &mut DbConn, phone: &str, language: &str) -> Result<(), DbError> {
+    let contact = contact_for(conn, phone)?;
+    diesel::update(contacts::table.find(&contact.id))
+        .set((
+            contacts::language.eq(language),
+            contacts::language_chosen.eq(true),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The contact for a phone number, created on first contact.
 pub fn contact_for(conn: &mut DbConn, phone: &str) -> Result<Contact, DbError> {
     let find = |conn: &mut DbConn| {

@@ -3,23 +3,24 @@
 //! `/complainants` route, and never to a liaison.
 
 use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::Deref;
 use std::pin::Pin;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
-use chrono::NaiveDate;
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::accounts::tokens::{self, Role};
 use crate::cases::actions::{self, Action, ActionError};
+use crate::cases::query::{self as case_query, CaseFilter, Order, States};
 use crate::cases::rules::CaseState;
-use crate::cases::{audit, audit_trail, Clock};
+use crate::cases::{audit, audit_trail};
 use crate::db::models::{Case, CasePause, Project};
-use crate::db::schema::{cases, projects};
 use crate::db::{DbConn, DbError};
 use crate::text::mask_phone;
+use crate::web::case_view::case_json;
 use crate::web::WebState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -111,7 +112,7 @@ impl From<ActionError> for ApiError {
     }
 }
 
-/// The holder of a valid bearer token.
+/// The holder of a valid bearer token, of any role.
 pub struct Caller {
     pub name: String,
     pub role: Role,
@@ -121,6 +122,8 @@ impl Caller {
     pub fn actor(&self) -> String {
         format!("token:{}", self.name)
     }
+    /// For a check that depends on what was sent (approving an extension); who may call a
+    /// handler at all is in its signature (`Token`).
     fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
         if roles.contains(&self.role) {
             Ok(())
@@ -159,6 +162,53 @@ impl FromRequest for Caller {
     }
 }
 
+/// A set of token roles a handler admits.
+pub trait TokenRoles {
+    const ALLOWED: &'static [Role];
+}
+
+/// Tokens that work cases: admin and inspector.
+pub struct CaseWorkers;
+impl TokenRoles for CaseWorkers {
+    const ALLOWED: &'static [Role] = &[Role::Admin, Role::Inspector];
+}
+
+/// Admin tokens.
+pub struct Admins;
+impl TokenRoles for Admins {
+    const ALLOWED: &'static [Role] = &[Role::Admin];
+}
+
+/// A caller whose token's role is one of `R`'s; else 403 before the handler runs.
+pub struct Token<R: TokenRoles> {
+    caller: Caller,
+    roles: PhantomData<R>,
+}
+
+impl<R: TokenRoles> Deref for Token<R> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+impl<R: TokenRoles + 'static> FromRequest for Token<R> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move {
+            let caller = caller.await?;
+            caller.require(R::ALLOWED)?;
+            Ok(Token {
+                caller,
+                roles: PhantomData,
+            })
+        })
+    }
+}
+
 async fn openapi(_caller: Caller) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
@@ -177,113 +227,11 @@ pub struct CaseQuery {
     per_page: Option<i64>,
 }
 
-fn clock(state: &WebState) -> Clock<'_> {
-    Clock {
-        calendar: &state.calendar,
-        region: state.config.region.as_deref(),
-        today: state.config.today(),
-    }
-}
-
-/// The deadline that matters now: acceptance while received, completion while being worked.
-pub(crate) fn current_due(c: &Case) -> Option<NaiveDate> {
-    match CaseState::parse(&c.state) {
-        Some(CaseState::Received) => c.accept_due,
-        Some(CaseState::Accepted | CaseState::Investigating) => c.finish_due,
-        _ => None,
-    }
-}
-
-pub(crate) fn case_json(
-    state: &WebState,
-    c: &Case,
-    project_code: Option<&str>,
-    paused: bool,
-) -> Value {
-    let clk = clock(state);
-    let due = current_due(c);
-    let remaining = due.and_then(|d| {
-        if d < clk.today {
-            clk.calendar
-                .working_days_between(d, clk.today, clk.region)
-                .ok()
-                .map(|n| -(n as i64))
-        } else {
-            clk.calendar
-                .working_days_between(clk.today, d, clk.region)
-                .ok()
-                .map(|n| n as i64)
-        }
-    });
-    json!({
-        "reference": c.reference,
-        "state": c.state,
-        "priority": c.priority,
-        "employer": c.employer,
-        "project_code": project_code,
-        "county": c.county,
-        "collective": c.collective,
-        "workers": c.workers,
-        "amount_yuan": c.amount_yuan,
-        "received_on": c.received_on,
-        "accept_due": c.accept_due,
-        "accepted_on": c.accepted_on,
-        "finish_due": c.finish_due,
-        "extension_days": c.extension_days,
-        "clock": {
-            "due": due,
-            "paused": paused,
-            "working_days_left": remaining,
-            "overdue": due.is_some_and(|d| d < clk.today),
-            // Counted past the calendar data with plain weekdays: add next year's schedule.
-            "provisional": due.is_some_and(|d| clk.calendar.is_working_day(d, clk.region).is_err()),
-            "due_soon": due.is_none_or(|d| d >= clk.today) && remaining.is_some_and(|r| (0..=state.config.cases.due_soon_working_days as i64).contains(&r)),
-        },
-        "assigned_to": c.assigned_to,
-        "refusal_reason": c.refusal_reason,
-        "recovered_yuan": c.recovered_yuan,
-        "transferred_to": c.transferred_to,
-        "closed_at": c.closed_at,
-    })
-}
-
-/// A case and its project's code.
-type CaseRow = (Case, Option<String>);
-
-type Boxed<'a> = cases::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
-
-fn filtered<'a>(q: &'a CaseQuery, today: NaiveDate, project_id: Option<String>) -> Boxed<'a> {
-    let mut b = cases::table.into_boxed();
-    if let Some(s) = &q.state {
-        b = b.filter(cases::state.eq(s));
-    }
-    if let Some(c) = &q.county {
-        b = b.filter(cases::county.eq(c));
-    }
-    if let Some(p) = q.priority {
-        b = b.filter(cases::priority.eq(p));
-    }
-    if let Some(p) = project_id {
-        b = b.filter(cases::project_id.eq(p));
-    }
-    if let Some(overdue) = q.overdue {
-        let late = || crate::cases::overdue_on(today);
-        // A case with no deadline (paused, or closed) is not overdue.
-        b = if overdue {
-            b.filter(late())
-        } else {
-            b.filter(late().is_null().or(late().eq(false)))
-        };
-    }
-    b
-}
-
 async fn list_cases(
     state: web::Data<WebState>,
     caller: Caller,
     q: web::Query<CaseQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let _ = caller;
     let q = q.into_inner();
     if let Some(s) = &q.state {
         if CaseState::parse(s).is_none() {
@@ -297,70 +245,43 @@ async fn list_cases(
             "page starts at 1; per_page is 1 to 200".into(),
         ));
     }
+    let filter = CaseFilter {
+        // Checked above.
+        states: q
+            .state
+            .as_deref()
+            .and_then(CaseState::parse)
+            .map_or(States::Any, States::One),
+        county: q.county,
+        priority: q.priority,
+        overdue: q.overdue,
+        assigned_to: None,
+        project: q.project,
+        search: case_query::Search::None,
+    };
     let today = state.config.today();
-    let st = state.clone();
-    let (total, rows) = state
+    let actor = caller.actor();
+    let found = state
         .db
-        .run(move |c| -> Result<(i64, Vec<CaseRow>), ApiError> {
-            let project_id = match &q.project {
-                Some(code) => match crate::projects::get_by_code(c, code)? {
-                    Some(p) => Some(p.id),
-                    None => return Ok((0, vec![])),
-                },
-                None => None,
-            };
-            let total: i64 = filtered(&q, today, project_id.clone())
-                .count()
-                .get_result(c)
-                .map_err(DbError::from)?;
-            let found: Vec<Case> = filtered(&q, today, project_id)
-                .order((cases::priority, cases::received_on, cases::reference))
-                .offset((page - 1) * per_page)
-                .limit(per_page)
-                .select(Case::as_select())
-                .load(c)
-                .map_err(DbError::from)?;
-            let mut rows = Vec::new();
-            for case in found {
-                let code = project_code(c, &case)?;
-                rows.push((case, code));
-            }
-            Ok((total, rows))
-        })
+        .run(move |c| case_query::list(c, today, &filter, Order::Priority, page, per_page, &actor))
         .await?;
-    let items: Vec<Value> = rows
+    let items: Vec<Value> = found
+        .items
         .iter()
-        .map(|(c, code)| {
-            case_json(
-                &st,
-                c,
-                code.as_deref(),
-                c.accept_due.is_none() && c.state == "received",
-            )
+        .map(|l| {
+            let c = &l.case;
+            // Without reading the pauses: a received case without an acceptance deadline.
+            let paused = c.accept_due.is_none() && c.state == "received";
+            case_json(&state, c, l.project_code.as_deref(), paused)
         })
         .collect();
+    let total = found.total;
     Ok(HttpResponse::Ok()
         .json(json!({ "items": items, "page": page, "per_page": per_page, "total": total })))
 }
 
-pub(crate) fn project_code(c: &mut DbConn, case: &Case) -> Result<Option<String>, DbError> {
-    match &case.project_id {
-        Some(p) => Ok(projects::table
-            .find(p)
-            .select(projects::code)
-            .first::<String>(c)
-            .optional()?),
-        None => Ok(None),
-    }
-}
-
 fn load_case(c: &mut DbConn, reference: &str) -> Result<Case, ApiError> {
-    cases::table
-        .filter(cases::reference.eq(reference))
-        .select(Case::as_select())
-        .first(c)
-        .optional()
-        .map_err(DbError::from)?
+    case_query::load(c, reference)?
         .ok_or_else(|| ApiError::NotFound(format!("no case {reference}")))
 }
 
@@ -403,7 +324,7 @@ fn detail_json(
         })
         .collect();
     let paused = pauses.iter().any(|p| p.resumed_on.is_none());
-    let code = project_code(c, case)?;
+    let code = case_query::project_code(c, case)?;
     let mut v = case_json(state, case, code.as_deref(), paused);
     v["complaints"] = Value::Array(complaints);
     v["pauses"] = serde_json::to_value(&pauses).unwrap_or_default();
@@ -454,41 +375,35 @@ async fn case_detail(
 /// Complainants' full numbers, for the bureau to call them. Every view is audited.
 async fn complainants(
     state: web::Data<WebState>,
-    caller: Caller,
+    caller: Token<CaseWorkers>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Admin, Role::Inspector])?;
     let reference = path.into_inner();
     let actor = caller.actor();
-    let v = state
+    let r = reference.clone();
+    let found = state
         .db
-        .run(move |c| {
-            crate::db::transaction(c, |c| {
-                let case = load_case(c, &reference)?;
-                let people: Vec<Value> = crate::cases::complainants(c, &case.id)?
-                    .iter()
-                    .map(|(k, who)| json!({ "contact_id": who.id, "phone": who.phone, "anonymous": k.anonymous, "language": who.language }))
-                    .collect();
-                audit(c, Some(&case.id), &actor, "identity_viewed", Some(&json!({ "complainants": people.len() }).to_string()))?;
-                Ok::<_, ApiError>(json!({ "reference": case.reference, "complainants": people }))
-            })
-        })
+        .run(move |c| crate::cases::complainants_shown(c, &r, &actor))
         .await?;
-    Ok(HttpResponse::Ok().json(v))
+    let (case, people) = found.ok_or_else(|| ApiError::NotFound(format!("no case {reference}")))?;
+    let people: Vec<Value> = people
+        .iter()
+        .map(|(k, who)| json!({ "contact_id": who.id, "phone": who.phone, "anonymous": k.anonymous, "language": who.language }))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "reference": case.reference, "complainants": people })))
 }
 
 async fn case_action(
     state: web::Data<WebState>,
-    caller: Caller,
+    caller: Token<CaseWorkers>,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Admin, Role::Inspector])?;
     let action: Action =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
     if action == Action::Extend {
         // An extension needs the bureau head's approval.
-        caller.require(&[Role::Admin])?;
+        caller.require(Admins::ALLOWED)?;
     }
     let reference = path.into_inner();
     let actor = caller.actor();
@@ -520,19 +435,7 @@ async fn list_projects(
     let q = q.into_inner();
     let rows: Vec<Project> = state
         .db
-        .run(move |c| {
-            let mut b = projects::table.into_boxed();
-            if let Some(county) = &q.county {
-                b = b.filter(projects::county.eq(county.clone()));
-            }
-            if let Some(d) = &q.department {
-                b = b.filter(projects::department.eq(d.clone()));
-            }
-            b.order(projects::code)
-                .select(Project::as_select())
-                .load(c)
-                .map_err(DbError::from)
-        })
+        .run(move |c| crate::projects::all(c, q.county.as_deref(), q.department.as_deref()))
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "items": rows })))
 }
@@ -556,10 +459,9 @@ async fn project_detail(
 /// The same CSV as `hotline projects import`, as the request body (admin). All rows or none.
 async fn import_projects(
     state: web::Data<WebState>,
-    caller: Caller,
+    caller: Token<Admins>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Admin])?;
     let actor = caller.actor();
     let result = state
         .db

@@ -3,6 +3,7 @@
 
 pub mod ack;
 pub mod api;
+mod case_view;
 pub mod console;
 mod gateway;
 mod health;

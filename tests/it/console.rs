@@ -186,10 +186,84 @@ async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing() {
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(!fresh.cookies.contains_key("hotline_session"));
 
+    // Every POST route of the console, as an admin (whom no role check stops) sending every
+    // field any of its forms reads, but no token: each is refused and nothing changes.
+    insert_referral(&app, "ref-csrf", &reference, "发改");
+    let mut admin = ConsoleClient::login(&app, "admin", PASSWORD).await;
+    admin.get("/console/").await;
+    let before = row_counts(&app);
+    let fields: Vec<(String, String)> = [
+        ("action", "close"),
+        ("reason", "理由"),
+        ("note", "备注"),
+        ("to", "tashi"),
+        ("recovered_yuan", "100"),
+        ("text", "您好"),
+        ("department", "发改"),
+        ("body", "已收到"),
+        ("op", "add"),
+        ("username", "mallory"),
+        ("display_name", "Mallory"),
+        ("role", "admin"),
+        ("password", "password-5678"),
+        ("code", "新部门"),
+        ("name_zh", "新部门"),
+        ("active", "1"),
+        ("phone", "13900000009"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let routes = hotline::web::console::post_paths();
+    assert!(routes.len() >= 10, "{routes:?}");
+    for route in &routes {
+        let uri = route
+            .replace("{reference}", &reference)
+            .replace("{id}", "ref-csrf");
+        let p = admin.post_raw(&uri, &fields).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{uri}");
+        assert!(p.body.contains("表单已过期"), "{uri}: {}", p.body);
+    }
+    assert_eq!(row_counts(&app), before);
+    assert_eq!(case(&app, &reference).state, "received");
+    assert_eq!(
+        admin.get("/console/users").await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+
     // With the token it works.
     let ok = c.post(&uri, &[("action", "accept")]).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     assert_eq!(case(&app, &reference).state, "accepted");
+}
+
+/// Rows in each table a console form writes to.
+fn row_counts(app: &TestApp) -> Vec<(&'static str, i64)> {
+    use hotline::db::schema::{
+        contacts, departments, jobs, messages, referral_updates, sessions, users,
+    };
+    let c = &mut *app.conn();
+    vec![
+        (
+            "audit_events",
+            audit_events::table.count().get_result(c).unwrap(),
+        ),
+        ("messages", messages::table.count().get_result(c).unwrap()),
+        ("contacts", contacts::table.count().get_result(c).unwrap()),
+        ("users", users::table.count().get_result(c).unwrap()),
+        (
+            "departments",
+            departments::table.count().get_result(c).unwrap(),
+        ),
+        ("sessions", sessions::table.count().get_result(c).unwrap()),
+        ("jobs", jobs::table.count().get_result(c).unwrap()),
+        ("referrals", referrals::table.count().get_result(c).unwrap()),
+        (
+            "referral_updates",
+            referral_updates::table.count().get_result(c).unwrap(),
+        ),
+    ]
 }
 
 #[actix_web::test]

@@ -350,6 +350,40 @@ pub fn apply_report(
     })
 }
 
+/// The last `limit` messages to and from these contacts, oldest first: a case's conversation.
+pub fn conversation_of(
+    conn: &mut DbConn,
+    contact_ids: &[String],
+    limit: i64,
+) -> Result<Vec<Message>, DbError> {
+    let mut found: Vec<Message> = messages::table
+        .filter(messages::contact_id.eq_any(contact_ids))
+        .order(messages::created_at.desc())
+        .limit(limit)
+        .select(Message::as_select())
+        .load(conn)?;
+    found.reverse();
+    Ok(found)
+}
+
+/// The last `limit` messages to and from a phone number on one channel, newest first.
+pub fn recent_on_channel(
+    conn: &mut DbConn,
+    phone: &str,
+    channel_id: &str,
+    limit: i64,
+) -> Result<Vec<Message>, DbError> {
+    use crate::db::schema::contacts;
+    Ok(messages::table
+        .inner_join(contacts::table)
+        .filter(contacts::phone.eq(phone))
+        .filter(messages::channel_id.eq(channel_id))
+        .order(messages::created_at.desc())
+        .limit(limit)
+        .select(Message::as_select())
+        .load(conn)?)
+}
+
 /// Counts of messages by channel, direction and status (for /metrics).
 pub fn status_counts(conn: &mut DbConn) -> Result<Vec<StatusCount>, DbError> {
     let sql = "SELECT channel_id, direction, status, COUNT(*) AS n FROM messages GROUP BY channel_id, direction, status";

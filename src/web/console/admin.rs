@@ -1,16 +1,14 @@
 //! Admin pages: console users and the departments referrals go to.
 
 use actix_web::{web, HttpResponse};
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{render, ConsoleError, Me};
+use super::{render, Admin, Button, ConsoleError, Form, Me};
+use crate::accounts::sessions;
 use crate::accounts::users::{self, UserError, UserRole};
-use crate::db::models::Department;
+use crate::cases::departments::{self, DepartmentInput};
 use crate::db::models::JobStatus;
-use crate::db::now;
-use crate::db::schema::departments;
 use crate::web::WebState;
 
 async fn users_page(
@@ -24,10 +22,7 @@ async fn users_page(
         .db
         .run(move |c| -> Result<_, crate::db::DbError> {
             let list = users::list(c)?;
-            let depts: Vec<String> = departments::table
-                .order(departments::code)
-                .select(departments::code)
-                .load(c)?;
+            let depts = departments::codes(c)?;
             Ok((list, depts))
         })
         .await?;
@@ -62,15 +57,12 @@ async fn users_page(
     Ok(resp)
 }
 
-pub async fn users(state: web::Data<WebState>, me: Me) -> Result<HttpResponse, ConsoleError> {
-    me.require(&[UserRole::Admin])?;
+pub async fn users(state: web::Data<WebState>, me: Admin) -> Result<HttpResponse, ConsoleError> {
     users_page(&state, &me, None, actix_web::http::StatusCode::OK).await
 }
 
 #[derive(Debug, Deserialize)]
 pub struct UserForm {
-    #[serde(default)]
-    csrf: String,
     op: String,
     #[serde(default)]
     username: String,
@@ -86,11 +78,9 @@ pub struct UserForm {
 
 pub async fn users_post(
     state: web::Data<WebState>,
-    me: Me,
-    form: web::Form<UserForm>,
+    me: Admin,
+    form: Form<UserForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    me.check_csrf(&form.csrf)?;
-    me.require(&[UserRole::Admin])?;
     let f = form.into_inner();
     let actor = me.actor();
     let myself = f.username.trim().eq_ignore_ascii_case(&me.user.username);
@@ -118,7 +108,7 @@ pub async fn users_post(
                 "disable" if !myself => {
                     users::set_active(c, &f.username, false)?;
                     if let Some(u) = users::by_username(c, &f.username)? {
-                        super::auth::end_sessions_of(c, &u.id)?;
+                        sessions::end_all_of(c, &u.id)?;
                     }
                     st.pages.t("users.updated")
                 }
@@ -130,7 +120,7 @@ pub async fn users_post(
                     users::set_password(c, &f.username, &f.password)?;
                     if let Some(u) = users::by_username(c, &f.username)? {
                         if !myself {
-                            super::auth::end_sessions_of(c, &u.id)?;
+                            sessions::end_all_of(c, &u.id)?;
                         }
                     }
                     st.pages.t("users.updated")
@@ -181,10 +171,7 @@ async fn departments_page(
     let (list, counts, recent) = state
         .db
         .run(|c| -> Result<_, crate::db::DbError> {
-            let list: Vec<Department> = departments::table
-                .order(departments::code)
-                .select(Department::as_select())
-                .load(c)?;
+            let list = departments::all(c)?;
             Ok((
                 list,
                 crate::work::jobs::counts(c)?,
@@ -231,15 +218,15 @@ async fn departments_page(
     )
 }
 
-pub async fn departments(state: web::Data<WebState>, me: Me) -> Result<HttpResponse, ConsoleError> {
-    me.require(&[UserRole::Admin])?;
+pub async fn departments(
+    state: web::Data<WebState>,
+    me: Admin,
+) -> Result<HttpResponse, ConsoleError> {
     departments_page(&state, &me, None).await
 }
 
 #[derive(Debug, Deserialize)]
 pub struct DepartmentForm {
-    #[serde(default)]
-    csrf: String,
     code: String,
     name_zh: String,
     #[serde(default)]
@@ -251,11 +238,9 @@ pub struct DepartmentForm {
 /// Adds a department or updates one (same code).
 pub async fn departments_post(
     state: web::Data<WebState>,
-    me: Me,
-    form: web::Form<DepartmentForm>,
+    me: Admin,
+    form: Form<DepartmentForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    me.check_csrf(&form.csrf)?;
-    me.require(&[UserRole::Admin])?;
     let f = form.into_inner();
     let code = f.code.trim().to_string();
     let name = f.name_zh.trim().to_string();
@@ -279,44 +264,16 @@ pub async fn departments_post(
         )
         .await;
     }
-    let active = f.active == "1";
+    let input = DepartmentInput {
+        code,
+        name_zh: name,
+        email: (!email.is_empty()).then_some(email),
+        active: f.active == "1",
+    };
     let actor = me.actor();
     state
         .db
-        .run(move |c| {
-            crate::db::transaction(c, |c| -> Result<(), crate::db::DbError> {
-                let t = now();
-                let email = (!email.is_empty()).then_some(email);
-                let n = diesel::update(departments::table.find(&code))
-                    .set((
-                        departments::name_zh.eq(&name),
-                        departments::email.eq(&email),
-                        departments::active.eq(active),
-                        departments::updated_at.eq(t),
-                    ))
-                    .execute(c)?;
-                if n == 0 {
-                    diesel::insert_into(departments::table)
-                        .values((
-                            departments::code.eq(&code),
-                            departments::name_zh.eq(&name),
-                            departments::email.eq(&email),
-                            departments::active.eq(active),
-                            departments::created_at.eq(t),
-                            departments::updated_at.eq(t),
-                        ))
-                        .execute(c)?;
-                }
-                crate::cases::audit(
-                    c,
-                    None,
-                    &actor,
-                    "department_saved",
-                    Some(&json!({ "code": code, "email": email, "active": active }).to_string()),
-                )?;
-                Ok(())
-            })
-        })
+        .run(move |c| departments::save(c, &input, &actor))
         .await?;
     departments_page(&state, &me, Some((true, state.pages.t("users.updated")))).await
 }
@@ -324,12 +281,10 @@ pub async fn departments_post(
 /// Puts a failed email back in the queue (after the address or the SMTP settings are fixed).
 pub async fn retry_job(
     state: web::Data<WebState>,
-    me: Me,
+    me: Admin,
     path: web::Path<String>,
-    form: web::Form<super::CsrfOnly>,
+    _: Button,
 ) -> Result<HttpResponse, ConsoleError> {
-    me.check_csrf(&form.csrf)?;
-    me.require(&[UserRole::Admin])?;
     let id = path.into_inner();
     let actor = me.actor();
     let done = state

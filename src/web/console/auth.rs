@@ -2,25 +2,22 @@
 //! (Secure when the console is served over HTTPS), a CSRF token per session checked on every
 //! form, and login attempts limited per account and per client address with governor.
 
-use std::future::Future;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::pin::Pin;
 use std::time::Duration;
 
+use actix_web::body::MessageBody;
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::{web, FromRequest, HttpRequest};
-use diesel::prelude::*;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use sha2::{Digest, Sha256};
 
 use super::ConsoleConfig;
 use super::ConsoleError;
+use crate::accounts::sessions;
 use crate::accounts::users::{User, UserRole};
-use crate::db::models::Session;
-use crate::db::schema::{sessions, users};
-use crate::db::{now, DbConn, DbError};
+use crate::db::{DbConn, DbError};
 use crate::web::WebState;
 
 pub const SESSION_COOKIE: &str = "hotline_session";
@@ -28,20 +25,7 @@ pub const SESSION_COOKIE: &str = "hotline_session";
 /// this cookie and the form.
 pub const LOGIN_CSRF_COOKIE: &str = "hotline_login_csrf";
 
-pub fn random_token() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
-}
-
-fn digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use crate::accounts::sessions::random_token;
 
 /// Equal strings, compared in constant time.
 pub fn same(a: &str, b: &str) -> bool {
@@ -62,6 +46,8 @@ impl Me {
     pub fn actor(&self) -> String {
         format!("user:{}", self.user.username)
     }
+    /// For a check that depends on what was submitted (approving an extension); who may
+    /// call a handler at all is in its signature (`Authorized`).
     pub fn require(&self, roles: &[UserRole]) -> Result<(), ConsoleError> {
         if roles.contains(&self.role) {
             Ok(())
@@ -83,58 +69,82 @@ impl Me {
     }
 }
 
-impl FromRequest for Me {
-    type Error = ConsoleError;
-    type Future = Pin<Box<dyn Future<Output = Result<Me, ConsoleError>>>>;
+/// The session of a request, looked up once by `resolve_session` before any handler runs.
+#[derive(Clone)]
+enum Session {
+    /// No cookie, or one of a dead session.
+    None,
+    Live(Box<Me>),
+    /// The database could not be asked.
+    Unavailable,
+}
 
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<WebState>>().cloned();
-        let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
-        let next = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/console/".into());
-        Box::pin(async move {
-            let state = state.ok_or(ConsoleError::Unavailable)?;
-            let Some(token) = token else {
-                return Err(ConsoleError::Login(next));
-            };
+/// Middleware of the console's scope: finds the signed-in user of the request once, for the
+/// extractors (`Me`, `Authorized`, `Form`) to read.
+pub async fn resolve_session(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
+    let state = req.app_data::<web::Data<WebState>>().cloned();
+    let session = match (token, state) {
+        (Some(token), Some(state)) => {
             let cfg = state.config.console.clone();
-            let found = state.db.run(move |c| session_user(c, &cfg, &token)).await?;
-            found.ok_or(ConsoleError::Login(next))
-        })
+            match state.db.run(move |c| session_user(c, &cfg, &token)).await {
+                Ok(Some(me)) => Session::Live(Box::new(me)),
+                Ok(None) => Session::None,
+                Err(e) => {
+                    tracing::error!(error = %e, "console session not looked up");
+                    Session::Unavailable
+                }
+            }
+        }
+        (None, Some(_)) => Session::None,
+        (_, None) => Session::Unavailable,
+    };
+    req.extensions_mut().insert(session);
+    next.call(req).await
+}
+
+impl Me {
+    /// The request's signed-in user; not signed in: to the login page, then back here.
+    pub fn of(req: &HttpRequest) -> Result<Me, ConsoleError> {
+        match req.extensions().get::<Session>() {
+            Some(Session::Live(me)) => Ok(Me::clone(me)),
+            Some(Session::Unavailable) => Err(ConsoleError::Unavailable),
+            Some(Session::None) => {
+                let next = req
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_else(|| "/console/".into());
+                Err(ConsoleError::Login(next))
+            }
+            // Outside the console's scope, where no session is looked up.
+            None => Err(ConsoleError::Unavailable),
+        }
     }
 }
 
-/// The session's user, when the session is live and the user active; touches `last_seen_at`
-/// (at most once a minute, to spare the database a write per page).
+impl FromRequest for Me {
+    type Error = ConsoleError;
+    type Future = std::future::Ready<Result<Me, ConsoleError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(Me::of(req))
+    }
+}
+
+/// The session's user, when the session is live and the user active.
 fn session_user(
     conn: &mut DbConn,
     cfg: &ConsoleConfig,
     token: &str,
 ) -> Result<Option<Me>, DbError> {
-    let id = digest(token);
-    let row: Option<(Session, User)> = sessions::table
-        .inner_join(users::table)
-        .filter(sessions::id.eq(&id))
-        .select((Session::as_select(), User::as_select()))
-        .first(conn)
-        .optional()?;
-    let Some((session, user)) = row else {
+    let idle = chrono::Duration::hours(cfg.session_idle_hours as i64);
+    let Some((session, user)) = sessions::live(conn, token, idle)? else {
         return Ok(None);
     };
-    let t = now();
-    let idle = chrono::Duration::hours(cfg.session_idle_hours as i64);
-    if t > session.expires_at || t > session.last_seen_at + idle || !user.active {
-        diesel::delete(sessions::table.find(&id)).execute(conn)?;
-        return Ok(None);
-    }
-    if t - session.last_seen_at > chrono::Duration::minutes(1) {
-        diesel::update(sessions::table.find(&id))
-            .set(sessions::last_seen_at.eq(t))
-            .execute(conn)?;
-    }
     let Some(role) = UserRole::parse(&user.role) else {
         return Ok(None);
     };
@@ -152,31 +162,15 @@ pub fn start_session(
     cfg: &ConsoleConfig,
     user: &User,
 ) -> Result<String, DbError> {
-    let token = random_token();
-    let t = now();
-    // Sessions past their end are removed as others start, so the table stays small.
-    diesel::delete(sessions::table.filter(sessions::expires_at.lt(t))).execute(conn)?;
-    diesel::insert_into(sessions::table)
-        .values((
-            sessions::id.eq(digest(&token)),
-            sessions::user_id.eq(&user.id),
-            sessions::csrf_token.eq(random_token()),
-            sessions::created_at.eq(t),
-            sessions::last_seen_at.eq(t),
-            sessions::expires_at.eq(t + chrono::Duration::hours(cfg.session_max_hours as i64)),
-        ))
-        .execute(conn)?;
-    Ok(token)
+    sessions::start(
+        conn,
+        user,
+        chrono::Duration::hours(cfg.session_max_hours as i64),
+    )
 }
 
 pub fn end_session(conn: &mut DbConn, me: &Me) -> Result<(), DbError> {
-    diesel::delete(sessions::table.find(&me.session_id)).execute(conn)?;
-    Ok(())
-}
-
-/// Ends every session of a user (password changed, account disabled).
-pub fn end_sessions_of(conn: &mut DbConn, user_id: &str) -> Result<usize, DbError> {
-    Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?)
+    sessions::end(conn, &me.session_id)
 }
 
 /// Whether cookies get `Secure`: the console's public URL is HTTPS, or the request came
@@ -320,6 +314,5 @@ mod tests {
         assert_ne!(a, random_token());
         assert!(same(&a, &a.clone()));
         assert!(!same(&a, &a[..63]));
-        assert_ne!(digest(&a), a);
     }
 }

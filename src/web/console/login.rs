@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
-use super::{redirect, render, ConsoleError, CsrfOnly, Me};
+use super::{redirect, render, Button, ConsoleError, Me};
 use crate::web::WebState;
 
 #[derive(Debug, Deserialize)]
@@ -136,9 +136,8 @@ pub async fn submit(
 pub async fn logout(
     state: web::Data<WebState>,
     me: Me,
-    form: web::Form<CsrfOnly>,
+    _: Button,
 ) -> Result<HttpResponse, ConsoleError> {
-    me.check_csrf(&form.csrf)?;
     state.db.run(move |c| auth::end_session(c, &me)).await?;
     let mut resp = redirect("/console/login");
     resp.add_removal_cookie(&auth::removal(SESSION_COOKIE))

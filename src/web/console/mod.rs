@@ -1,12 +1,16 @@
 //! The inspector console under `/console/`: server-rendered pages (handlebars templates in
 //! `templates/console/`, UI strings in `templates/console/zh.toml`), a little JavaScript only
-//! for the SMS segment counter. Every page checks the signed-in user's role.
+//! for the SMS segment counter. Who may call each handler is in its signature
+//! (`guard::Authorized`), and every POST takes a CSRF-checked `guard::Form`.
 
 mod admin;
 pub mod auth;
-mod cases;
+mod case_actions;
+mod case_page;
+pub mod guard;
 mod login;
 pub mod pages;
+mod queue;
 mod referrals;
 mod report;
 mod simulator;
@@ -20,40 +24,62 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub use auth::{LoginLimits, Me};
+pub use guard::{Admin, Authorized, Button, CaseWorker, Form};
 
 use crate::db::DbError;
 use crate::web::WebState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/console")
-            .wrap(ErrorHandlers::new().default_handler(render_error))
-            .route("", web::get().to(|| async { redirect("/console/") }))
-            .route("/", web::get().to(cases::queue))
-            .route("/login", web::get().to(login::form))
-            .route("/login", web::post().to(login::submit))
-            .route("/logout", web::post().to(login::logout))
-            .route("/cases/{reference}", web::get().to(cases::page))
-            .route("/cases/{reference}/action", web::post().to(cases::action))
-            .route("/cases/{reference}/reply", web::post().to(cases::reply))
-            .route("/cases/{reference}/refer", web::post().to(cases::refer))
-            .route(
-                "/cases/{reference}/identity",
-                web::post().to(cases::identity),
-            )
-            .route("/referrals", web::get().to(referrals::list))
-            .route("/referrals/{id}", web::get().to(referrals::page))
-            .route("/referrals/{id}", web::post().to(referrals::post))
-            .route("/users", web::get().to(admin::users))
-            .route("/users", web::post().to(admin::users_post))
-            .route("/departments", web::get().to(admin::departments))
-            .route("/departments", web::post().to(admin::departments_post))
-            .route("/jobs/{id}/retry", web::post().to(admin::retry_job))
-            .route("/simulator", web::get().to(simulator::page))
-            .route("/simulator", web::post().to(simulator::send))
-            .route("/reports", web::get().to(report::page))
-            .route("/reports/{month}.csv", web::get().to(report::csv)),
-    );
+    let mut scope = web::scope("/console")
+        .wrap(actix_web::middleware::from_fn(auth::resolve_session))
+        .wrap(ErrorHandlers::new().default_handler(render_error))
+        .route("", web::get().to(|| async { redirect("/console/") }))
+        .route("/", web::get().to(queue::queue))
+        .route("/login", web::get().to(login::form))
+        // Before sign-in there is no session: the login form double-submits its token.
+        .route("/login", web::post().to(login::submit))
+        .route("/cases/{reference}", web::get().to(case_page::page))
+        .route("/referrals", web::get().to(referrals::list))
+        .route("/referrals/{id}", web::get().to(referrals::page))
+        .route("/users", web::get().to(admin::users))
+        .route("/departments", web::get().to(admin::departments))
+        .route("/simulator", web::get().to(simulator::page))
+        .route("/reports", web::get().to(report::page))
+        .route("/reports/{month}.csv", web::get().to(report::csv));
+    for (path, route) in POSTS {
+        scope = scope.route(path, route());
+    }
+    cfg.service(scope);
+}
+
+type MakeRoute = fn() -> actix_web::Route;
+
+/// Every POST route of the console but the login form, whose handlers each take a
+/// CSRF-checked `guard::Form`. The tests post to each of these without a token.
+const POSTS: &[(&str, MakeRoute)] = &[
+    ("/logout", || web::post().to(login::logout)),
+    ("/cases/{reference}/action", || {
+        web::post().to(case_actions::action)
+    }),
+    ("/cases/{reference}/reply", || {
+        web::post().to(case_actions::reply)
+    }),
+    ("/cases/{reference}/refer", || {
+        web::post().to(case_actions::refer)
+    }),
+    ("/cases/{reference}/identity", || {
+        web::post().to(case_actions::identity)
+    }),
+    ("/referrals/{id}", || web::post().to(referrals::post)),
+    ("/users", || web::post().to(admin::users_post)),
+    ("/departments", || web::post().to(admin::departments_post)),
+    ("/jobs/{id}/retry", || web::post().to(admin::retry_job)),
+    ("/simulator", || web::post().to(simulator::send)),
+];
+
+/// The paths of the console's CSRF-checked POST routes, under `/console` (for the tests).
+pub fn post_paths() -> Vec<String> {
+    POSTS.iter().map(|(p, _)| format!("/console{p}")).collect()
 }
 
 /// What went wrong, as the console tells it.
@@ -239,13 +265,6 @@ fn render_error<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerRes
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, new).map_into_right_body::<B>(),
     ))
-}
-
-/// A form's CSRF field, checked by every POST handler.
-#[derive(Debug, serde::Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    pub csrf: String,
 }
 
 /// The web console under `/console/`.

@@ -3,15 +3,13 @@
 //! them here as a department would through the emailed link.
 
 use actix_web::{web, HttpResponse};
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::cases::referral_json;
-use super::{redirect, render, ConsoleError, Me};
+use super::case_page::referral_json;
+use super::{redirect, render, ConsoleError, Form, Me};
 use crate::accounts::users::UserRole;
 use crate::db::models::{Case, Department, Referral, ReferralUpdate};
-use crate::db::schema::{cases, departments, referrals};
 use crate::db::DbConn;
 use crate::text::thousands;
 use crate::web::WebState;
@@ -35,26 +33,7 @@ pub async fn list(state: web::Data<WebState>, me: Me) -> Result<HttpResponse, Co
     let rows = state
         .db
         .run(move |c| -> Result<Vec<Value>, ConsoleError> {
-            let mut q = referrals::table
-                .inner_join(departments::table)
-                .inner_join(cases::table)
-                .into_boxed();
-            if let Some(d) = &dept {
-                q = q.filter(referrals::department.eq(d));
-            }
-            let found: Vec<(Referral, Department, Case)> = q
-                .order((
-                    referrals::status.eq("closed"),
-                    referrals::reminder_due,
-                    referrals::created_at,
-                ))
-                .limit(500)
-                .select((
-                    Referral::as_select(),
-                    Department::as_select(),
-                    Case::as_select(),
-                ))
-                .load(c)?;
+            let found = crate::cases::referrals::listing(c, dept.as_deref(), 500)?;
             let today = st.config.today();
             Ok(found
                 .iter()
@@ -82,18 +61,7 @@ fn load(
     id: &str,
     dept: Option<&str>,
 ) -> Result<(Referral, Department, Case, Vec<ReferralUpdate>), ConsoleError> {
-    let (r, d, k): (Referral, Department, Case) = referrals::table
-        .inner_join(departments::table)
-        .inner_join(cases::table)
-        .filter(referrals::id.eq(id))
-        .select((
-            Referral::as_select(),
-            Department::as_select(),
-            Case::as_select(),
-        ))
-        .first(c)
-        .optional()?
-        .ok_or(ConsoleError::NotFound)?;
+    let (r, d, k) = crate::cases::referrals::with_case(c, id)?.ok_or(ConsoleError::NotFound)?;
     if dept.is_some_and(|d| d != r.department) {
         // Another department's referral: as if it did not exist.
         return Err(ConsoleError::NotFound);
@@ -114,7 +82,7 @@ pub async fn page(
         .db
         .run(move |c| -> Result<Value, ConsoleError> {
             let (r, d, k, updates) = load(c, &id, dept.as_deref())?;
-            let code = crate::web::api::project_code(c, &k)?;
+            let code = crate::cases::query::project_code(c, &k)?;
             let mut v = referral_json(&st, &r, &d, &updates, st.config.today());
             // The case as a department sees it: no complainant, not even masked.
             v["case"] = json!({
@@ -138,8 +106,6 @@ pub async fn page(
 
 #[derive(Debug, Deserialize)]
 pub struct ReferralForm {
-    #[serde(default)]
-    csrf: String,
     action: String,
     #[serde(default)]
     body: String,
@@ -149,9 +115,8 @@ pub async fn post(
     state: web::Data<WebState>,
     me: Me,
     path: web::Path<String>,
-    form: web::Form<ReferralForm>,
+    form: Form<ReferralForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    me.check_csrf(&form.csrf)?;
     let dept = scope(&me)?;
     let id = path.into_inner();
     let form = form.into_inner();

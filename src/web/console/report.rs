@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{render, ConsoleError, Me};
+use super::{render, CaseWorker, ConsoleError};
 use crate::reports::{self, svg};
 use crate::web::WebState;
 
@@ -32,10 +32,9 @@ async fn load(state: &WebState, y: i32, m: u32) -> Result<reports::MonthlyReport
 
 pub async fn page(
     state: web::Data<WebState>,
-    me: Me,
+    me: CaseWorker,
     q: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    me.require(super::cases::CASE_WORKERS)?;
     let (y, m) = month_of(&state, q.month.as_deref())?;
     let r = load(&state, y, m).await?;
     let t = |k: &str| state.pages.t(k);
@@ -107,7 +106,7 @@ pub async fn page(
     let month = format!("{y:04}-{m:02}");
     render(
         &state,
-        Some(&me),
+        Some(me.me()),
         "report",
         json!({
             "title": format!("{} {month}", t("report.title")),
@@ -125,10 +124,9 @@ pub async fn page(
 
 pub async fn csv(
     state: web::Data<WebState>,
-    me: Me,
+    _: CaseWorker,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
-    me.require(super::cases::CASE_WORKERS)?;
     let (y, m) = month_of(&state, Some(&path.into_inner()))?;
     let r = load(&state, y, m).await?;
     Ok(HttpResponse::Ok()

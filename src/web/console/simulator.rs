@@ -3,13 +3,11 @@
 //! dialogs, the outbox) on the `simulator` channel, whose replies are logged, never sent.
 
 use actix_web::{web, HttpResponse};
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{redirect, render, ConsoleError, Me};
+use super::{redirect, render, CaseWorker, ConsoleError, Form};
 use crate::db::models::Message;
-use crate::db::schema::{contacts, messages};
 use crate::sms::channels::{InboundSms, SIMULATOR};
 use crate::text::normalize_phone;
 use crate::web::WebState;
@@ -24,10 +22,9 @@ pub struct SimQuery {
 
 pub async fn page(
     state: web::Data<WebState>,
-    me: Me,
+    me: CaseWorker,
     q: web::Query<SimQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    me.require(super::cases::CASE_WORKERS)?;
     let phone = q
         .phone
         .as_deref()
@@ -37,17 +34,7 @@ pub async fn page(
     let st = state.clone();
     let msgs: Vec<Message> = state
         .db
-        .run(move |c| {
-            messages::table
-                .inner_join(contacts::table)
-                .filter(contacts::phone.eq(&p))
-                .filter(messages::channel_id.eq(SIMULATOR))
-                .order(messages::created_at.desc())
-                .limit(60)
-                .select(Message::as_select())
-                .load(c)
-                .map_err(crate::db::DbError::from)
-        })
+        .run(move |c| crate::sms::outbox::recent_on_channel(c, &p, SIMULATOR, 60))
         .await?;
     let conversation: Vec<_> = msgs
         .iter()
@@ -64,7 +51,7 @@ pub async fn page(
         .collect();
     render(
         &state,
-        Some(&me),
+        Some(me.me()),
         "simulator",
         json!({
             "title": state.pages.t("simulator.title"),
@@ -78,8 +65,6 @@ pub async fn page(
 
 #[derive(Debug, Deserialize)]
 pub struct SimForm {
-    #[serde(default)]
-    csrf: String,
     phone: String,
     #[serde(default)]
     lang: String,
@@ -88,11 +73,9 @@ pub struct SimForm {
 
 pub async fn send(
     state: web::Data<WebState>,
-    me: Me,
-    form: web::Form<SimForm>,
+    _: CaseWorker,
+    form: Form<SimForm>,
 ) -> Result<HttpResponse, ConsoleError> {
-    me.check_csrf(&form.csrf)?;
-    me.require(super::cases::CASE_WORKERS)?;
     let f = form.into_inner();
     let phone = normalize_phone(&f.phone, &state.config.default_country_code)
         .map_err(|e| ConsoleError::BadRequest(format!("{}: {e}", f.phone)))?;
@@ -104,16 +87,7 @@ pub async fn send(
         let (p, lang) = (phone.clone(), f.lang.clone());
         state
             .db
-            .run(move |c| -> Result<(), crate::db::DbError> {
-                let contact = crate::conversations::inbound::contact_for(c, &p)?;
-                diesel::update(contacts::table.find(&contact.id))
-                    .set((
-                        contacts::language.eq(&lang),
-                        contacts::language_chosen.eq(true),
-                    ))
-                    .execute(c)?;
-                Ok(())
-            })
+            .run(move |c| crate::conversations::inbound::choose_language(c, &p, &lang))
             .await?;
     }
     let sms = InboundSms {
