@@ -13,7 +13,7 @@ use prometheus_client::registry::Registry;
 use diesel::sql_types::{BigInt, Text};
 use diesel::QueryableByName;
 
-use crate::db::models::JobStatus;
+use crate::db::models::{Direction, JobStatus, MessageStatus};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChannelLabel {
@@ -58,9 +58,9 @@ pub struct StatusCount {
     #[diesel(sql_type = Text)]
     pub channel_id: String,
     #[diesel(sql_type = Text)]
-    pub direction: String,
+    pub direction: Direction,
     #[diesel(sql_type = Text)]
-    pub status: String,
+    pub status: MessageStatus,
     #[diesel(sql_type = BigInt)]
     pub n: i64,
 }
@@ -176,11 +176,12 @@ impl Metrics {
         for c in counts {
             let labels = MessageLabels {
                 channel: c.channel_id.clone(),
-                direction: c.direction.clone(),
-                status: c.status.clone(),
+                direction: c.direction.to_string(),
+                status: c.status.to_string(),
             };
             messages.get_or_create(&labels).set(c.n);
-            if c.direction == "out" && (c.status == "queued" || c.status == "sending") {
+            let waiting = matches!(c.status, MessageStatus::Queued | MessageStatus::Sending);
+            if c.direction == Direction::Out && waiting {
                 depth
                     .get_or_create(&ChannelLabel {
                         channel: c.channel_id.clone(),
@@ -237,20 +238,20 @@ mod tests {
         let counts = vec![
             StatusCount {
                 channel_id: "kannel".into(),
-                direction: "out".into(),
-                status: "queued".into(),
+                direction: Direction::Out,
+                status: MessageStatus::Queued,
                 n: 3,
             },
             StatusCount {
                 channel_id: "kannel".into(),
-                direction: "out".into(),
-                status: "sending".into(),
+                direction: Direction::Out,
+                status: MessageStatus::Sending,
                 n: 1,
             },
             StatusCount {
                 channel_id: "kannel".into(),
-                direction: "in".into(),
-                status: "handled".into(),
+                direction: Direction::In,
+                status: MessageStatus::Handled,
                 n: 7,
             },
         ];

@@ -2,41 +2,14 @@
 //! SHA-256 hash, revocable.
 
 use diesel::prelude::*;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::db::models::ApiToken;
 use crate::db::schema::api_tokens;
 use crate::db::{new_id, now, DbConn, DbError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Everything, including extensions and token management.
-    Admin,
-    /// Works cases: reads them, sees complainants, acts on them.
-    Inspector,
-    /// A department's liaison: reads cases, never an anonymous complainant's identity.
-    Liaison,
-}
-
-impl Role {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Inspector => "inspector",
-            Role::Liaison => "liaison",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "inspector" => Some(Role::Inspector),
-            "liaison" => Some(Role::Liaison),
-            _ => None,
-        }
-    }
-}
+/// What a token may do.
+pub use crate::db::models::ApiRole as Role;
 
 fn hash(secret: &str) -> String {
     Sha256::digest(secret.as_bytes())
@@ -82,7 +55,10 @@ pub fn verify(conn: &mut DbConn, secret: &str) -> Result<Option<(ApiToken, Role)
                 .execute(conn)?;
         }
     }
-    Ok(token.and_then(|t| Role::parse(&t.role).map(|r| (t, r))))
+    Ok(token.map(|t| {
+        let role = t.role;
+        (t, role)
+    }))
 }
 
 pub fn list(conn: &mut DbConn) -> Result<Vec<ApiToken>, DbError> {

@@ -11,38 +11,17 @@ use serde::Serialize;
 use crate::db::schema::users;
 use crate::db::{new_id, now, DbConn, DbError};
 
-/// What a console user may do (the console's pages check it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UserRole {
-    /// Users, settings, everything.
-    Admin,
-    /// An inspector's work plus approving extensions.
-    Supervisor,
-    /// Works cases.
-    Inspector,
-    /// One department's referrals; never an anonymous complainant's identity.
-    Liaison,
-}
-
-impl UserRole {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            UserRole::Admin => "admin",
-            UserRole::Supervisor => "supervisor",
-            UserRole::Inspector => "inspector",
-            UserRole::Liaison => "liaison",
-        }
-    }
-    pub fn parse(s: &str) -> Option<UserRole> {
-        [
-            UserRole::Admin,
-            UserRole::Supervisor,
-            UserRole::Inspector,
-            UserRole::Liaison,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
+crate::text_enum! {
+    /// What a console user may do (the console's pages check it).
+    pub enum UserRole {
+        /// Users, settings, everything.
+        Admin = "admin",
+        /// An inspector's work plus approving extensions.
+        Supervisor = "supervisor",
+        /// Works cases.
+        Inspector = "inspector",
+        /// One department's referrals; never an anonymous complainant's identity.
+        Liaison = "liaison",
     }
 }
 
@@ -52,7 +31,7 @@ pub struct User {
     pub id: String,
     pub username: String,
     pub display_name: String,
-    pub role: String,
+    pub role: UserRole,
     pub department: Option<String>,
     #[serde(skip)]
     pub password_hash: String,

@@ -178,7 +178,7 @@ pub fn apply(
             .first(conn)
             .optional()?
             .ok_or_else(|| ActionError::NotFound(reference.to_string()))?;
-        let from = CaseState::parse(&before.state).unwrap_or(CaseState::Received);
+        let from = before.state;
         let refuse = || ActionError::NotAllowed {
             from: from.as_str().into(),
             action: action.name().into(),
@@ -450,7 +450,7 @@ pub fn notify(
 
 /// The text describing a case's state, in one language.
 pub fn state_text(state: &AppState, lang: &str, case: &Case) -> Result<String, TemplateError> {
-    let st = CaseState::parse(&case.state).unwrap_or(CaseState::Received);
+    let st = case.state;
     let data = json!({
         "accept_due": case.accept_due.map(|d| d.to_string()),
         "finish_due": case.finish_due.map(|d| d.to_string()),

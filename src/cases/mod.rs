@@ -152,7 +152,7 @@ pub fn file_complaint(
                 .values(NewCase {
                     id: &id,
                     reference: &reference,
-                    state: CaseState::Received.as_str(),
+                    state: CaseState::Received,
                     priority: 4,
                     project_id: a.project_id.as_deref(),
                     employer: &employer,
@@ -364,7 +364,7 @@ pub fn case_counts(conn: &mut DbConn, today: NaiveDate) -> Result<CaseCounts, Db
         .count()
         .get_result(conn)?;
     let callbacks_waiting: i64 = conversations::table
-        .filter(conversations::status.eq("callback"))
+        .filter(conversations::status.eq(crate::db::models::ConversationStatus::Callback))
         .count()
         .get_result(conn)?;
     Ok(CaseCounts {

@@ -292,7 +292,7 @@ pub fn complaint_count(conn: &mut DbConn, case_id: &str) -> Result<i64, DbError>
 
 /// The deadline that matters now: acceptance while received, completion while being worked.
 pub fn current_due(c: &Case) -> Option<NaiveDate> {
-    match CaseState::parse(&c.state) {
+    match Some(c.state) {
         Some(CaseState::Received) => c.accept_due,
         Some(CaseState::Accepted | CaseState::Investigating) => c.finish_due,
         _ => None,

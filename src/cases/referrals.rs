@@ -19,24 +19,11 @@ use sha2::Sha256;
 use super::audit;
 use super::rules::PriorityFacts;
 use crate::db::models::{Case, Department, Project, Referral, ReferralUpdate};
+use crate::db::models::{CaseState, ReferralStatus, ReferralUpdateKind};
 use crate::db::schema::{cases, complaints, departments, projects, referral_updates, referrals};
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::templates::TemplateError;
 use crate::AppState;
-
-/// Referral statuses: sent (waiting for the department), acknowledged (it confirmed receipt),
-/// answered (it reported back), closed (the inspector closed it). All but `closed` are open.
-pub const SENT: &str = "sent";
-pub const ACKNOWLEDGED: &str = "acknowledged";
-pub const ANSWERED: &str = "answered";
-pub const CLOSED: &str = "closed";
-
-/// Kinds of `referral_updates` rows.
-pub const UPDATE_SENT: &str = "sent";
-pub const UPDATE_REMINDED: &str = "reminded";
-pub const UPDATE_ACKNOWLEDGED: &str = "acknowledged";
-pub const UPDATE_UPDATE: &str = "update";
-pub const UPDATE_CLOSED: &str = "closed";
 
 /// Longest update a department may post, in characters.
 pub const MAX_UPDATE_CHARS: usize = 4000;
@@ -104,10 +91,10 @@ fn rule_texts() -> &'static RuleTexts {
 }
 
 /// How the case's state reads in an email or on the acknowledgement page.
-pub fn state_label(state: &str) -> String {
+pub fn state_label(state: CaseState) -> String {
     rule_texts()
         .case_states
-        .get(state)
+        .get(state.as_str())
         .cloned()
         .unwrap_or_else(|| state.to_string())
 }
@@ -240,7 +227,7 @@ fn max_months(conn: &mut DbConn, case_id: &str) -> Result<Option<i32>, DbError> 
 fn open_departments(conn: &mut DbConn, case_id: &str) -> Result<Vec<String>, DbError> {
     Ok(referrals::table
         .filter(referrals::case_id.eq(case_id))
-        .filter(referrals::status.ne(CLOSED))
+        .filter(referrals::status.ne(ReferralStatus::Closed))
         .select(referrals::department)
         .load(conn)?)
 }
@@ -302,7 +289,7 @@ pub fn create(
                 referrals::department.eq(&dept.code),
                 referrals::email.eq(to.join(", ")),
                 referrals::reason.eq(reason),
-                referrals::status.eq(SENT),
+                referrals::status.eq(ReferralStatus::Sent),
                 referrals::created_by.eq(actor),
                 referrals::link_expires_at.eq(link_expires_at),
                 referrals::reminder_due.eq(reminder_due),
@@ -311,7 +298,7 @@ pub fn create(
                 referrals::updated_at.eq(t),
             ))
             .execute(conn)?;
-        add_update(conn, &id, UPDATE_SENT, actor, None)?;
+        add_update(conn, &id, ReferralUpdateKind::Sent, actor, None)?;
         let detail = json!({ "referral": id, "department": dept.code, "reason": reason });
         audit(
             conn,
@@ -365,7 +352,7 @@ fn working_days_after(state: &AppState, from: NaiveDate) -> NaiveDate {
 fn add_update(
     conn: &mut DbConn,
     referral_id: &str,
-    kind: &str,
+    kind: ReferralUpdateKind,
     author: &str,
     body: Option<&str>,
 ) -> Result<(), DbError> {
@@ -407,7 +394,7 @@ pub fn case_summary(state: &AppState, conn: &mut DbConn, case: &Case) -> Result<
         "amount": crate::text::thousands(case.amount_yuan),
         "months": max_months(conn, &case.id)?,
         "received_on": case.received_on.to_string(),
-        "state_label": state_label(&case.state),
+        "state_label": state_label(case.state),
         "remind_after": state.config.referrals.remind_after_working_days,
     }))
 }
@@ -442,7 +429,7 @@ fn open_referral(conn: &mut DbConn, referral_id: &str) -> Result<Referral, Refer
         .set(referrals::updated_at.eq(referrals::updated_at))
         .execute(conn)?;
     let r = get(conn, referral_id)?;
-    if r.status == CLOSED {
+    if r.status == ReferralStatus::Closed {
         return Err(ReferralError::Closed);
     }
     Ok(r)
@@ -457,18 +444,24 @@ pub fn acknowledge(
 ) -> Result<Referral, ReferralError> {
     crate::db::transaction(conn, |conn| {
         let r = open_referral(conn, referral_id)?;
-        if r.status != SENT {
+        if r.status != ReferralStatus::Sent {
             return Ok(r);
         }
         let t = now();
         diesel::update(referrals::table.find(referral_id))
             .set((
-                referrals::status.eq(ACKNOWLEDGED),
+                referrals::status.eq(ReferralStatus::Acknowledged),
                 referrals::acknowledged_at.eq(Some(t)),
                 referrals::updated_at.eq(t),
             ))
             .execute(conn)?;
-        add_update(conn, referral_id, UPDATE_ACKNOWLEDGED, by, None)?;
+        add_update(
+            conn,
+            referral_id,
+            ReferralUpdateKind::Acknowledged,
+            by,
+            None,
+        )?;
         let detail = json!({ "referral": r.id, "department": r.department });
         audit(
             conn,
@@ -502,13 +495,19 @@ pub fn post_update(
         let t = now();
         diesel::update(referrals::table.find(referral_id))
             .set((
-                referrals::status.eq(ANSWERED),
+                referrals::status.eq(ReferralStatus::Answered),
                 referrals::acknowledged_at.eq(Some(r.acknowledged_at.unwrap_or(t))),
                 referrals::answered_at.eq(Some(r.answered_at.unwrap_or(t))),
                 referrals::updated_at.eq(t),
             ))
             .execute(conn)?;
-        add_update(conn, referral_id, UPDATE_UPDATE, by, Some(text))?;
+        add_update(
+            conn,
+            referral_id,
+            ReferralUpdateKind::Update,
+            by,
+            Some(text),
+        )?;
         let detail = json!({ "referral": r.id, "department": r.department, "text": text });
         audit(
             conn,
@@ -533,9 +532,12 @@ pub fn close(
         let r = open_referral(conn, referral_id)?;
         let t = now();
         diesel::update(referrals::table.find(referral_id))
-            .set((referrals::status.eq(CLOSED), referrals::updated_at.eq(t)))
+            .set((
+                referrals::status.eq(ReferralStatus::Closed),
+                referrals::updated_at.eq(t),
+            ))
             .execute(conn)?;
-        add_update(conn, referral_id, UPDATE_CLOSED, actor, note)?;
+        add_update(conn, referral_id, ReferralUpdateKind::Closed, actor, note)?;
         let detail = json!({ "referral": r.id, "department": r.department, "note": note });
         audit(
             conn,
@@ -588,7 +590,7 @@ pub fn listing(
         q = q.filter(referrals::department.eq(d));
     }
     Ok(q.order((
-        referrals::status.eq(CLOSED),
+        referrals::status.eq(ReferralStatus::Closed),
         referrals::reminder_due,
         referrals::created_at,
     ))
@@ -628,7 +630,7 @@ pub fn overdue_among(
 ) -> Result<Vec<String>, DbError> {
     let waiting: Vec<Referral> = referrals::table
         .filter(referrals::case_id.eq_any(case_ids))
-        .filter(referrals::status.eq(SENT))
+        .filter(referrals::status.eq(ReferralStatus::Sent))
         .select(Referral::as_select())
         .load(conn)?;
     Ok(waiting
@@ -646,7 +648,7 @@ pub fn for_department(conn: &mut DbConn, code: &str) -> Result<Vec<(Referral, Ca
         .order(referrals::created_at.desc())
         .select((Referral::as_select(), Case::as_select()))
         .load(conn)?;
-    rows.sort_by_key(|(r, _)| r.status == CLOSED);
+    rows.sort_by_key(|(r, _)| r.status == ReferralStatus::Closed);
     Ok(rows)
 }
 
@@ -656,13 +658,13 @@ pub fn for_department(conn: &mut DbConn, code: &str) -> Result<Vec<(Referral, Ca
 /// The same rule as `overdue`, for one referral: not acknowledged, and past its first
 /// deadline (a reminder moves `reminder_due` on, so a reminded one stays overdue).
 pub fn is_overdue(r: &Referral, today: NaiveDate) -> bool {
-    r.status == SENT && (r.reminders > 0 || r.reminder_due < today)
+    r.status == ReferralStatus::Sent && (r.reminders > 0 || r.reminder_due < today)
 }
 
 pub fn overdue(conn: &mut DbConn, today: NaiveDate) -> Result<Vec<(Referral, Case)>, DbError> {
     Ok(referrals::table
         .inner_join(cases::table)
-        .filter(referrals::status.eq(SENT))
+        .filter(referrals::status.eq(ReferralStatus::Sent))
         .filter(
             referrals::reminders
                 .gt(0)
@@ -724,7 +726,7 @@ pub fn remind_due(
 ) -> Result<usize, ReferralError> {
     let max = state.config.referrals.max_reminders as i32;
     let due: Vec<String> = referrals::table
-        .filter(referrals::status.eq(SENT))
+        .filter(referrals::status.eq(ReferralStatus::Sent))
         .filter(referrals::reminder_due.le(today))
         .filter(referrals::reminders.lt(max))
         .select(referrals::id)
@@ -737,7 +739,7 @@ pub fn remind_due(
             let claimed = diesel::update(
                 referrals::table
                     .find(&id)
-                    .filter(referrals::status.eq(SENT))
+                    .filter(referrals::status.eq(ReferralStatus::Sent))
                     .filter(referrals::reminders.eq(r.reminders))
                     .filter(referrals::reminder_due.le(today)),
             )
@@ -768,7 +770,7 @@ pub fn remind_due(
             add_update(
                 conn,
                 &id,
-                UPDATE_REMINDED,
+                ReferralUpdateKind::Reminded,
                 "system",
                 Some(&next.to_string()),
             )?;
@@ -1023,7 +1025,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{rule}: {e}"));
         }
         for s in super::super::rules::CaseState::ALL {
-            assert_ne!(state_label(s.as_str()), s.as_str(), "{}", s.as_str());
+            assert_ne!(state_label(s), s.as_str(), "{}", s.as_str());
         }
     }
 }

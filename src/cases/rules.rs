@@ -1,54 +1,11 @@
 //! Case rules as pure functions: the life cycle, priority, and which complaints belong
 //! together.
 
-use serde::Serialize;
-
 use crate::text::normalize_keyword;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CaseState {
-    /// Received; the bureau decides within 5 working days whether to accept it.
-    Received,
-    /// Accepted (立案); investigation within 60 working days.
-    Accepted,
-    /// Not accepted, with a reason the worker is told.
-    Refused,
-    Investigating,
-    /// Settled; the amount recovered is recorded.
-    Resolved,
-    /// Handed to the police or another office.
-    Transferred,
-    Closed,
-}
+pub use crate::db::models::CaseState;
 
 impl CaseState {
-    pub const ALL: [CaseState; 7] = [
-        CaseState::Received,
-        CaseState::Accepted,
-        CaseState::Refused,
-        CaseState::Investigating,
-        CaseState::Resolved,
-        CaseState::Transferred,
-        CaseState::Closed,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            CaseState::Received => "received",
-            CaseState::Accepted => "accepted",
-            CaseState::Refused => "refused",
-            CaseState::Investigating => "investigating",
-            CaseState::Resolved => "resolved",
-            CaseState::Transferred => "transferred",
-            CaseState::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<CaseState> {
-        CaseState::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
     /// Still being worked: new complaints against the same employer join it.
     pub fn is_open(&self) -> bool {
         matches!(

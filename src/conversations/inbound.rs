@@ -10,7 +10,7 @@ use crate::conversations::complaint::Answers;
 use crate::conversations::intent::{self, Intent};
 use crate::conversations::{self, Ctx, Reply, ReplyError};
 use crate::db::models::{
-    Contact, Language, Message, MessageStatus, NewContact, NewMessage, DIRECTION_IN, PRIORITY_REPLY,
+    Contact, Direction, Language, Message, MessageStatus, NewContact, NewMessage, PRIORITY_REPLY,
 };
 use crate::db::schema::{contacts, messages};
 use crate::db::{new_id, now, DbConn, DbError};
@@ -106,7 +106,7 @@ fn store(
                 .values(NewMessage {
                     id: &id,
                     channel_id,
-                    direction: DIRECTION_IN,
+                    direction: Direction::In,
                     contact_id: &contact.id,
                     phone,
                     our_number: sms.to.as_deref(),
@@ -139,7 +139,7 @@ fn store(
                 );
                 let existing = messages::table
                     .filter(messages::channel_id.eq(channel_id))
-                    .filter(messages::direction.eq(DIRECTION_IN))
+                    .filter(messages::direction.eq(Direction::In))
                     .filter(messages::gateway_id.eq(sms.gateway_id.as_deref().unwrap_or_default()))
                     .select(Message::as_select())
                     .first(conn)?;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::cases::{self, Clock, Filing};
-use crate::db::models::{Contact, Conversation, Language, NewConversation};
+use crate::db::models::{Contact, Conversation, ConversationStatus, Language, NewConversation};
 use crate::db::schema::conversations;
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::projects;
@@ -172,14 +172,14 @@ pub fn open_dialog(
     diesel::update(
         conversations::table
             .filter(conversations::contact_id.eq(contact_id))
-            .filter(conversations::status.eq("open"))
+            .filter(conversations::status.eq(ConversationStatus::Open))
             .filter(conversations::updated_at.lt(stale)),
     )
-    .set(conversations::status.eq("abandoned"))
+    .set(conversations::status.eq(ConversationStatus::Abandoned))
     .execute(conn)?;
     Ok(conversations::table
         .filter(conversations::contact_id.eq(contact_id))
-        .filter(conversations::status.eq("open"))
+        .filter(conversations::status.eq(ConversationStatus::Open))
         .order(conversations::updated_at.desc())
         .select(Conversation::as_select())
         .first(conn)
@@ -213,7 +213,7 @@ pub fn start(
             step: step.as_str(),
             answers: &serde_json::to_string(&answers).unwrap_or_else(|_| "{}".into()),
             failures: 0,
-            status: "open",
+            status: ConversationStatus::Open,
             language: ctx.lang,
             started_at: t,
             updated_at: t,
@@ -239,7 +239,11 @@ pub fn continue_dialog(
     let cfg = &ctx.state.config.dialog;
     let mut answers: Answers = serde_json::from_str(&conv.answers).unwrap_or_default();
     let step = Step::parse(&conv.step).unwrap_or_else(|| next_step(&answers));
-    let save = |conn: &mut DbConn, step: &str, answers: &Answers, failures: i32, status: &str| {
+    let save = |conn: &mut DbConn,
+                step: &str,
+                answers: &Answers,
+                failures: i32,
+                status: ConversationStatus| {
         diesel::update(conversations::table.find(&conv.id))
             .set((
                 conversations::step.eq(step),
@@ -252,14 +256,26 @@ pub fn continue_dialog(
             .execute(conn)
     };
     if is_cancel(ctx.text) {
-        save(conn, step.as_str(), &answers, conv.failures, "cancelled")?;
+        save(
+            conn,
+            step.as_str(),
+            &answers,
+            conv.failures,
+            ConversationStatus::Cancelled,
+        )?;
         return Ok(vec![ctx.reply("complaint_cancelled", json!({}))?]);
     }
     if crate::conversations::intent::classify(ctx.text)
         == crate::conversations::intent::Intent::Help
     {
         // Asking for help is not a wrong answer: repeat the question.
-        save(conn, step.as_str(), &answers, conv.failures, "open")?;
+        save(
+            conn,
+            step.as_str(),
+            &answers,
+            conv.failures,
+            ConversationStatus::Open,
+        )?;
         return Ok(vec![Reply {
             kind: step.template().into(),
             body: ctx.ask(step, &answers)?,
@@ -269,7 +285,13 @@ pub fn continue_dialog(
     if idle && crate::conversations::intent::is_greeting_or_command(ctx.text) {
         // Back after a pause with a greeting or a command: remind where the dialog stopped
         // (and how to cancel), rather than take it as the answer.
-        save(conn, step.as_str(), &answers, conv.failures, "open")?;
+        save(
+            conn,
+            step.as_str(),
+            &answers,
+            conv.failures,
+            ConversationStatus::Open,
+        )?;
         return Ok(vec![ctx.lead_and_ask(
             "complaint_resume",
             step,
@@ -287,7 +309,7 @@ pub fn continue_dialog(
     match turn {
         Turn::Taken => {
             let next = next_step(&answers);
-            save(conn, next.as_str(), &answers, 0, "open")?;
+            save(conn, next.as_str(), &answers, 0, ConversationStatus::Open)?;
             Ok(vec![Reply {
                 kind: next.template().into(),
                 body: ctx.ask(next, &answers)?,
@@ -295,12 +317,18 @@ pub fn continue_dialog(
         }
         Turn::Confirmed => {
             let reply = ctx.file(conn, &answers, Some(&conv.id))?;
-            save(conn, step.as_str(), &answers, 0, "done")?;
+            save(conn, step.as_str(), &answers, 0, ConversationStatus::Done)?;
             Ok(vec![reply])
         }
         Turn::Invalid if idle => {
             // Back after a pause with something else in mind: remind, don't count it.
-            save(conn, step.as_str(), &answers, conv.failures, "open")?;
+            save(
+                conn,
+                step.as_str(),
+                &answers,
+                conv.failures,
+                ConversationStatus::Open,
+            )?;
             Ok(vec![ctx.lead_and_ask(
                 "complaint_resume",
                 step,
@@ -310,7 +338,13 @@ pub fn continue_dialog(
         Turn::Invalid => {
             let failures = conv.failures + 1;
             if failures as u32 >= cfg.max_failures {
-                save(conn, step.as_str(), &answers, failures, "callback")?;
+                save(
+                    conn,
+                    step.as_str(),
+                    &answers,
+                    failures,
+                    ConversationStatus::Callback,
+                )?;
                 cases::audit(
                     conn,
                     None,
@@ -324,7 +358,13 @@ pub fn continue_dialog(
                 )?;
                 return Ok(vec![ctx.reply("complaint_callback", json!({}))?]);
             }
-            save(conn, step.as_str(), &answers, failures, "open")?;
+            save(
+                conn,
+                step.as_str(),
+                &answers,
+                failures,
+                ConversationStatus::Open,
+            )?;
             Ok(vec![ctx.lead_and_ask(
                 "complaint_invalid",
                 step,

@@ -32,6 +32,77 @@ crate::text_enum! {
 }
 
 crate::text_enum! {
+    /// Which way a stored message went.
+    pub enum Direction {
+        In = "in",
+        Out = "out",
+    }
+}
+
+crate::text_enum! {
+    /// A case's life cycle (`cases::rules` says which way it may go).
+    pub enum CaseState {
+        /// Received; the bureau decides within 5 working days whether to accept it.
+        Received = "received",
+        /// Accepted (立案); investigation within 60 working days.
+        Accepted = "accepted",
+        /// Not accepted, with a reason the worker is told.
+        Refused = "refused",
+        Investigating = "investigating",
+        /// Settled; the amount recovered is recorded.
+        Resolved = "resolved",
+        /// Handed to the police or another office.
+        Transferred = "transferred",
+        Closed = "closed",
+    }
+}
+
+crate::text_enum! {
+    /// An SMS dialog: open until filed (`done`), cancelled by the worker, dropped after too
+    /// long (`abandoned`), or given up for a call back after repeated wrong answers.
+    pub enum ConversationStatus {
+        Open = "open",
+        Done = "done",
+        Cancelled = "cancelled",
+        Abandoned = "abandoned",
+        Callback = "callback",
+    }
+}
+
+crate::text_enum! {
+    /// A joint-enforcement referral: sent, acknowledged by the department, answered, closed.
+    pub enum ReferralStatus {
+        Sent = "sent",
+        Acknowledged = "acknowledged",
+        Answered = "answered",
+        Closed = "closed",
+    }
+}
+
+crate::text_enum! {
+    /// What happened to a referral.
+    pub enum ReferralUpdateKind {
+        Sent = "sent",
+        Reminded = "reminded",
+        Acknowledged = "acknowledged",
+        Update = "update",
+        Closed = "closed",
+    }
+}
+
+crate::text_enum! {
+    /// What an API token may do.
+    pub enum ApiRole {
+        /// Everything, including extensions and token management.
+        Admin = "admin",
+        /// Works cases: reads them, sees complainants, acts on them.
+        Inspector = "inspector",
+        /// A department's liaison: reads cases, never an anonymous complainant's identity.
+        Liaison = "liaison",
+    }
+}
+
+crate::text_enum! {
     /// A job is `queued` until a runner claims it (`running`, with a lease), then `done`, or
     /// back to `queued` with a later `run_at` after a temporary failure, or `failed`.
     pub enum JobStatus {
@@ -41,9 +112,6 @@ crate::text_enum! {
         Failed = "failed",
     }
 }
-
-pub const DIRECTION_IN: &str = "in";
-pub const DIRECTION_OUT: &str = "out";
 
 /// Outbound priority: lower goes first. Replies to a worker jump ahead of bulk traffic.
 pub const PRIORITY_REPLY: i32 = 0;
@@ -87,7 +155,7 @@ pub struct NewContact<'a> {
 pub struct Message {
     pub id: String,
     pub channel_id: String,
-    pub direction: String,
+    pub direction: Direction,
     pub contact_id: String,
     pub phone: String,
     pub our_number: Option<String>,
@@ -115,7 +183,7 @@ pub struct Message {
 pub struct NewMessage<'a> {
     pub id: &'a str,
     pub channel_id: &'a str,
-    pub direction: &'a str,
+    pub direction: Direction,
     pub contact_id: &'a str,
     pub phone: &'a str,
     pub our_number: Option<&'a str>,
@@ -199,7 +267,7 @@ pub struct Conversation {
     pub step: String,
     pub answers: String,
     pub failures: i32,
-    pub status: String,
+    pub status: ConversationStatus,
     pub language: Language,
     pub started_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -215,7 +283,7 @@ pub struct NewConversation<'a> {
     pub step: &'a str,
     pub answers: &'a str,
     pub failures: i32,
-    pub status: &'a str,
+    pub status: ConversationStatus,
     pub language: Language,
     pub started_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -226,7 +294,7 @@ pub struct NewConversation<'a> {
 pub struct Case {
     pub id: String,
     pub reference: String,
-    pub state: String,
+    pub state: CaseState,
     pub priority: i32,
     pub project_id: Option<String>,
     pub employer: String,
@@ -259,7 +327,7 @@ pub struct Case {
 pub struct NewCase<'a> {
     pub id: &'a str,
     pub reference: &'a str,
-    pub state: &'a str,
+    pub state: CaseState,
     pub priority: i32,
     pub project_id: Option<&'a str>,
     pub employer: &'a str,
@@ -354,7 +422,7 @@ use super::schema::api_tokens;
 pub struct ApiToken {
     pub id: String,
     pub name: String,
-    pub role: String,
+    pub role: ApiRole,
     #[serde(skip)]
     pub token_hash: String,
     pub created_at: NaiveDateTime,
@@ -417,8 +485,7 @@ pub struct Referral {
     pub department: String,
     pub email: String,
     pub reason: String,
-    /// `sent`, `acknowledged`, `answered`, `closed`.
-    pub status: String,
+    pub status: ReferralStatus,
     pub created_by: String,
     pub link_expires_at: NaiveDateTime,
     pub reminder_due: NaiveDate,
@@ -435,7 +502,7 @@ pub struct Referral {
 pub struct ReferralUpdate {
     pub id: String,
     pub referral_id: String,
-    pub kind: String,
+    pub kind: ReferralUpdateKind,
     pub author: String,
     pub body: Option<String>,
     pub created_at: NaiveDateTime,

@@ -40,7 +40,14 @@ macro_rules! text_enum {
 
         impl $name {
             /// Every variant, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+            pub const ALL: [$name; [$(stringify!($variant)),+].len()] = [$($name::$variant,)+];
+
+            /// Reads a value a person or a client sent (a query parameter, a form): None when it
+            /// names no variant. Values read from the database go through `FromSql`, which
+            /// fails instead.
+            pub fn parse(s: &str) -> Option<$name> {
+                s.parse().ok()
+            }
 
             pub const fn as_str(self) -> &'static str {
                 match self {
@@ -145,8 +152,8 @@ mod tests {
     #[test]
     fn text_round_trips_and_unknown_values_are_errors() {
         for c in Colour::ALL {
-            assert_eq!(c.as_str().parse::<Colour>(), Ok(*c));
-            assert_eq!(Colour::try_from(c.to_string()), Ok(*c));
+            assert_eq!(c.as_str().parse::<Colour>(), Ok(c));
+            assert_eq!(Colour::try_from(c.to_string()), Ok(c));
         }
         let e = "blue".parse::<Colour>().unwrap_err();
         assert_eq!(e.to_string(), "\"blue\" is not a Colour");

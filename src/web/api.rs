@@ -271,7 +271,8 @@ async fn list_cases(
         .map(|l| {
             let c = &l.case;
             // Without reading the pauses: a received case without an acceptance deadline.
-            let paused = c.accept_due.is_none() && c.state == "received";
+            let paused =
+                c.accept_due.is_none() && c.state == crate::db::models::CaseState::Received;
             case_json(&state, c, l.project_code.as_deref(), paused)
         })
         .collect();

@@ -59,7 +59,7 @@ fn case(conn: &mut DbConn, c: CaseRow) -> String {
         .values(NewCase {
             id: &id,
             reference: c.reference,
-            state: c.state,
+            state: c.state.parse().unwrap(),
             priority: 4,
             project_id: None,
             employer: "扎西建筑队",

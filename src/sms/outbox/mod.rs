@@ -8,7 +8,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use crate::db::models::{Message, MessageStatus, NewMessage, NewMessageEvent, DIRECTION_OUT};
+use crate::db::models::{Direction, Message, MessageStatus, NewMessage, NewMessageEvent};
 use crate::db::schema::{message_events, messages};
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::metrics::StatusCount;
@@ -40,7 +40,7 @@ pub fn enqueue(conn: &mut DbConn, cfg: &OutboxConfig, draft: &Draft) -> Result<S
         .values(NewMessage {
             id: &id,
             channel_id: &draft.channel_id,
-            direction: DIRECTION_OUT,
+            direction: Direction::Out,
             contact_id: &draft.contact_id,
             phone: &draft.phone,
             our_number: None,
@@ -98,7 +98,7 @@ pub fn claim(
         let q = messages::table
             .select(messages::id)
             .filter(messages::channel_id.eq(channel_id))
-            .filter(messages::direction.eq(DIRECTION_OUT))
+            .filter(messages::direction.eq(Direction::Out))
             .order((messages::priority, messages::next_attempt_at))
             .limit(n);
         match due {
@@ -301,7 +301,7 @@ pub fn apply_report(
         let Some(msg) = messages::table
             .filter(messages::id.eq(message_id))
             .filter(messages::channel_id.eq(channel_id))
-            .filter(messages::direction.eq(DIRECTION_OUT))
+            .filter(messages::direction.eq(Direction::Out))
             .select(Message::as_select())
             .first(conn)
             .optional()?

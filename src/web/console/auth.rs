@@ -145,11 +145,8 @@ fn session_user(
     let Some((session, user)) = sessions::live(conn, token, idle)? else {
         return Ok(None);
     };
-    let Some(role) = UserRole::parse(&user.role) else {
-        return Ok(None);
-    };
     Ok(Some(Me {
-        role,
+        role: user.role,
         csrf: session.csrf_token,
         session_id: session.id,
         user,

@@ -116,7 +116,7 @@ fn case_data(
         .iter()
         .map(|m| {
             json!({
-                "incoming": m.direction == "in",
+                "incoming": m.direction == crate::db::models::Direction::In,
                 "body": m.body,
                 "at": state.config.local_minute(m.created_at),
                 "status": m.status,
@@ -147,7 +147,7 @@ fn case_data(
         .collect();
     let code = project.as_ref().map(|p| p.code.clone());
     let mut v = case_json(state, &case, code.as_deref(), paused);
-    let from = CaseState::parse(&case.state).unwrap_or(CaseState::Received);
+    let from = case.state;
     let facts = PriorityFacts {
         government_invested: project.as_ref().is_some_and(|p| p.government_invested),
         workers: case.workers.max(0) as u32,
@@ -290,7 +290,7 @@ pub fn referral_json(
         "sent_at": state.config.local_minute(r.created_at),
         "reminder_due": r.reminder_due,
         "reminders": r.reminders,
-        "open": r.status != "closed",
+        "open": r.status != crate::db::models::ReferralStatus::Closed,
         "overdue": crate::cases::referrals::is_overdue(r, today),
         "updates": updates.iter().map(|u| json!({
             "kind": u.kind,

@@ -42,7 +42,6 @@ impl Pages {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cases::referrals as r;
 
     impl Pages {
         /// The compiled-in pages.
@@ -91,16 +90,10 @@ mod tests {
         ] {
             keys.push(format!("action.{a}"));
         }
-        for s in [r::SENT, r::ACKNOWLEDGED, r::ANSWERED, r::CLOSED] {
+        for s in crate::db::models::ReferralStatus::ALL {
             keys.push(format!("referral.{s}"));
         }
-        for k in [
-            r::UPDATE_SENT,
-            r::UPDATE_REMINDED,
-            r::UPDATE_ACKNOWLEDGED,
-            r::UPDATE_UPDATE,
-            r::UPDATE_CLOSED,
-        ] {
+        for k in crate::db::models::ReferralUpdateKind::ALL {
             keys.push(format!("referral_kind.{k}"));
         }
         for s in crate::db::models::JobStatus::ALL {

@@ -89,7 +89,7 @@ pub async fn queue(
         .iter()
         .map(|l| {
             let c = &l.case;
-            let open = CaseState::parse(&c.state).is_some_and(|s| s.is_open());
+            let open = Some(c.state).is_some_and(|s| s.is_open());
             let paused = open && case_query::current_due(c).is_none();
             let mut v = case_json(&state, c, l.project_code.as_deref(), paused);
             v["state_name"] = json!(state.pages.t(&format!("state.{}", c.state)));

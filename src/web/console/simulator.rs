@@ -41,7 +41,7 @@ pub async fn page(
         .rev()
         .map(|m| {
             json!({
-                "incoming": m.direction == "in",
+                "incoming": m.direction == crate::db::models::Direction::In,
                 "body": m.body,
                 "at": st.config.local(m.created_at).format("%H:%M:%S").to_string(),
                 "segments": m.segments,
