@@ -11,7 +11,7 @@ use serde_json::json;
 use super::rules::CaseState;
 use super::{audit, Clock};
 use crate::calendar::Pause;
-use crate::db::models::{Case, CasePause, PRIORITY_NOTICE};
+use crate::db::models::{Case, CaseId, CasePause, PRIORITY_NOTICE};
 use crate::db::schema::{case_pauses, cases};
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::sms::outbox::{self, Draft};
@@ -113,7 +113,7 @@ impl From<diesel::result::Error> for ActionError {
     }
 }
 
-pub fn pauses_of(conn: &mut DbConn, case_id: &str) -> Result<Vec<CasePause>, DbError> {
+pub fn pauses_of(conn: &mut DbConn, case_id: &CaseId) -> Result<Vec<CasePause>, DbError> {
     Ok(case_pauses::table
         .filter(case_pauses::case_id.eq(case_id))
         .order(case_pauses::paused_on)

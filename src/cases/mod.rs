@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 use crate::db::models::{
-    AuditEvent, Case, Complaint, Contact, Language, NewAuditEvent, NewCase, NewComplaint,
+    AuditEvent, Case, CaseId, Complaint, Contact, ContactId, Language, NewAuditEvent, NewCase,
+    NewComplaint,
 };
 use crate::db::schema::{audit_events, cases, complaints, projects};
 use crate::db::{new_id, now, DbConn, DbError};
@@ -42,7 +43,7 @@ pub fn worker_actor(contact: &Contact) -> String {
 
 pub fn audit(
     conn: &mut DbConn,
-    case_id: Option<&str>,
+    case_id: Option<&CaseId>,
     actor: &str,
     action: &str,
     detail: Option<&str>,
@@ -50,7 +51,7 @@ pub fn audit(
     diesel::insert_into(audit_events::table)
         .values(NewAuditEvent {
             id: &new_id(),
-            case_id,
+            case_id: case_id.map(|v| v.as_str()),
             actor,
             action,
             detail,
@@ -60,7 +61,7 @@ pub fn audit(
     Ok(())
 }
 
-pub fn audit_trail(conn: &mut DbConn, case_id: &str) -> Result<Vec<AuditEvent>, DbError> {
+pub fn audit_trail(conn: &mut DbConn, case_id: &CaseId) -> Result<Vec<AuditEvent>, DbError> {
     Ok(audit_events::table
         .filter(audit_events::case_id.eq(case_id))
         .order(audit_events::created_at)
@@ -126,7 +127,7 @@ pub fn file_complaint(
     let (case_id, joined) = match existing {
         Some(c) => (c.id, true),
         None => {
-            let id = new_id();
+            let id = CaseId::random();
             let reference = unused_reference(conn)?;
             let accept_due = match clock.calendar.deadline_estimate(
                 clock.today,
@@ -310,7 +311,7 @@ fn unused_reference(conn: &mut DbConn) -> Result<String, DbError> {
 pub fn case_for_complainant(
     conn: &mut DbConn,
     reference: &str,
-    contact_id: &str,
+    contact_id: &ContactId,
 ) -> Result<Option<Case>, DbError> {
     let Some(case) = cases::table
         .filter(cases::reference.eq(reference))
@@ -377,7 +378,7 @@ pub fn case_counts(conn: &mut DbConn, today: NaiveDate) -> Result<CaseCounts, Db
 /// A case's complaints with their complainants, oldest first.
 pub fn complaints_with_contacts(
     conn: &mut DbConn,
-    case_id: &str,
+    case_id: &CaseId,
 ) -> Result<Vec<(Complaint, Contact)>, DbError> {
     Ok(complaints::table
         .inner_join(crate::db::schema::contacts::table)
@@ -391,7 +392,7 @@ pub fn complaints_with_contacts(
 /// reply goes to.
 pub fn complainants(
     conn: &mut DbConn,
-    case_id: &str,
+    case_id: &CaseId,
 ) -> Result<Vec<(Complaint, Contact)>, DbError> {
     let mut seen = std::collections::BTreeSet::new();
     Ok(complaints_with_contacts(conn, case_id)?
@@ -401,7 +402,7 @@ pub fn complainants(
 }
 
 /// The cases a worker complained on, newest first.
-pub fn cases_of(conn: &mut DbConn, contact_id: &str) -> Result<Vec<Case>, DbError> {
+pub fn cases_of(conn: &mut DbConn, contact_id: &ContactId) -> Result<Vec<Case>, DbError> {
     let ids = complaints::table
         .filter(complaints::contact_id.eq(contact_id))
         .select(complaints::case_id);

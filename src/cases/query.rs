@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::rules::CaseState;
 use super::{audit, overdue_on, Clock};
-use crate::db::models::Case;
+use crate::db::models::{Case, CaseId};
 use crate::db::schema::{cases, complaints, contacts};
 use crate::db::{DbConn, DbError};
 
@@ -266,10 +266,10 @@ pub fn project_code(conn: &mut DbConn, case: &Case) -> Result<Option<String>, Db
 /// are training data).
 pub fn only_through(
     conn: &mut DbConn,
-    case_ids: &[&str],
+    case_ids: &[CaseId],
     channel_id: &str,
-) -> Result<Vec<String>, DbError> {
-    let other: Vec<String> = complaints::table
+) -> Result<Vec<CaseId>, DbError> {
+    let other: Vec<CaseId> = complaints::table
         .filter(complaints::case_id.eq_any(case_ids))
         .filter(complaints::channel_id.ne(channel_id))
         .select(complaints::case_id)
@@ -277,13 +277,13 @@ pub fn only_through(
         .load(conn)?;
     Ok(case_ids
         .iter()
-        .filter(|id| !other.iter().any(|o| o == *id))
-        .map(|id| id.to_string())
+        .filter(|id| !other.contains(id))
+        .cloned()
         .collect())
 }
 
 /// How many complaints a case has.
-pub fn complaint_count(conn: &mut DbConn, case_id: &str) -> Result<i64, DbError> {
+pub fn complaint_count(conn: &mut DbConn, case_id: &CaseId) -> Result<i64, DbError> {
     Ok(complaints::table
         .filter(complaints::case_id.eq(case_id))
         .count()

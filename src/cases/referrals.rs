@@ -19,7 +19,7 @@ use sha2::Sha256;
 use super::audit;
 use super::rules::PriorityFacts;
 use crate::db::models::{Case, Department, Project, Referral, ReferralUpdate};
-use crate::db::models::{CaseState, ReferralStatus, ReferralUpdateKind};
+use crate::db::models::{CaseId, CaseState, ReferralStatus, ReferralUpdateKind};
 use crate::db::schema::{cases, complaints, departments, projects, referral_updates, referrals};
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::templates::TemplateError;
@@ -217,14 +217,14 @@ fn project_of(conn: &mut DbConn, case: &Case) -> Result<Option<Project>, DbError
     })
 }
 
-fn max_months(conn: &mut DbConn, case_id: &str) -> Result<Option<i32>, DbError> {
+fn max_months(conn: &mut DbConn, case_id: &CaseId) -> Result<Option<i32>, DbError> {
     Ok(complaints::table
         .filter(complaints::case_id.eq(case_id))
         .select(diesel::dsl::max(complaints::months))
         .first::<Option<i32>>(conn)?)
 }
 
-fn open_departments(conn: &mut DbConn, case_id: &str) -> Result<Vec<String>, DbError> {
+fn open_departments(conn: &mut DbConn, case_id: &CaseId) -> Result<Vec<String>, DbError> {
     Ok(referrals::table
         .filter(referrals::case_id.eq(case_id))
         .filter(referrals::status.ne(ReferralStatus::Closed))
@@ -554,7 +554,7 @@ pub fn close(
 // Lists
 
 /// A case's referrals, oldest first.
-pub fn for_case(conn: &mut DbConn, case_id: &str) -> Result<Vec<Referral>, DbError> {
+pub fn for_case(conn: &mut DbConn, case_id: &CaseId) -> Result<Vec<Referral>, DbError> {
     Ok(referrals::table
         .filter(referrals::case_id.eq(case_id))
         .order(referrals::created_at)
@@ -565,7 +565,7 @@ pub fn for_case(conn: &mut DbConn, case_id: &str) -> Result<Vec<Referral>, DbErr
 /// A case's referrals with their departments, oldest first.
 pub fn for_case_with_departments(
     conn: &mut DbConn,
-    case_id: &str,
+    case_id: &CaseId,
 ) -> Result<Vec<(Referral, Department)>, DbError> {
     Ok(referrals::table
         .inner_join(departments::table)
@@ -625,9 +625,9 @@ pub fn with_case(
 /// (`is_overdue`).
 pub fn overdue_among(
     conn: &mut DbConn,
-    case_ids: &[&str],
+    case_ids: &[CaseId],
     today: NaiveDate,
-) -> Result<Vec<String>, DbError> {
+) -> Result<Vec<CaseId>, DbError> {
     let waiting: Vec<Referral> = referrals::table
         .filter(referrals::case_id.eq_any(case_ids))
         .filter(referrals::status.eq(ReferralStatus::Sent))

@@ -11,7 +11,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::cases::{self, Clock, Filing};
-use crate::db::models::{Contact, Conversation, ConversationStatus, Language, NewConversation};
+use crate::db::models::{
+    Contact, ContactId, Conversation, ConversationStatus, Language, NewConversation,
+};
 use crate::db::schema::conversations;
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::projects;
@@ -166,7 +168,7 @@ impl Ctx<'_> {
 pub fn open_dialog(
     conn: &mut DbConn,
     cfg: &DialogConfig,
-    contact_id: &str,
+    contact_id: &ContactId,
 ) -> Result<Option<Conversation>, DbError> {
     let stale = now() - Duration::hours(cfg.abandon_after_hours as i64);
     diesel::update(

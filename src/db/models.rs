@@ -31,6 +31,16 @@ crate::text_enum! {
     }
 }
 
+crate::text_id! {
+    /// A case's id (not its reference, which workers type).
+    pub struct CaseId;
+}
+
+crate::text_id! {
+    /// A contact's id: one per phone number.
+    pub struct ContactId;
+}
+
 crate::text_enum! {
     /// Which way a stored message went.
     pub enum Direction {
@@ -121,7 +131,7 @@ pub const PRIORITY_BULK: i32 = 2;
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = contacts)]
 pub struct Contact {
-    pub id: String,
+    pub id: ContactId,
     pub phone: String,
     pub language: Language,
     pub language_chosen: bool,
@@ -156,7 +166,7 @@ pub struct Message {
     pub id: String,
     pub channel_id: String,
     pub direction: Direction,
-    pub contact_id: String,
+    pub contact_id: ContactId,
     pub phone: String,
     pub our_number: Option<String>,
     pub body: String,
@@ -261,7 +271,7 @@ pub struct NewProject<'a> {
 #[diesel(table_name = conversations)]
 pub struct Conversation {
     pub id: String,
-    pub contact_id: String,
+    pub contact_id: ContactId,
     pub channel_id: String,
     pub kind: String,
     pub step: String,
@@ -292,7 +302,7 @@ pub struct NewConversation<'a> {
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = cases)]
 pub struct Case {
-    pub id: String,
+    pub id: CaseId,
     pub reference: String,
     pub state: CaseState,
     pub priority: i32,
@@ -301,7 +311,7 @@ pub struct Case {
     pub employer_key: String,
     pub county: String,
     pub collective: bool,
-    pub representative_id: Option<String>,
+    pub representative_id: Option<ContactId>,
     pub workers: i32,
     pub amount_yuan: i64,
     pub received_on: NaiveDate,
@@ -348,8 +358,8 @@ pub struct NewCase<'a> {
 #[diesel(table_name = complaints)]
 pub struct Complaint {
     pub id: String,
-    pub case_id: String,
-    pub contact_id: String,
+    pub case_id: CaseId,
+    pub contact_id: ContactId,
     pub conversation_id: Option<String>,
     pub project_id: Option<String>,
     pub employer: String,
@@ -386,7 +396,7 @@ pub struct NewComplaint<'a> {
 #[diesel(table_name = case_pauses)]
 pub struct CasePause {
     pub id: String,
-    pub case_id: String,
+    pub case_id: CaseId,
     pub paused_on: NaiveDate,
     pub resumed_on: Option<NaiveDate>,
     pub reason: String,
@@ -397,7 +407,7 @@ pub struct CasePause {
 #[diesel(table_name = audit_events)]
 pub struct AuditEvent {
     pub id: String,
-    pub case_id: Option<String>,
+    pub case_id: Option<CaseId>,
     pub actor: String,
     pub action: String,
     pub detail: Option<String>,
@@ -481,7 +491,7 @@ pub struct Department {
 #[diesel(table_name = referrals)]
 pub struct Referral {
     pub id: String,
-    pub case_id: String,
+    pub case_id: CaseId,
     pub department: String,
     pub email: String,
     pub reason: String,

@@ -1,6 +1,7 @@
-//! States and kinds stored as text: one macro gives an enum its text form, `FromStr`, serde, and
-//! diesel's mapping to a `Text` column in both directions. An unknown value read from the
-//! database is an error, never a plausible default.
+//! States, kinds and ids stored as text. `text_enum!` gives an enum its text form, `FromStr`,
+//! serde, and diesel's mapping to a `Text` column in both directions: an unknown value read
+//! from the database is an error, never a plausible default. `text_id!` makes an id its own
+//! type, so a case's id cannot be passed where a contact's is meant.
 
 /// A stored text that names no variant of the enum it was read as.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,6 +135,108 @@ macro_rules! text_enum {
                     DB,
                 >>::from_sql(bytes)?;
                 Ok(s.parse()?)
+            }
+        }
+    };
+}
+
+/// Declares an id stored as text (a UUID), as its own type so one kind of id cannot be passed
+/// where another is meant: `text_id! { pub struct CaseId; }`. It reads as a `&str` (`Deref`),
+/// so code that only shows or compares it needs nothing more.
+#[macro_export]
+macro_rules! text_id {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident;) => {
+        $(#[$meta])*
+        #[derive(
+            Debug,
+            Clone,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+            ::diesel::expression::AsExpression,
+            ::diesel::deserialize::FromSqlRow,
+        )]
+        #[diesel(sql_type = ::diesel::sql_types::Text)]
+        #[serde(transparent)]
+        $vis struct $name(String);
+
+        impl $name {
+            /// A new random id.
+            pub fn random() -> $name {
+                $name($crate::db::new_id())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> $name {
+                $name(s)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> $name {
+                $name(s.to_string())
+            }
+        }
+
+        impl ::std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl<DB> ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB> for $name
+        where
+            DB: ::diesel::backend::Backend,
+            str: ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut ::diesel::serialize::Output<'b, '_, DB>,
+            ) -> ::diesel::serialize::Result {
+                <str as ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB>>::to_sql(
+                    &self.0, out,
+                )
+            }
+        }
+
+        impl<DB> ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB> for $name
+        where
+            DB: ::diesel::backend::Backend,
+            String: ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> ::diesel::deserialize::Result<$name> {
+                Ok($name(<String as ::diesel::deserialize::FromSql<
+                    ::diesel::sql_types::Text,
+                    DB,
+                >>::from_sql(bytes)?))
             }
         }
     };

@@ -8,7 +8,9 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use crate::db::models::{Direction, Message, MessageStatus, NewMessage, NewMessageEvent};
+use crate::db::models::{
+    ContactId, Direction, Message, MessageStatus, NewMessage, NewMessageEvent,
+};
 use crate::db::schema::{message_events, messages};
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::metrics::StatusCount;
@@ -20,7 +22,7 @@ use crate::work::lease::{self, Due};
 #[derive(Debug, Clone)]
 pub struct Draft {
     pub channel_id: String,
-    pub contact_id: String,
+    pub contact_id: ContactId,
     pub phone: String,
     pub body: String,
     pub priority: i32,
@@ -353,7 +355,7 @@ pub fn apply_report(
 /// The last `limit` messages to and from these contacts, oldest first: a case's conversation.
 pub fn conversation_of(
     conn: &mut DbConn,
-    contact_ids: &[String],
+    contact_ids: &[ContactId],
     limit: i64,
 ) -> Result<Vec<Message>, DbError> {
     let mut found: Vec<Message> = messages::table

@@ -15,7 +15,7 @@ use crate::cases::actions;
 use crate::cases::audit_trail;
 use crate::cases::query as case_query;
 use crate::cases::rules::{CaseState, PriorityFacts};
-use crate::db::models::{Department, Referral, ReferralUpdate};
+use crate::db::models::{CaseId, Department, Referral, ReferralUpdate};
 use crate::db::{DbConn, DbError};
 use crate::sms::channels::SIMULATOR;
 use crate::text::{mask_phone, thousands};
@@ -104,7 +104,8 @@ fn case_data(
             })
         })
         .collect();
-    let contact_ids: Vec<String> = rows.iter().map(|(_, who)| who.id.clone()).collect();
+    let contact_ids: Vec<crate::db::models::ContactId> =
+        rows.iter().map(|(_, who)| who.id.clone()).collect();
     let conversation = crate::sms::outbox::conversation_of(c, &contact_ids, 100)?;
     let multi = {
         let mut ids = contact_ids.clone();
@@ -260,7 +261,7 @@ fn summary(state: &WebState, d: &Value) -> String {
 pub fn referral_rows(
     state: &WebState,
     c: &mut DbConn,
-    case_id: &str,
+    case_id: &CaseId,
 ) -> Result<Vec<Value>, DbError> {
     let rows = crate::cases::referrals::for_case_with_departments(c, case_id)?;
     let today = state.config.today();

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::{redirect, render, ConsoleError, Me};
 use crate::cases::query::{self as case_query, CaseFilter, Order, Search, States};
 use crate::cases::rules::CaseState;
+use crate::db::models::CaseId;
 use crate::db::DbError;
 use crate::sms::channels::SIMULATOR;
 use crate::text::thousands;
@@ -76,7 +77,7 @@ pub async fn queue(
         .run(move |c| -> Result<_, DbError> {
             let found =
                 case_query::list(c, today, &filter, Order::Deadline, page, PER_PAGE, &actor)?;
-            let ids: Vec<&str> = found.items.iter().map(|l| l.case.id.as_str()).collect();
+            let ids: Vec<CaseId> = found.items.iter().map(|l| l.case.id.clone()).collect();
             // Cases whose every complaint came through the simulator are training data.
             let simulated = case_query::only_through(c, &ids, SIMULATOR)?;
             // Cases with a department past its deadline to answer a referral.
@@ -89,7 +90,7 @@ pub async fn queue(
         .iter()
         .map(|l| {
             let c = &l.case;
-            let open = Some(c.state).is_some_and(|s| s.is_open());
+            let open = c.state.is_open();
             let paused = open && case_query::current_due(c).is_none();
             let mut v = case_json(&state, c, l.project_code.as_deref(), paused);
             v["state_name"] = json!(state.pages.t(&format!("state.{}", c.state)));
