@@ -416,19 +416,21 @@ pub fn cases_of(conn: &mut DbConn, contact_id: &ContactId) -> Result<Vec<Case>, 
 /// A case and each of its complainants with their first complaint.
 pub type CaseComplainants = (Case, Vec<(Complaint, Contact)>);
 
-/// The case with this reference and its complainants, for an API caller about to see their
-/// full numbers: the view is audited. None when there is no such case. One transaction.
+/// The case with this reference and its complainants, for someone about to see their full
+/// numbers: the view is audited, with where it happened (`via`: `api`, `console`). None when
+/// there is no such case. One transaction.
 pub fn complainants_shown(
     conn: &mut DbConn,
     reference: &str,
     actor: &str,
+    via: &str,
 ) -> Result<Option<CaseComplainants>, DbError> {
     crate::db::transaction(conn, |c| {
         let Some(case) = query::load(c, reference)? else {
             return Ok(None);
         };
         let people = complainants(c, &case.id)?;
-        let detail = serde_json::json!({ "complainants": people.len() });
+        let detail = serde_json::json!({ "complainants": people.len(), "via": via });
         audit(
             c,
             Some(&case.id),
@@ -437,25 +439,5 @@ pub fn complainants_shown(
             Some(&detail.to_string()),
         )?;
         Ok(Some((case, people)))
-    })
-}
-
-/// Records that a console user is shown the full numbers of a case's complainants. False
-/// when there is no such case. One transaction.
-pub fn identity_shown(conn: &mut DbConn, reference: &str, actor: &str) -> Result<bool, DbError> {
-    crate::db::transaction(conn, |c| {
-        let Some(case) = query::load(c, reference)? else {
-            return Ok(false);
-        };
-        let n = query::complaint_count(c, &case.id)?;
-        let detail = serde_json::json!({ "complainants": n, "via": "console" });
-        audit(
-            c,
-            Some(&case.id),
-            actor,
-            "identity_viewed",
-            Some(&detail.to_string()),
-        )?;
-        Ok(true)
     })
 }

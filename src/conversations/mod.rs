@@ -257,6 +257,22 @@ pub fn continue_dialog(
             ))
             .execute(conn)
     };
+    // The question stays open, the wrong answers counted so far too.
+    let stay = |conn: &mut DbConn, answers: &Answers| {
+        save(
+            conn,
+            step.as_str(),
+            answers,
+            conv.failures,
+            ConversationStatus::Open,
+        )
+    };
+    // Back after a pause with something else in mind: remind where the dialog stopped and how
+    // to cancel; it is not a wrong answer.
+    let resume = |conn: &mut DbConn, answers: &Answers| -> Result<Vec<Reply>, ReplyError> {
+        stay(conn, answers)?;
+        Ok(vec![ctx.lead_and_ask("complaint_resume", step, answers)?])
+    };
     if is_cancel(ctx.text) {
         save(
             conn,
@@ -271,13 +287,7 @@ pub fn continue_dialog(
         == crate::conversations::intent::Intent::Help
     {
         // Asking for help is not a wrong answer: repeat the question.
-        save(
-            conn,
-            step.as_str(),
-            &answers,
-            conv.failures,
-            ConversationStatus::Open,
-        )?;
+        stay(conn, &answers)?;
         return Ok(vec![Reply {
             kind: step.template().into(),
             body: ctx.ask(step, &answers)?,
@@ -285,20 +295,8 @@ pub fn continue_dialog(
     }
     let idle = now() - conv.updated_at > Duration::minutes(cfg.idle_reminder_minutes as i64);
     if idle && crate::conversations::intent::is_greeting_or_command(ctx.text) {
-        // Back after a pause with a greeting or a command: remind where the dialog stopped
-        // (and how to cancel), rather than take it as the answer.
-        save(
-            conn,
-            step.as_str(),
-            &answers,
-            conv.failures,
-            ConversationStatus::Open,
-        )?;
-        return Ok(vec![ctx.lead_and_ask(
-            "complaint_resume",
-            step,
-            &answers,
-        )?]);
+        // A greeting or a command is not the answer, even where any text would do.
+        return resume(conn, &answers);
     }
     // Only the employer question can name a registered project.
     let project = match step {
@@ -322,21 +320,7 @@ pub fn continue_dialog(
             save(conn, step.as_str(), &answers, 0, ConversationStatus::Done)?;
             Ok(vec![reply])
         }
-        Turn::Invalid if idle => {
-            // Back after a pause with something else in mind: remind, don't count it.
-            save(
-                conn,
-                step.as_str(),
-                &answers,
-                conv.failures,
-                ConversationStatus::Open,
-            )?;
-            Ok(vec![ctx.lead_and_ask(
-                "complaint_resume",
-                step,
-                &answers,
-            )?])
-        }
+        Turn::Invalid if idle => resume(conn, &answers),
         Turn::Invalid => {
             let failures = conv.failures + 1;
             if failures as u32 >= cfg.max_failures {

@@ -108,35 +108,7 @@ macro_rules! text_enum {
             }
         }
 
-        impl<DB> ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB> for $name
-        where
-            DB: ::diesel::backend::Backend,
-            str: ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB>,
-        {
-            fn to_sql<'b>(
-                &'b self,
-                out: &mut ::diesel::serialize::Output<'b, '_, DB>,
-            ) -> ::diesel::serialize::Result {
-                <str as ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB>>::to_sql(
-                    self.as_str(),
-                    out,
-                )
-            }
-        }
-
-        impl<DB> ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB> for $name
-        where
-            DB: ::diesel::backend::Backend,
-            String: ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB>,
-        {
-            fn from_sql(bytes: DB::RawValue<'_>) -> ::diesel::deserialize::Result<$name> {
-                let s = <String as ::diesel::deserialize::FromSql<
-                    ::diesel::sql_types::Text,
-                    DB,
-                >>::from_sql(bytes)?;
-                Ok(s.parse()?)
-            }
-        }
+        $crate::text_column!($name, |s: String| s.parse());
     };
 }
 
@@ -212,6 +184,17 @@ macro_rules! text_id {
             }
         }
 
+        $crate::text_column!($name, |s: String| Ok::<$name, ::std::convert::Infallible>($name(s)));
+    };
+}
+
+/// diesel's mapping of a type with `as_str` to a `Text` column, in both directions, on every
+/// backend: written as its text; read with `$read` (String → Result), whose error fails the
+/// query. For `text_enum!` and `text_id!`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! text_column {
+    ($name:ident, $read:expr) => {
         impl<DB> ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB> for $name
         where
             DB: ::diesel::backend::Backend,
@@ -222,7 +205,8 @@ macro_rules! text_id {
                 out: &mut ::diesel::serialize::Output<'b, '_, DB>,
             ) -> ::diesel::serialize::Result {
                 <str as ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB>>::to_sql(
-                    &self.0, out,
+                    self.as_str(),
+                    out,
                 )
             }
         }
@@ -233,10 +217,11 @@ macro_rules! text_id {
             String: ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB>,
         {
             fn from_sql(bytes: DB::RawValue<'_>) -> ::diesel::deserialize::Result<$name> {
-                Ok($name(<String as ::diesel::deserialize::FromSql<
+                let s = <String as ::diesel::deserialize::FromSql<
                     ::diesel::sql_types::Text,
                     DB,
-                >>::from_sql(bytes)?))
+                >>::from_sql(bytes)?;
+                Ok(($read)(s)?)
             }
         }
     };

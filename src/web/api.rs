@@ -384,7 +384,7 @@ async fn complainants(
     let r = reference.clone();
     let found = state
         .db
-        .run(move |c| crate::cases::complainants_shown(c, &r, &actor))
+        .run(move |c| crate::cases::complainants_shown(c, &r, &actor, "api"))
         .await?;
     let (case, people) = found.ok_or_else(|| ApiError::NotFound(format!("no case {reference}")))?;
     let people: Vec<Value> = people

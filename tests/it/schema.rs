@@ -84,3 +84,62 @@ fn migrations_are_idempotent_and_readiness_sees_them() {
     assert_eq!(tdb.db.migrate().unwrap(), 0);
     tdb.db.ready().unwrap();
 }
+
+/// A state the code does not know (a typo in a hand edit, a newer release's value) is an error
+/// when read, never taken for a plausible default: the outbox must not send a message whose
+/// status it cannot read, nor the queue show a case in a state it does not have.
+#[test]
+fn an_unknown_state_in_the_database_is_an_error_when_read() {
+    use hotline::db::models::{Message, MessageStatus};
+    use hotline::db::schema::{contacts, messages};
+    let tdb = TestDb::new();
+    let mut conn = tdb.db.get().unwrap();
+    let t = hotline::db::now();
+    diesel::insert_into(contacts::table)
+        .values((
+            contacts::id.eq("c1"),
+            contacts::phone.eq("+8613900000001"),
+            contacts::language.eq("zh"),
+            contacts::language_chosen.eq(false),
+            contacts::opted_out.eq(false),
+            contacts::created_at.eq(t),
+            contacts::updated_at.eq(t),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    let message = |id: &str, status: &str| {
+        (
+            messages::id.eq(id.to_string()),
+            messages::channel_id.eq("log"),
+            messages::direction.eq("out"),
+            messages::contact_id.eq("c1"),
+            messages::phone.eq("+8613900000001"),
+            messages::body.eq("hi"),
+            messages::encoding.eq("gsm7"),
+            messages::segments.eq(1),
+            messages::status.eq(status.to_string()),
+            messages::priority.eq(0),
+            messages::attempts.eq(0),
+            messages::next_attempt_at.eq(t),
+            messages::created_at.eq(t),
+            messages::updated_at.eq(t),
+        )
+    };
+    diesel::insert_into(messages::table)
+        .values(message("m1", "queued"))
+        .execute(&mut conn)
+        .unwrap();
+    let read = |conn: &mut hotline::db::DbConn, id: &str| {
+        messages::table
+            .find(id)
+            .select(Message::as_select())
+            .first(conn)
+    };
+    assert_eq!(read(&mut conn, "m1").unwrap().status, MessageStatus::Queued);
+    diesel::insert_into(messages::table)
+        .values(message("m2", "queud"))
+        .execute(&mut conn)
+        .unwrap();
+    let err = format!("{:?}", read(&mut conn, "m2").unwrap_err());
+    assert!(err.contains("status") && err.contains("queud"), "{err}");
+}

@@ -243,7 +243,9 @@ pub async fn identity(
     let r = reference.clone();
     let found = state
         .db
-        .run(move |c| crate::cases::identity_shown(c, &r, &actor))
+        .run(move |c| {
+            crate::cases::complainants_shown(c, &r, &actor, "console").map(|found| found.is_some())
+        })
         .await?;
     if !found {
         return Err(ConsoleError::NotFound);
