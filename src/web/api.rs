@@ -1,6 +1,12 @@
 //! JSON API under `/api/v1/`, for bearer tokens (`hotline token create --role …`). Errors are
 //! JSON with a reason. A complainant's full number appears only on the audited
 //! `/complainants` route, and never to a liaison.
+//!
+//! The OpenAPI document at `/api/v1/openapi.json` is generated from this code: each handler's
+//! `#[utoipa::path]`, the bodies in `schema`, and the list of operations in `doc`.
+
+mod doc;
+pub mod schema;
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -10,18 +16,25 @@ use std::pin::Pin;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use utoipa::IntoParams;
 
 use crate::accounts::tokens::{self, Role};
 use crate::cases::actions::{self, Action, ActionError};
 use crate::cases::query::{self as case_query, CaseFilter, Order, States};
 use crate::cases::rules::CaseState;
 use crate::cases::{audit, audit_trail};
-use crate::db::models::{Case, CasePause, Project};
+use crate::db::models::Case;
 use crate::db::{DbConn, DbError};
 use crate::text::mask_phone;
-use crate::web::case_view::case_json;
+use crate::web::case_view::case_view;
 use crate::web::WebState;
+
+pub use doc::ApiDoc;
+use schema::{
+    ActionRequest, CaseDetail, CaseList, Complainant, ComplainantList, ComplaintContact,
+    ComplaintView, ErrorBody, ImportProblem, ImportProblems, ImportReport, PauseView, ProjectList,
+    ProjectView, ReferralView, TimelineEvent,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -80,7 +93,9 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Unauthorized(_)) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
         }
-        resp.json(json!({ "error": self.to_string() }))
+        resp.json(ErrorBody {
+            error: self.to_string(),
+        })
     }
 }
 
@@ -209,24 +224,69 @@ impl<R: TokenRoles + 'static> FromRequest for Token<R> {
     }
 }
 
+/// This document, generated from the code (any role).
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    tag = "api",
+    responses(
+        (status = 200, description = "The OpenAPI document", body = Object),
+        (status = 401, response = doc::Unauthorized),
+        (status = 503, response = doc::Unavailable),
+    ),
+    security(("bearer" = [])),
+)]
 async fn openapi(_caller: Caller) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(include_str!("openapi.json"))
+        .body(doc::json())
 }
 
-#[derive(Debug, Deserialize)]
+/// Filters and paging for the case list; all optional.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CaseQuery {
+    /// Only cases in this state.
+    #[param(value_type = Option<crate::db::models::CaseState>)]
     state: Option<String>,
+    /// Only cases in this county, e.g. 城关区.
+    #[param(example = "城关区")]
     county: Option<String>,
+    /// Only cases of this priority (1 most urgent).
+    #[param(minimum = 1, maximum = 4)]
     priority: Option<i32>,
+    /// true: past the deadline that applies now (acceptance while received, completion while
+    /// accepted or investigating); false: not past it.
     overdue: Option<bool>,
+    /// Only cases on this project, by its code in the registry.
     project: Option<String>,
+    /// The page, from 1 (default 1).
+    #[param(minimum = 1)]
     page: Option<i64>,
+    /// Cases per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
 }
 
+/// List cases, most urgent first (any role).
+///
+/// Ordered by priority, then by the deadline that applies now.
+#[utoipa::path(
+    get,
+    path = "/cases",
+    operation_id = "listCases",
+    tag = "cases",
+    params(CaseQuery),
+    responses(
+        (status = 200, description = "A page of cases", body = CaseList),
+        (status = 400, description = "A filter is malformed or unknown", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 503, response = doc::Unavailable),
+    ),
+    security(("bearer" = [])),
+)]
 async fn list_cases(
     state: web::Data<WebState>,
     caller: Caller,
@@ -265,7 +325,7 @@ async fn list_cases(
         .db
         .run(move |c| case_query::list(c, today, &filter, Order::Priority, page, per_page, &actor))
         .await?;
-    let items: Vec<Value> = found
+    let items = found
         .items
         .iter()
         .map(|l| {
@@ -273,12 +333,15 @@ async fn list_cases(
             // Without reading the pauses: a received case without an acceptance deadline.
             let paused =
                 c.accept_due.is_none() && c.state == crate::db::models::CaseState::Received;
-            case_json(&state, c, l.project_code.as_deref(), paused)
+            case_view(&state, c, l.project_code.as_deref(), paused)
         })
         .collect();
-    let total = found.total;
-    Ok(HttpResponse::Ok()
-        .json(json!({ "items": items, "page": page, "per_page": per_page, "total": total })))
+    Ok(HttpResponse::Ok().json(CaseList {
+        items,
+        page,
+        per_page,
+        total: found.total,
+    }))
 }
 
 fn load_case(c: &mut DbConn, reference: &str) -> Result<Case, ApiError> {
@@ -286,76 +349,81 @@ fn load_case(c: &mut DbConn, reference: &str) -> Result<Case, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("no case {reference}")))
 }
 
-fn detail_json(
+fn case_detail_of(
     state: &WebState,
     c: &mut DbConn,
     case: &Case,
     role: Role,
-) -> Result<Value, ApiError> {
+) -> Result<CaseDetail, ApiError> {
     let rows = crate::cases::complaints_with_contacts(c, &case.id)?;
-    let complaints: Vec<Value> = rows
+    let complaints = rows
         .iter()
         .map(|(k, who)| {
             // Masked for everyone here; a liaison does not even see that much of an anonymous one.
-            let phone = if k.anonymous && role == Role::Liaison { None } else { Some(mask_phone(&who.phone)) };
-            json!({
-                "id": k.id,
-                "created_at": k.created_at,
-                "employer": k.employer,
-                "county": k.county,
-                "workers": k.workers,
-                "amount_yuan": k.amount_yuan,
-                "months": k.months,
-                "anonymous": k.anonymous,
-                "language": k.language,
-                "channel": k.channel_id,
-                "complainant": { "contact_id": if role == Role::Liaison && k.anonymous { None } else { Some(&who.id) }, "phone_masked": phone },
-                "representative": case.representative_id.as_deref() == Some(who.id.as_str()),
-            })
+            let hidden = k.anonymous && role == Role::Liaison;
+            ComplaintView {
+                id: k.id.clone(),
+                created_at: k.created_at,
+                employer: k.employer.clone(),
+                county: k.county.clone(),
+                workers: k.workers,
+                amount_yuan: k.amount_yuan,
+                months: k.months,
+                anonymous: k.anonymous,
+                language: k.language.to_string(),
+                channel: k.channel_id.clone(),
+                complainant: ComplaintContact {
+                    contact_id: (!hidden).then(|| who.id.to_string()),
+                    phone_masked: (!hidden).then(|| mask_phone(&who.phone)),
+                },
+                representative: case.representative_id.as_deref() == Some(who.id.as_str()),
+            }
         })
         .collect();
-    let pauses: Vec<CasePause> = actions::pauses_of(c, &case.id)?;
-    let timeline: Vec<Value> = audit_trail(c, &case.id)?
-        .into_iter()
-        .map(|e| {
-            let detail = e.detail.as_deref().map(|d| {
-                serde_json::from_str::<Value>(d).unwrap_or_else(|_| Value::String(d.to_string()))
-            });
-            json!({ "at": e.created_at, "actor": e.actor, "action": e.action, "detail": detail })
-        })
-        .collect();
+    let pauses = actions::pauses_of(c, &case.id)?;
     let paused = pauses.iter().any(|p| p.resumed_on.is_none());
+    let timeline = audit_trail(c, &case.id)?
+        .into_iter()
+        .map(TimelineEvent::from)
+        .collect();
     let code = case_query::project_code(c, case)?;
-    let mut v = case_json(state, case, code.as_deref(), paused);
-    v["complaints"] = Value::Array(complaints);
-    v["pauses"] = serde_json::to_value(&pauses).unwrap_or_default();
-    v["timeline"] = Value::Array(timeline);
     let today = state.config.today();
     let mut referrals = Vec::new();
     for r in crate::cases::referrals::for_case(c, &case.id)? {
-        let updates: Vec<Value> = crate::cases::referrals::updates(c, &r.id)?
+        let updates = crate::cases::referrals::updates(c, &r.id)?
             .into_iter()
-            .map(|u| json!({ "kind": u.kind, "author": u.author, "body": u.body, "at": u.created_at }))
+            .map(Into::into)
             .collect();
-        referrals.push(json!({
-            "id": r.id,
-            "department": r.department,
-            "status": r.status,
-            "reason": r.reason,
-            "created_by": r.created_by,
-            "created_at": r.created_at,
-            "reminder_due": r.reminder_due,
-            "reminders": r.reminders,
-            "overdue": crate::cases::referrals::is_overdue(&r, today),
-            "acknowledged_at": r.acknowledged_at,
-            "answered_at": r.answered_at,
-            "updates": updates,
-        }));
+        let overdue = crate::cases::referrals::is_overdue(&r, today);
+        referrals.push(ReferralView::new(r, overdue, updates));
     }
-    v["referrals"] = Value::Array(referrals);
-    Ok(v)
+    Ok(CaseDetail {
+        case: case_view(state, case, code.as_deref(), paused),
+        complaints,
+        pauses: pauses.into_iter().map(PauseView::from).collect(),
+        timeline,
+        referrals,
+    })
 }
 
+/// A case with its complaints, pauses, audit timeline and referrals (any role).
+///
+/// Complainants' numbers are masked; for a liaison, an anonymous complainant is not shown at
+/// all.
+#[utoipa::path(
+    get,
+    path = "/cases/{reference}",
+    operation_id = "getCase",
+    tag = "cases",
+    params(doc::Reference),
+    responses(
+        (status = 200, description = "The case", body = CaseDetail),
+        (status = 401, response = doc::Unauthorized),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 503, response = doc::Unavailable),
+    ),
+    security(("bearer" = [])),
+)]
 async fn case_detail(
     state: web::Data<WebState>,
     caller: Caller,
@@ -367,13 +435,30 @@ async fn case_detail(
         .db
         .run(move |c| {
             let case = load_case(c, &reference)?;
-            detail_json(&st, c, &case, caller.role)
+            case_detail_of(&st, c, &case, caller.role)
         })
         .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
-/// Complainants' full numbers, for the bureau to call them. Every view is audited.
+/// Complainants' full phone numbers (admin, inspector); each view is an audit event.
+///
+/// For the bureau to call them. The view appears in the case's timeline as `identity_viewed`.
+#[utoipa::path(
+    get,
+    path = "/cases/{reference}/complainants",
+    operation_id = "getComplainants",
+    tag = "cases",
+    params(doc::Reference),
+    responses(
+        (status = 200, description = "The complainants", body = ComplainantList),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "A liaison may not see identities", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 503, response = doc::Unavailable),
+    ),
+    security(("bearer" = [])),
+)]
 async fn complainants(
     state: web::Data<WebState>,
     caller: Token<CaseWorkers>,
@@ -387,21 +472,51 @@ async fn complainants(
         .run(move |c| crate::cases::complainants_shown(c, &r, &actor, "api"))
         .await?;
     let (case, people) = found.ok_or_else(|| ApiError::NotFound(format!("no case {reference}")))?;
-    let people: Vec<Value> = people
-        .iter()
-        .map(|(k, who)| json!({ "contact_id": who.id, "phone": who.phone, "anonymous": k.anonymous, "language": who.language }))
+    let complainants = people
+        .into_iter()
+        .map(|(k, who)| Complainant {
+            contact_id: who.id.to_string(),
+            phone: who.phone,
+            anonymous: k.anonymous,
+            language: who.language.to_string(),
+        })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "reference": case.reference, "complainants": people })))
+    Ok(HttpResponse::Ok().json(ComplainantList {
+        reference: case.reference,
+        complainants,
+    }))
 }
 
+/// Act on a case (admin, inspector; extend: admin). Complainants get an SMS notice of every state change.
+///
+/// Answers with the case after the action.
+#[utoipa::path(
+    post,
+    path = "/cases/{reference}/actions",
+    operation_id = "actOnCase",
+    tag = "cases",
+    params(doc::Reference),
+    request_body = ActionRequest,
+    responses(
+        (status = 200, description = "The case after the action", body = CaseDetail),
+        (status = 400, description = "The body is malformed or lacks a reason, or the action was already taken (a second extension, a second request for information)", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "The role may not do this: a liaison never; an inspector may not extend", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 409, description = "The life cycle does not allow this action now", body = ErrorBody),
+        (status = 503, response = doc::Unavailable),
+    ),
+    security(("bearer" = [])),
+)]
 async fn case_action(
     state: web::Data<WebState>,
     caller: Token<CaseWorkers>,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let action: Action =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    let action: Action = serde_json::from_slice::<ActionRequest>(&body)
+        .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?
+        .into();
     if action == Action::Extend {
         // An extension needs the bureau head's approval.
         caller.require(Admins::ALLOWED)?;
@@ -414,33 +529,71 @@ async fn case_action(
         .db
         .run(move |c| {
             let case = actions::apply(&st, c, &reference, &actor, &action)?;
-            detail_json(&st, c, &case, role)
+            case_detail_of(&st, c, &case, role)
         })
         .await?;
     state.outbox_wake.notify_one();
     Ok(HttpResponse::Ok().json(v))
 }
 
-#[derive(Debug, Deserialize)]
+/// Filters for the project registry; both optional.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ProjectQuery {
+    /// Only projects in this county.
     county: Option<String>,
+    /// Only projects of this department in charge.
     department: Option<String>,
 }
 
+/// The project registry (any role).
+#[utoipa::path(
+    get,
+    path = "/projects",
+    operation_id = "listProjects",
+    tag = "projects",
+    params(ProjectQuery),
+    responses(
+        (status = 200, description = "Projects", body = ProjectList),
+        (status = 400, description = "An unknown filter", body = ErrorBody),
+        (status = 401, response = doc::Unauthorized),
+        (status = 503, response = doc::Unavailable),
+    ),
+    security(("bearer" = [])),
+)]
 async fn list_projects(
     state: web::Data<WebState>,
     _caller: Caller,
     q: web::Query<ProjectQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let rows: Vec<Project> = state
+    let rows = state
         .db
         .run(move |c| crate::projects::all(c, q.county.as_deref(), q.department.as_deref()))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": rows })))
+    Ok(HttpResponse::Ok().json(ProjectList {
+        items: rows.into_iter().map(ProjectView::from).collect(),
+    }))
 }
 
+/// One project by the code on its site notice board (any role).
+///
+/// The code is matched without regard to case.
+#[utoipa::path(
+    get,
+    path = "/projects/{code}",
+    operation_id = "getProject",
+    tag = "projects",
+    params(("code" = String, Path, description = "The project's code", example = "P2026-001")),
+    responses(
+        (status = 200, description = "The project", body = ProjectView),
+        (status = 401, response = doc::Unauthorized),
+        (status = 404, description = "No such project", body = ErrorBody),
+        (status = 503, response = doc::Unavailable),
+    ),
+    security(("bearer" = [])),
+)]
 async fn project_detail(
     state: web::Data<WebState>,
     _caller: Caller,
@@ -452,12 +605,32 @@ async fn project_detail(
         .run(move |c| crate::projects::get_by_code(c, &code).map(|p| (code, p)))
         .await?;
     match p {
-        (_, Some(p)) => Ok(HttpResponse::Ok().json(p)),
+        (_, Some(p)) => Ok(HttpResponse::Ok().json(ProjectView::from(p))),
         (code, None) => Err(ApiError::NotFound(format!("no project {code}"))),
     }
 }
 
-/// The same CSV as `hotline projects import`, as the request body (admin). All rows or none.
+/// Add and update projects from the registry CSV (admin): the same columns as `hotline projects import`; if any row is bad nothing is written and every bad line is listed.
+#[utoipa::path(
+    post,
+    path = "/projects/import",
+    operation_id = "importProjects",
+    tag = "projects",
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "The registry CSV, with a header row (Chinese or English column names)",
+        example = "代码,名称,区县,主管部门,政府投资\nP2026-001,拉萨北环路改造工程,城关区,交通,是\n",
+    ),
+    responses(
+        (status = 200, description = "Imported", body = ImportReport),
+        (status = 400, description = "Bad rows, each listed; nothing written. A file that cannot be read at all gets an `Error` alone.", body = ImportProblems),
+        (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Only an admin imports", body = ErrorBody),
+        (status = 503, response = doc::Unavailable),
+    ),
+    security(("bearer" = [])),
+)]
 async fn import_projects(
     state: web::Data<WebState>,
     caller: Token<Admins>,
@@ -469,21 +642,39 @@ async fn import_projects(
         .run(move |c| -> Result<_, ApiError> {
             match crate::projects::import_csv(c, &body[..]) {
                 Ok(report) => {
-                    let detail = json!({ "inserted": report.inserted, "updated": report.updated, "unchanged": report.unchanged });
-                    audit(c, None, &actor, "projects_imported", Some(&detail.to_string()))?;
-                    Ok(Ok(detail))
+                    let report = ImportReport::from(report);
+                    let detail = serde_json::to_value(report).unwrap_or_default();
+                    audit(
+                        c,
+                        None,
+                        &actor,
+                        "projects_imported",
+                        Some(&detail.to_string()),
+                    )?;
+                    Ok(Ok(report))
                 }
                 Err(crate::projects::ImportError::Invalid(problems)) => Ok(Err(problems)),
-                Err(crate::projects::ImportError::Read(e)) => Err(ApiError::BadRequest(e.to_string())),
+                Err(crate::projects::ImportError::Read(e)) => {
+                    Err(ApiError::BadRequest(e.to_string()))
+                }
                 Err(crate::projects::ImportError::Db(e)) => Err(e.into()),
             }
         })
         .await?;
     match result {
         Ok(report) => Ok(HttpResponse::Ok().json(report)),
-        Err(problems) => Ok(HttpResponse::BadRequest().json(json!({
-            "error": format!("{} problem(s) in the file, nothing was imported", problems.len()),
-            "problems": problems.iter().map(|p| json!({ "line": p.line, "message": p.message })).collect::<Vec<_>>(),
-        }))),
+        Err(problems) => Ok(HttpResponse::BadRequest().json(ImportProblems {
+            error: format!(
+                "{} problem(s) in the file, nothing was imported",
+                problems.len()
+            ),
+            problems: problems
+                .into_iter()
+                .map(|p| ImportProblem {
+                    line: p.line,
+                    message: p.message,
+                })
+                .collect(),
+        })),
     }
 }
