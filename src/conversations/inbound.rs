@@ -10,7 +10,8 @@ use crate::conversations::complaint::Answers;
 use crate::conversations::intent::{self, Intent};
 use crate::conversations::{self, Ctx, Reply, ReplyError};
 use crate::db::models::{
-    Contact, Direction, Language, Message, MessageStatus, NewContact, NewMessage, PRIORITY_REPLY,
+    Contact, Conversation, Direction, Language, Message, MessageStatus, NewContact, NewMessage,
+    PRIORITY_REPLY,
 };
 use crate::db::schema::{contacts, messages};
 use crate::db::{new_id, now, DbConn, DbError};
@@ -275,44 +276,63 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
                 }]
             }
             _ => {
-                let ctx = Ctx {
-                    state,
-                    contact: &contact,
-                    channel_id: &msg.channel_id,
-                    text: &msg.body,
-                    lang,
-                };
                 let dialog = conversations::open_dialog(conn, &state.config.dialog, &contact.id)?;
-                let result = match (&dialog, &intent) {
-                    // A status query reaches its handler from any step; the dialog stays open.
-                    (Some(_), Intent::Status(r))
-                        if intent::interrupts_dialog(&msg.body, &intent) =>
-                    {
-                        conversations::status(conn, &ctx, r.as_deref())
+                // Not known yet (Latin letters, digits): one short SMS asks the worker to pick,
+                // instead of the menu or a dialog in both languages at full length. A complaint
+                // in one message or a status query is answered at once (in both, briefly).
+                let unknown = !contact.language_chosen
+                    && lang == Language::Both
+                    && matches!(intent, Intent::Help | Intent::Unknown | Intent::Complaint);
+                let result = match dialog {
+                    Some(conv) if conv.kind == conversations::KIND_LANGUAGE => {
+                        match intent::picked_language(&msg.body) {
+                            Some(chosen) => {
+                                // Remembered, then what they first wrote is answered in it.
+                                let original = conversations::language_picked(conn, &conv)?;
+                                diesel::update(contacts::table.find(&contact.id))
+                                    .set((
+                                        contacts::language.eq(chosen),
+                                        contacts::language_chosen.eq(true),
+                                        contacts::updated_at.eq(t),
+                                    ))
+                                    .execute(conn)?;
+                                let contact = Contact {
+                                    language: chosen,
+                                    language_chosen: true,
+                                    ..contact.clone()
+                                };
+                                let ctx = Ctx {
+                                    state,
+                                    contact: &contact,
+                                    channel_id: &msg.channel_id,
+                                    text: &original,
+                                    lang: chosen,
+                                };
+                                answer(conn, &ctx, &intent::classify(&original), None)
+                            }
+                            None if unknown => conversations::ask_language(
+                                conn,
+                                &ctx_of(state, &contact, &msg, lang),
+                                Some(&conv),
+                            ),
+                            None => {
+                                // They wrote in a script: that says it.
+                                conversations::language_picked(conn, &conv)?;
+                                answer(conn, &ctx_of(state, &contact, &msg, lang), &intent, None)
+                            }
+                        }
                     }
-                    (Some(conv), _) => conversations::continue_dialog(conn, &ctx, conv),
-                    (None, Intent::Complaint) => {
-                        conversations::start(conn, &ctx, Answers::default(), None)
-                    }
-                    (
+                    None if unknown => conversations::ask_language(
+                        conn,
+                        &ctx_of(state, &contact, &msg, lang),
                         None,
-                        Intent::ComplaintInOne {
-                            code,
-                            workers,
-                            amount,
-                        },
-                    ) => conversations::one_message(conn, &ctx, code, *workers, *amount),
-                    (None, Intent::Status(r)) => conversations::status(conn, &ctx, r.as_deref()),
-                    (None, _) => state
-                        .templates
-                        .render(lang, "help", &json!({}))
-                        .map(|body| {
-                            vec![Reply {
-                                kind: "help".into(),
-                                body,
-                            }]
-                        })
-                        .map_err(ReplyError::from),
+                    ),
+                    dialog => answer(
+                        conn,
+                        &ctx_of(state, &contact, &msg, lang),
+                        &intent,
+                        dialog.as_ref(),
+                    ),
                 };
                 result.map_err(|e| match e {
                     ReplyError::Db(e) => InboundError::Db(e),
@@ -367,4 +387,49 @@ fn mark_error(conn: &mut DbConn, id: &str, detail: &str) -> Result<(), InboundEr
         set_status(conn, id, MessageStatus::Error, Some(detail))?;
         Ok(())
     })
+}
+
+fn ctx_of<'a>(
+    state: &'a AppState,
+    contact: &'a Contact,
+    msg: &'a Message,
+    lang: Language,
+) -> Ctx<'a> {
+    Ctx {
+        state,
+        contact,
+        channel_id: &msg.channel_id,
+        text: &msg.body,
+        lang,
+    }
+}
+
+/// The answer to a message that is not STOP or START, given the worker's open dialog.
+fn answer(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    intent: &Intent,
+    dialog: Option<&Conversation>,
+) -> Result<Vec<Reply>, ReplyError> {
+    match (dialog, intent) {
+        // A status query reaches its handler from any step; the dialog stays open.
+        (Some(_), Intent::Status(r)) if intent::interrupts_dialog(ctx.text, intent) => {
+            conversations::status(conn, ctx, r.as_deref())
+        }
+        (Some(conv), _) => conversations::continue_dialog(conn, ctx, conv),
+        (None, Intent::Complaint) => conversations::start(conn, ctx, Answers::default(), None),
+        (
+            None,
+            Intent::ComplaintInOne {
+                code,
+                workers,
+                amount,
+            },
+        ) => conversations::one_message(conn, ctx, code, *workers, *amount),
+        (None, Intent::Status(r)) => conversations::status(conn, ctx, r.as_deref()),
+        (None, _) => Ok(vec![Reply {
+            kind: "help".into(),
+            body: ctx.state.templates.render(ctx.lang, "help", &json!({}))?,
+        }]),
+    }
 }

@@ -38,6 +38,7 @@ const STOP: &[&str] = &[
     "退定",
     "停止",
     "取消订阅",
+    "TUIDING",
     "མཚམས་འཇོག",
 ];
 /// Words that opt back in. Tibetan: འགོ་འཛུགས "start" (native review).
@@ -59,6 +60,9 @@ const COMPLAINT: &[&str] = &[
     "欠工资",
     "拖欠工资",
     "QX",
+    "QIANXIN",
+    "GONGZI",
+    "TAOXIN",
     "WAGE",
     "WAGES",
     "གླ་ཕོགས",
@@ -77,8 +81,23 @@ const HELP: &[&str] = &[
     "求助",
     "帮忙",
     "BZ",
+    "BANGZHU",
     "རོགས་རམ",
 ];
+
+/// Keywords in pinyin: Latin letters from a worker who reads Chinese.
+const PINYIN: &[&str] = &[
+    "BANGZHU", "QIANXIN", "GONGZI", "TAOXIN", "CHAXUN", "TUIDING",
+];
+
+/// How a worker answers the language question: 1 Tibetan, 2 Chinese (any digits).
+pub fn picked_language(text: &str) -> Option<Language> {
+    match crate::text::normalize_digits(&normalize_keyword(text)).as_str() {
+        "1" => Some(Language::Bo),
+        "2" => Some(Language::Zh),
+        _ => None,
+    }
+}
 
 pub fn classify(text: &str) -> Intent {
     let norm = normalize_keyword(text);
@@ -177,8 +196,15 @@ pub fn language_of(text: &str) -> Option<Language> {
         Script::Tibetan => Some(Language::Bo),
         Script::Chinese if is_number_with_unit(text) => None,
         Script::Chinese => Some(Language::Zh),
+        Script::Latin if is_pinyin_keyword(text) => Some(Language::Zh),
         Script::Latin | Script::Unknown => None,
     }
+}
+
+fn is_pinyin_keyword(text: &str) -> bool {
+    let norm = normalize_keyword(text);
+    let (first, _) = first_word(&norm);
+    PINYIN.contains(&first)
 }
 
 /// Digits (any script) and at most one other character besides spaces and punctuation.
@@ -218,6 +244,25 @@ mod tests {
             created_at: t,
             updated_at: t,
         }
+    }
+
+    #[test]
+    fn pinyin_keywords_are_understood_and_mean_chinese() {
+        assert_eq!(classify("bangzhu"), Intent::Help);
+        assert_eq!(classify("qianxin"), Intent::Complaint);
+        assert_eq!(classify("gongzi"), Intent::Complaint);
+        assert_eq!(classify("chaxun"), Intent::Status(None));
+        assert_eq!(
+            classify("chaxun Q123459"),
+            Intent::Status(Some("Q123459".into()))
+        );
+        assert_eq!(classify("tuiding"), Intent::Stop);
+        assert_eq!(language_of("bangzhu"), Some(Language::Zh));
+        assert_eq!(language_of("help"), None);
+        assert_eq!(picked_language("1"), Some(Language::Bo));
+        assert_eq!(picked_language("༢"), Some(Language::Zh));
+        assert_eq!(picked_language("２"), Some(Language::Zh));
+        assert_eq!(picked_language("3"), None);
     }
 
     #[test]

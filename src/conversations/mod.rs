@@ -22,6 +22,8 @@ use crate::AppState;
 use complaint::{is_cancel, next_step, take_answer, Answers, County, ProjectRef, Step, Turn};
 
 pub const KIND_COMPLAINT: &str = "complaint";
+/// The one-question dialog that asks a worker whose language is not known yet to pick one.
+pub const KIND_LANGUAGE: &str = "language";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -195,6 +197,58 @@ fn project_lookup(conn: &mut DbConn, code: &str) -> Result<Option<ProjectRef>, D
         name_zh: p.name_zh,
         county: p.county,
     }))
+}
+
+/// Asks the worker to pick a language (`language_pick`: one short SMS in both), keeping what
+/// they wrote to answer once they have picked. `open`: the question already asked, whose kept
+/// text this message replaces.
+pub fn ask_language(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    open: Option<&Conversation>,
+) -> Result<Vec<Reply>, ReplyError> {
+    let kept = serde_json::json!({ "text": ctx.text }).to_string();
+    match open {
+        Some(conv) => {
+            diesel::update(conversations::table.find(&conv.id))
+                .set((
+                    conversations::answers.eq(&kept),
+                    conversations::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+        }
+        None => {
+            let t = now();
+            diesel::insert_into(conversations::table)
+                .values(NewConversation {
+                    id: &new_id(),
+                    contact_id: &ctx.contact.id,
+                    channel_id: ctx.channel_id,
+                    kind: KIND_LANGUAGE,
+                    step: "pick",
+                    answers: &kept,
+                    failures: 0,
+                    status: ConversationStatus::Open,
+                    language: Language::Both,
+                    started_at: t,
+                    updated_at: t,
+                })
+                .execute(conn)?;
+        }
+    }
+    Ok(vec![ctx.reply("language_pick", json!({}))?])
+}
+
+/// Closes the language question; returns what the worker first wrote.
+pub fn language_picked(conn: &mut DbConn, conv: &Conversation) -> Result<String, DbError> {
+    diesel::update(conversations::table.find(&conv.id))
+        .set((
+            conversations::status.eq(ConversationStatus::Done),
+            conversations::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    let kept: Value = serde_json::from_str(&conv.answers).unwrap_or_default();
+    Ok(kept["text"].as_str().unwrap_or_default().to_string())
 }
 
 /// Starts the complaint dialog (the worker texted 欠薪, QX, 1 …).

@@ -1,6 +1,7 @@
 //! Messages from workers through the Kannel webhook, and the replies they get.
 
 use actix_web::http::StatusCode;
+use hotline::db::models::Language;
 
 use crate::support::app::{form, TestApp, SECRET};
 use crate::support::fake_gateway::FakeGateway;
@@ -99,7 +100,7 @@ async fn chinese_help_is_answered_in_chinese_sent_and_delivered() {
 }
 
 #[actix_web::test]
-async fn tibetan_help_gets_tibetan_and_latin_gets_both() {
+async fn tibetan_help_gets_tibetan_and_latin_gets_the_language_question() {
     let gw = FakeGateway::start();
     let app = TestApp::with_kannel(&gw.url, |_| {});
     assert_eq!(
@@ -120,9 +121,59 @@ async fn tibetan_help_gets_tibetan_and_latin_gets_both() {
     assert!(has_tibetan(&bo) && !has_han(&bo), "{bo}");
     let both = to("+8613900000003");
     assert!(has_tibetan(&both) && has_han(&both), "{both}");
+    let pick = out.iter().find(|m| m.phone == "+8613900000003").unwrap();
+    assert_eq!(pick.kind.as_deref(), Some("language_pick"));
+    assert_eq!(
+        pick.segments, 1,
+        "one short SMS, not the menu twice: {both}"
+    );
     assert_eq!(to("+8613900000004"), bo);
     assert_eq!(app.contact("+8613900000002").unwrap().language, "bo");
     assert_eq!(app.contact("+8613900000003").unwrap().language, "both");
+}
+
+#[actix_web::test]
+async fn a_worker_who_picks_a_language_is_answered_in_it_from_then_on() {
+    let app = TestApp::with_kannel("http://127.0.0.1:9/cgi-bin/sendsms", |_| {});
+    // "1" would start a complaint: first the language, then the complaint in it.
+    app.kannel_mo(WORKER, "1", "k-1").await;
+    app.kannel_mo(WORKER, "༡", "k-2").await;
+    let out = app.outgoing();
+    assert_eq!(out[0].kind.as_deref(), Some("language_pick"));
+    assert!(
+        out[1].body.contains("༡/༦"),
+        "the complaint, in Tibetan: {}",
+        out[1].body
+    );
+    assert!(!has_han(&out[1].body), "{}", out[1].body);
+    let c = app.contact(WORKER).unwrap();
+    assert_eq!((c.language, c.language_chosen), (Language::Bo, true));
+    // Latin text later is answered in the chosen language, without asking again.
+    app.kannel_mo(WORKER, "0", "k-3").await;
+    app.kannel_mo(WORKER, "hello", "k-4").await;
+    let last = app.outgoing().pop().unwrap();
+    assert_eq!(last.kind.as_deref(), Some("help"));
+    assert!(
+        has_tibetan(&last.body) && !has_han(&last.body),
+        "{}",
+        last.body
+    );
+
+    // Pinyin is Chinese: no question, the menu in Chinese.
+    app.kannel_mo("13900000009", "bangzhu", "k-5").await;
+    let last = app.outgoing().pop().unwrap();
+    assert_eq!(last.kind.as_deref(), Some("help"));
+    assert!(
+        has_han(&last.body) && !has_tibetan(&last.body),
+        "{}",
+        last.body
+    );
+
+    // A complaint in one message is filed at once, whatever the script.
+    app.kannel_mo("13900000010", "QX P2026-404 3 9000", "k-6")
+        .await;
+    let last = app.outgoing().pop().unwrap();
+    assert_ne!(last.kind.as_deref(), Some("language_pick"));
 }
 
 #[actix_web::test]

@@ -76,7 +76,12 @@ fn tibetan_and_chinese_help_and_stop_through_kannel() {
     let cases = [
         ("8613900000001", "རོགས་རམ", render(Language::Bo, "help")),
         ("8613900000002", "帮助", render(Language::Zh, "help")),
-        ("8613900000003", "HELP", render(Language::Both, "help")),
+        // Latin letters say nothing of the worker's language: one short SMS asks for it.
+        (
+            "8613900000003",
+            "HELP",
+            render(Language::Both, "language_pick"),
+        ),
         ("8613900000004", "退订", render(Language::Zh, "stopped")),
         ("8613900000005", "མཚམས་འཇོག", render(Language::Bo, "stopped")),
         (
