@@ -32,6 +32,9 @@ pub struct Answers {
     pub county: Option<String>,
     pub workers: Option<u32>,
     pub amount_yuan: Option<u64>,
+    /// An amount under the dialog's floor, waiting for the worker to confirm it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_unconfirmed: Option<u64>,
     pub months: Option<u32>,
     pub anonymous: Option<bool>,
 }

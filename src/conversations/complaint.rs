@@ -14,17 +14,20 @@ pub enum Step {
     County,
     Workers,
     Amount,
+    /// An amount under the floor: is it right?
+    ConfirmAmount,
     Months,
     Anonymous,
     Confirm,
 }
 
 impl Step {
-    pub const ALL: [Step; 7] = [
+    pub const ALL: [Step; 8] = [
         Step::Employer,
         Step::County,
         Step::Workers,
         Step::Amount,
+        Step::ConfirmAmount,
         Step::Months,
         Step::Anonymous,
         Step::Confirm,
@@ -36,6 +39,7 @@ impl Step {
             Step::County => "county",
             Step::Workers => "workers",
             Step::Amount => "amount",
+            Step::ConfirmAmount => "confirm_amount",
             Step::Months => "months",
             Step::Anonymous => "anonymous",
             Step::Confirm => "confirm",
@@ -53,6 +57,7 @@ impl Step {
             Step::County => "complaint_ask_county",
             Step::Workers => "complaint_ask_workers",
             Step::Amount => "complaint_ask_amount",
+            Step::ConfirmAmount => "complaint_confirm_amount",
             Step::Months => "complaint_ask_months",
             Step::Anonymous => "complaint_ask_anonymous",
             Step::Confirm => "complaint_confirm",
@@ -84,6 +89,8 @@ pub fn next_step(a: &Answers) -> Step {
         Step::County
     } else if a.workers.is_none() {
         Step::Workers
+    } else if a.amount_unconfirmed.is_some() {
+        Step::ConfirmAmount
     } else if a.amount_yuan.is_none() {
         Step::Amount
     } else if a.months.is_none() {
@@ -137,12 +144,14 @@ fn yes_no(text: &str) -> Option<bool> {
     }
 }
 
-/// Applies the worker's answer to `step`.
+/// Applies the worker's answer to `step`. An amount under `min_amount_yuan` (a slip of the
+/// keypad, or the amount of one day) is asked back before it is taken.
 pub fn take_answer(
     step: Step,
     a: &mut Answers,
     text: &str,
     counties: &[County],
+    min_amount_yuan: u64,
     find_project: &dyn Fn(&str) -> Option<ProjectRef>,
 ) -> Turn {
     let trimmed = text.trim();
@@ -180,6 +189,10 @@ pub fn take_answer(
         },
         Step::Amount => {
             match parse_amount_yuan(trimmed).filter(|n| (1..=100_000_000).contains(n)) {
+                Some(n) if n < min_amount_yuan => {
+                    a.amount_unconfirmed = Some(n);
+                    Turn::Taken
+                }
                 Some(n) => {
                     a.amount_yuan = Some(n);
                     Turn::Taken
@@ -187,6 +200,34 @@ pub fn take_answer(
                 None => Turn::Invalid,
             }
         }
+        Step::ConfirmAmount => match yes_no(trimmed) {
+            Some(true) => {
+                a.amount_yuan = a.amount_unconfirmed.take();
+                Turn::Taken
+            }
+            Some(false) => {
+                a.amount_unconfirmed = None;
+                Turn::Taken
+            }
+            // Another amount instead: taken as an answer to the amount question.
+            None => {
+                let before = a.amount_unconfirmed.take();
+                match take_answer(
+                    Step::Amount,
+                    a,
+                    text,
+                    counties,
+                    min_amount_yuan,
+                    find_project,
+                ) {
+                    Turn::Invalid => {
+                        a.amount_unconfirmed = before;
+                        Turn::Invalid
+                    }
+                    turn => turn,
+                }
+            }
+        },
         Step::Months => match parse_months(trimmed) {
             Some(n) => {
                 a.months = Some(n);
@@ -293,7 +334,14 @@ mod tests {
     fn a_project_code_fills_employer_and_county() {
         let mut a = Answers::default();
         assert_eq!(
-            take_answer(Step::Employer, &mut a, "p2026-001", &counties(), &registry),
+            take_answer(
+                Step::Employer,
+                &mut a,
+                "p2026-001",
+                &counties(),
+                0,
+                &registry
+            ),
             Turn::Taken
         );
         assert_eq!(a.employer.as_deref(), Some("拉萨北环路改造工程"));
@@ -310,6 +358,7 @@ mod tests {
                 &mut a,
                 " 扎西建筑队 ",
                 &counties(),
+                0,
                 &registry
             ),
             Turn::Taken
@@ -322,6 +371,7 @@ mod tests {
                 &mut Answers::default(),
                 "5",
                 &counties(),
+                0,
                 &registry
             ),
             Turn::Invalid
@@ -342,7 +392,7 @@ mod tests {
             ("0x", None),
         ] {
             a.county = None;
-            let t = take_answer(Step::County, &mut a, text, &c, &registry);
+            let t = take_answer(Step::County, &mut a, text, &c, 0, &registry);
             assert_eq!(a.county.as_deref(), want, "{text}");
             assert_eq!(t == Turn::Taken, want.is_some(), "{text}");
         }
@@ -352,10 +402,13 @@ mod tests {
     fn numbers_amounts_months_and_yes_no() {
         let (c, r) = (counties(), registry);
         let mut a = Answers::default();
-        assert_eq!(take_answer(Step::Workers, &mut a, "༥", &c, &r), Turn::Taken);
+        assert_eq!(
+            take_answer(Step::Workers, &mut a, "༥", &c, 0, &r),
+            Turn::Taken
+        );
         assert_eq!(a.workers, Some(5));
         assert_eq!(
-            take_answer(Step::Workers, &mut a, "很多", &c, &r),
+            take_answer(Step::Workers, &mut a, "很多", &c, 0, &r),
             Turn::Invalid
         );
         for (t, v) in [
@@ -365,41 +418,41 @@ mod tests {
             ("３０００", 3000),
         ] {
             assert_eq!(
-                take_answer(Step::Amount, &mut a, t, &c, &r),
+                take_answer(Step::Amount, &mut a, t, &c, 0, &r),
                 Turn::Taken,
                 "{t}"
             );
             assert_eq!(a.amount_yuan, Some(v));
         }
         assert_eq!(
-            take_answer(Step::Amount, &mut a, "不知道", &c, &r),
+            take_answer(Step::Amount, &mut a, "不知道", &c, 0, &r),
             Turn::Invalid
         );
         assert_eq!(
-            take_answer(Step::Months, &mut a, "3个月", &c, &r),
+            take_answer(Step::Months, &mut a, "3个月", &c, 0, &r),
             Turn::Taken
         );
         assert_eq!(a.months, Some(3));
         assert_eq!(
-            take_answer(Step::Months, &mut a, "500", &c, &r),
+            take_answer(Step::Months, &mut a, "500", &c, 0, &r),
             Turn::Invalid
         );
         assert_eq!(
-            take_answer(Step::Anonymous, &mut a, "是", &c, &r),
+            take_answer(Step::Anonymous, &mut a, "是", &c, 0, &r),
             Turn::Taken
         );
         assert_eq!(a.anonymous, Some(true));
         assert_eq!(
-            take_answer(Step::Anonymous, &mut a, "2", &c, &r),
+            take_answer(Step::Anonymous, &mut a, "2", &c, 0, &r),
             Turn::Taken
         );
         assert_eq!(a.anonymous, Some(false));
         assert_eq!(
-            take_answer(Step::Confirm, &mut a, "1", &c, &r),
+            take_answer(Step::Confirm, &mut a, "1", &c, 0, &r),
             Turn::Confirmed
         );
         assert_eq!(
-            take_answer(Step::Confirm, &mut a, "hm", &c, &r),
+            take_answer(Step::Confirm, &mut a, "hm", &c, 0, &r),
             Turn::Invalid
         );
     }
@@ -425,5 +478,52 @@ mod tests {
         assert_eq!(one_message("QX"), None);
         assert_eq!(one_message("QX P1 five 3000"), None);
         assert_eq!(one_message("hello P1 5 3000"), None);
+    }
+
+    #[test]
+    fn a_small_amount_is_read_back_before_it_is_taken() {
+        let (c, r) = (counties(), |_: &str| None);
+        let mut a = Answers {
+            employer: Some("扎西建筑队".into()),
+            county: Some("城关区".into()),
+            workers: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(
+            take_answer(Step::Amount, &mut a, "30", &c, 100, &r),
+            Turn::Taken
+        );
+        assert_eq!((a.amount_yuan, a.amount_unconfirmed), (None, Some(30)));
+        assert_eq!(next_step(&a), Step::ConfirmAmount);
+        // another amount instead
+        assert_eq!(
+            take_answer(Step::ConfirmAmount, &mut a, "3000", &c, 100, &r),
+            Turn::Taken
+        );
+        assert_eq!((a.amount_yuan, a.amount_unconfirmed), (Some(3000), None));
+        // or yes: the small amount stands
+        a.amount_yuan = None;
+        take_answer(Step::Amount, &mut a, "༥༠", &c, 100, &r);
+        assert_eq!(
+            take_answer(Step::ConfirmAmount, &mut a, "1", &c, 100, &r),
+            Turn::Taken
+        );
+        assert_eq!((a.amount_yuan, a.amount_unconfirmed), (Some(50), None));
+        assert_eq!(next_step(&a), Step::Months);
+        // no: asked again
+        a.amount_yuan = None;
+        take_answer(Step::Amount, &mut a, "50", &c, 100, &r);
+        assert_eq!(
+            take_answer(Step::ConfirmAmount, &mut a, "2", &c, 100, &r),
+            Turn::Taken
+        );
+        assert_eq!(next_step(&a), Step::Amount);
+        // nonsense: still waiting
+        take_answer(Step::Amount, &mut a, "50", &c, 100, &r);
+        assert_eq!(
+            take_answer(Step::ConfirmAmount, &mut a, "不知道", &c, 100, &r),
+            Turn::Invalid
+        );
+        assert_eq!(a.amount_unconfirmed, Some(50));
     }
 }

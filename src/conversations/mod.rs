@@ -34,6 +34,8 @@ pub struct DialogConfig {
     pub abandon_after_hours: u64,
     /// Wrong answers to one question before a call back is offered instead.
     pub max_failures: u32,
+    /// An amount owed under this many yuan is read back to the worker to confirm.
+    pub min_amount_yuan: u64,
 }
 
 impl Default for DialogConfig {
@@ -42,6 +44,7 @@ impl Default for DialogConfig {
             idle_reminder_minutes: 30,
             abandon_after_hours: 72,
             max_failures: 3,
+            min_amount_yuan: 100,
         }
     }
 }
@@ -159,6 +162,7 @@ impl Ctx<'_> {
             "county_bo": county_bo,
             "workers": a.workers,
             "amount": a.amount_yuan,
+            "amount_unconfirmed": a.amount_unconfirmed,
             "months": a.months,
             "anonymous": a.anonymous.unwrap_or(true),
         });
@@ -357,9 +361,14 @@ pub fn continue_dialog(
         Step::Employer => project_lookup(conn, &crate::text::normalize_keyword(ctx.text))?,
         _ => None,
     };
-    let turn = take_answer(step, &mut answers, ctx.text, ctx.counties(), &|_| {
-        project.clone()
-    });
+    let turn = take_answer(
+        step,
+        &mut answers,
+        ctx.text,
+        ctx.counties(),
+        cfg.min_amount_yuan,
+        &|_| project.clone(),
+    );
     match turn {
         Turn::Taken => {
             let next = next_step(&answers);
@@ -432,6 +441,7 @@ pub fn one_message(
                 county: Some(p.county),
                 workers: Some(workers),
                 amount_yuan: Some(amount),
+                amount_unconfirmed: None,
                 months: None,
                 // The protective default: the identity stays with the bureau.
                 anonymous: Some(true),

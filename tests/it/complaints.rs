@@ -279,6 +279,27 @@ async fn a_status_query_inside_a_dialog_is_answered_and_the_dialog_goes_on() {
 }
 
 #[actix_web::test]
+async fn a_small_amount_is_confirmed_with_the_worker() {
+    let app = app();
+    let p = Phone::new(&app, ZH_WORKER);
+    for text in ["欠薪", "扎西建筑队", "1", "3"] {
+        p.send(text).await;
+    }
+    let r = p.send("30").await;
+    assert!(r.contains("30元") && r.contains("是这个数吗"), "{r}");
+    let r = p.send("1").await;
+    assert!(r.contains("5/6"), "taken once confirmed: {r}");
+    let tibetan = Phone::new(&app, BO_WORKER);
+    for text in ["གླ་ཕོགས", "བཀྲ་ཤིས་ལས་ཁང་།", "༢", "༣"] {
+        tibetan.send(text).await;
+    }
+    let r = tibetan.send("སྒོར་༥༠").await;
+    assert!(r.contains("སྒོར་50") || r.contains("སྒོར་༥༠"), "{r}");
+    let r = tibetan.send("༥༠༠༠ སྒོར").await;
+    assert!(r.contains("༥/༦"), "another amount instead: {r}");
+}
+
+#[actix_web::test]
 async fn one_message_form_with_a_registered_project_code() {
     let app = app();
     add_project(&app, "P2026-001", true);
