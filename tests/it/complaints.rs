@@ -290,7 +290,8 @@ async fn a_small_amount_is_confirmed_with_the_worker() {
     let r = p.send("1").await;
     assert!(r.contains("5/6"), "taken once confirmed: {r}");
     let tibetan = Phone::new(&app, BO_WORKER);
-    for text in ["གླ་ཕོགས", "བཀྲ་ཤིས་ལས་ཁང་།", "༢", "༣"] {
+    for text in ["གླ་ཕོགས", "བཀྲ་ཤིས་ལས་ཁང་།", "༢", "༣"]
+    {
         tibetan.send(text).await;
     }
     let r = tibetan.send("སྒོར་༥༠").await;

@@ -268,3 +268,99 @@ fn sigkill_while_sending_1000_delivers_each_exactly_once() {
         "killed after {at_kill} of {N} with {in_flight} in flight; all {N} delivered exactly once"
     );
 }
+
+/// A Tibetan worker files a wage complaint through Kannel writing numbers the way Tibetan
+/// speakers do (units before and after the number, ཁྲི for ten thousand, number words, a
+/// Chinese unit), and every reply stays in Tibetan.
+#[test]
+fn a_tibetan_complaint_written_as_workers_write_numbers_through_kannel() {
+    if !kannel_or_skip() {
+        return;
+    }
+    let tdb = TestDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let kannel = Kannel::start(KannelConfig::new(get_url(port))).unwrap();
+    let hotline = Hotline::start(dir.path(), port, &hotline_config(&tdb.url, &kannel, "", ""));
+    let smsc = FakeSmsc::start(&kannel, &[]).unwrap();
+    let mut seen = 0;
+    let mut say = |from: &str, text: &str| -> String {
+        smsc.send_mo(&FakeMo::new(from, "12333", text)).unwrap();
+        seen += 1;
+        let got = smsc.wait_for(seen, Duration::from_secs(30));
+        assert_eq!(got.len(), seen, "no reply to {text:?}\n{}", hotline.log());
+        got[seen - 1].text.clone()
+    };
+    let han = |s: &str| s.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c));
+    for (from, steps, amount, workers, months) in [
+        (
+            "8613900000021",
+            [
+                ("གླ་ཕོགས", "༡/༦"),
+                ("བཀྲ་ཤིས་ལས་ཁང་།", "༢/༦"),
+                ("༢", "༣/༦"),
+                ("མི་ལྔ", "༤/༦"),
+                ("༣ ཁྲི", "༥/༦"),
+                ("ཟླ་བ་གསུམ", "༦/༦"),
+                ("༢", "ཞིབ་བཤེར"),
+            ],
+            30_000,
+            5,
+            3,
+        ),
+        (
+            "8613900000022",
+            [
+                ("གླ་ཕོགས", "༡/༦"),
+                ("ཚེ་རིང་བཟོ་སྐྲུན།", "༢/༦"),
+                ("1", "༣/༦"),
+                ("གསུམ", "༤/༦"),
+                ("5000元", "༥/༦"),
+                ("༣ ཟླ་བ", "༦/༦"),
+                ("2", "ཞིབ་བཤེར"),
+            ],
+            5_000,
+            3,
+            3,
+        ),
+        (
+            "8613900000023",
+            [
+                ("གླ་ཕོགས", "༡/༦"),
+                ("ལྷ་ས་ལམ་བཟོ།", "༢/༦"),
+                ("༡", "༣/༦"),
+                ("བཅུ", "༤/༦"),
+                ("སྒོར་མོ་༥༠༠༠", "༥/༦"),
+                ("ཟླ་བ་༤", "༦/༦"),
+                ("༢", "ཞིབ་བཤེར"),
+            ],
+            5_000,
+            10,
+            4,
+        ),
+    ] {
+        for (text, want) in steps {
+            let reply = say(from, text);
+            assert!(reply.contains(want), "{text:?} → {reply}");
+            assert!(!han(&reply), "{text:?} → a Chinese reply: {reply}");
+        }
+        let filed = say(from, "༡");
+        assert!(filed.contains("ཐོ་འགོད་ཟིན"), "{filed}");
+        let complaint: (i64, i32, Option<i32>, String) = hotline::db::schema::complaints::table
+            .inner_join(hotline::db::schema::contacts::table)
+            .filter(hotline::db::schema::contacts::phone.eq(format!("+{from}")))
+            .select((
+                hotline::db::schema::complaints::amount_yuan,
+                hotline::db::schema::complaints::workers,
+                hotline::db::schema::complaints::months,
+                hotline::db::schema::complaints::language,
+            ))
+            .first(&mut *tdb.db.get().unwrap())
+            .unwrap();
+        assert_eq!(
+            complaint,
+            (amount, workers, Some(months), "bo".to_string()),
+            "{from}"
+        );
+    }
+}
