@@ -96,6 +96,9 @@ pub struct Filing<'a> {
     pub conversation_id: Option<&'a str>,
     pub answers: &'a Answers,
     pub language: Language,
+    /// What a stalled dialog had when the worker gave up: kept, for the bureau to call back and
+    /// complete.
+    pub incomplete: bool,
 }
 
 /// Files a complete complaint. Call inside the caller's transaction.
@@ -108,7 +111,11 @@ pub fn file_complaint(
     let a = f.answers;
     let employer = a.employer.clone().unwrap_or_default();
     let county = a.county.clone().unwrap_or_default();
-    let key = employer_key(a.project_id.as_deref(), &employer);
+    let key = match (&a.project_id, &a.employer) {
+        // Nothing names the employer yet: a case of its own, not one with every other unnamed.
+        (None, None) => format!("callback:{}", new_id()),
+        _ => employer_key(a.project_id.as_deref(), &employer),
+    };
     // Two workers of one site filing at the same moment must land in one case.
     crate::db::lock_key(conn, &key)?;
     let since = clock.today - Duration::days(rules.join_window_days as i64);
@@ -200,13 +207,18 @@ pub fn file_complaint(
             language: f.language,
             channel_id: f.channel_id,
             created_at: t,
+            needs_callback: f.incomplete,
         })
         .execute(conn)?;
     audit(
         conn,
         Some(&case_id),
         &actor,
-        "complaint_filed",
+        if f.incomplete {
+            "complaint_kept_for_callback"
+        } else {
+            "complaint_filed"
+        },
         Some(&format!("complaint {complaint_id}")),
     )?;
     let before: Case = cases::table
@@ -358,7 +370,6 @@ pub fn overdue_on(
 
 /// What /metrics shows of the case load.
 pub fn case_counts(conn: &mut DbConn, today: NaiveDate) -> Result<CaseCounts, DbError> {
-    use crate::db::schema::conversations;
     let by_state: Vec<(String, i64)> = cases::table
         .group_by(cases::state)
         .select((cases::state, diesel::dsl::count_star()))
@@ -367,8 +378,9 @@ pub fn case_counts(conn: &mut DbConn, today: NaiveDate) -> Result<CaseCounts, Db
         .filter(overdue_on(today))
         .count()
         .get_result(conn)?;
-    let callbacks_waiting: i64 = conversations::table
-        .filter(conversations::status.eq(crate::db::models::ConversationStatus::Callback))
+    // Kept from a stalled dialog and not yet called back (done: `callback_done`).
+    let callbacks_waiting: i64 = complaints::table
+        .filter(complaints::needs_callback.eq(true))
         .count()
         .get_result(conn)?;
     Ok(CaseCounts {
@@ -442,5 +454,39 @@ pub fn complainants_shown(
             Some(&detail.to_string()),
         )?;
         Ok(Some((case, people)))
+    })
+}
+
+/// An inspector called back the worker whose stalled dialog left this complaint half-filled,
+/// and completed it by phone: the complaint no longer waits. False when the case has no such
+/// complaint waiting. One transaction, audited.
+pub fn callback_done(
+    conn: &mut DbConn,
+    reference: &str,
+    complaint_id: &str,
+    actor: &str,
+) -> Result<bool, DbError> {
+    crate::db::transaction(conn, |c| {
+        let Some(case) = query::load(c, reference)? else {
+            return Ok(false);
+        };
+        let n = diesel::update(
+            complaints::table
+                .filter(complaints::id.eq(complaint_id))
+                .filter(complaints::case_id.eq(&case.id))
+                .filter(complaints::needs_callback.eq(true)),
+        )
+        .set(complaints::needs_callback.eq(false))
+        .execute(c)?;
+        if n == 1 {
+            audit(
+                c,
+                Some(&case.id),
+                actor,
+                "callback_done",
+                Some(&format!("complaint {complaint_id}")),
+            )?;
+        }
+        Ok(n == 1)
     })
 }

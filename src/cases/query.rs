@@ -282,6 +282,16 @@ pub fn only_through(
         .collect())
 }
 
+/// Those of `case_ids` with a complaint waiting for the bureau to call the worker back.
+pub fn awaiting_callback(conn: &mut DbConn, case_ids: &[CaseId]) -> Result<Vec<CaseId>, DbError> {
+    Ok(complaints::table
+        .filter(complaints::case_id.eq_any(case_ids))
+        .filter(complaints::needs_callback.eq(true))
+        .select(complaints::case_id)
+        .distinct()
+        .load(conn)?)
+}
+
 /// How many complaints a case has.
 pub fn complaint_count(conn: &mut DbConn, case_id: &CaseId) -> Result<i64, DbError> {
     Ok(complaints::table

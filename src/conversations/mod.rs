@@ -119,7 +119,23 @@ impl Ctx<'_> {
         answers: &Answers,
         conversation_id: Option<&str>,
     ) -> Result<Reply, ReplyError> {
-        let filed = cases::file_complaint(
+        let filed = self.keep(conn, answers, conversation_id, false)?;
+        self.reply(
+            "complaint_filed",
+            json!({ "reference": filed.case.reference, "accept_due": filed.case.accept_due.map(|d| d.to_string()) }),
+        )
+    }
+
+    /// Files what the worker has said; `incomplete`: the dialog stalled, and the complaint is
+    /// marked for the bureau to call back and complete.
+    fn keep(
+        &self,
+        conn: &mut DbConn,
+        answers: &Answers,
+        conversation_id: Option<&str>,
+        incomplete: bool,
+    ) -> Result<cases::Filed, ReplyError> {
+        Ok(cases::file_complaint(
             conn,
             &self.state.config.cases,
             &self.clock(),
@@ -129,12 +145,9 @@ impl Ctx<'_> {
                 conversation_id,
                 answers,
                 language: self.lang,
+                incomplete,
             },
-        )?;
-        self.reply(
-            "complaint_filed",
-            json!({ "reference": filed.case.reference, "accept_due": filed.case.accept_due.map(|d| d.to_string()) }),
-        )
+        )?)
     }
 
     /// The question for `step`, with what it needs to show.
@@ -394,9 +407,12 @@ pub fn continue_dialog(
                     failures,
                     ConversationStatus::Callback,
                 )?;
+                // Nothing is thrown away: what the worker has said is kept as a complaint the
+                // bureau completes by phone.
+                let kept = ctx.keep(conn, &answers, Some(&conv.id), true)?;
                 cases::audit(
                     conn,
-                    None,
+                    Some(&kept.case.id),
                     &cases::worker_actor(ctx.contact),
                     "callback_requested",
                     Some(&format!(
@@ -405,7 +421,10 @@ pub fn continue_dialog(
                         step.as_str()
                     )),
                 )?;
-                return Ok(vec![ctx.reply("complaint_callback", json!({}))?]);
+                return Ok(vec![ctx.reply(
+                    "complaint_callback",
+                    json!({ "reference": kept.case.reference }),
+                )?]);
             }
             save(
                 conn,

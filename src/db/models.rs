@@ -371,6 +371,8 @@ pub struct Complaint {
     pub language: Language,
     pub channel_id: String,
     pub created_at: NaiveDateTime,
+    /// Kept from a dialog that stalled: the bureau calls the worker back to complete it.
+    pub needs_callback: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -390,6 +392,7 @@ pub struct NewComplaint<'a> {
     pub language: Language,
     pub channel_id: &'a str,
     pub created_at: NaiveDateTime,
+    pub needs_callback: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]

@@ -131,6 +131,7 @@ diesel::table! {
         language -> Text,
         channel_id -> Text,
         created_at -> Timestamp,
+        needs_callback -> Bool,
     }
 }
 

@@ -218,6 +218,19 @@ async fn cancel_and_three_wrong_answers() {
         .get_result(&mut *app.conn())
         .unwrap();
     assert_eq!(callbacks, 1);
+    // Nothing is thrown away: what the worker said is a complaint waiting for a call back.
+    let cases = all_cases(&app);
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].employer, "某某公司");
+    assert!(
+        r.contains(&cases[0].reference),
+        "the worker is told its number: {r}"
+    );
+    let waiting: Vec<bool> = complaints::table
+        .select(complaints::needs_callback)
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(waiting, vec![true]);
 }
 
 #[actix_web::test]
@@ -429,6 +442,7 @@ fn simultaneous_complaints_against_one_site_form_one_case() {
                     conversation_id: None,
                     answers: &answers,
                     language: hotline::db::models::Language::Zh,
+                    incomplete: false,
                 };
                 hotline::db::transaction(&mut conn, |conn| {
                     file_complaint(conn, &state.config.cases, &clock, &filing)

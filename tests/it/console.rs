@@ -514,6 +514,58 @@ async fn actions_and_replies_reach_the_worker_and_the_audit_trail() {
 }
 
 #[actix_web::test]
+async fn a_stalled_dialog_waits_in_the_queue_for_a_call_back() {
+    let (app, _, _) = setup(|_| {}).await;
+    const STUCK: &str = "13900007777";
+    for (i, text) in ["欠薪", "拉萨某劳务队", "不知道", "不知道", "不知道"]
+        .iter()
+        .enumerate()
+    {
+        app.kannel_mo(STUCK, text, &format!("s{i}")).await;
+    }
+    let reference: String = cases::table
+        .filter(cases::employer.eq("拉萨某劳务队"))
+        .select(cases::reference)
+        .first(&mut *app.conn())
+        .unwrap();
+    let mut c = ConsoleClient::login(&app, "tashi", PASSWORD).await;
+    let queue = c.get("/console/").await;
+    let row = queue
+        .body
+        .split("<tr")
+        .find(|r| r.contains(&reference))
+        .unwrap_or_default()
+        .to_string();
+    assert!(row.contains("待回电"), "{row}");
+    let page = c.get(&format!("/console/cases/{reference}")).await;
+    assert!(page.body.contains("待回电补全"), "{}", page.body);
+    let complaint: String = hotline::db::schema::complaints::table
+        .inner_join(cases::table)
+        .filter(cases::reference.eq(&reference))
+        .select(hotline::db::schema::complaints::id)
+        .first(&mut *app.conn())
+        .unwrap();
+    let done = c
+        .post(
+            &format!("/console/cases/{reference}/callback"),
+            &[("complaint", complaint.as_str())],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let page = c.get(&format!("/console/cases/{reference}")).await;
+    assert!(!page.body.contains("待回电补全"), "{}", page.body);
+    assert_eq!(audit_of(&app, "callback_done").len(), 1);
+    let queue = c.get("/console/").await;
+    let row = queue
+        .body
+        .split("<tr")
+        .find(|r| r.contains(&reference))
+        .unwrap_or_default()
+        .to_string();
+    assert!(!row.contains("待回电"), "{row}");
+}
+
+#[actix_web::test]
 async fn a_complainants_number_is_shown_only_on_request_and_audited() {
     let (app, _, reference) = setup(|_| {}).await;
     let mut c = ConsoleClient::login(&app, "tashi", PASSWORD).await;

@@ -113,6 +113,7 @@ fn complaint(
             language: hotline::db::models::Language::Zh,
             channel_id: "log",
             created_at: at,
+            needs_callback: false,
         })
         .execute(conn)
         .unwrap();

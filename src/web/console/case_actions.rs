@@ -252,3 +252,27 @@ pub async fn identity(
     }
     case_page(&state, &me, &reference, None, true, StatusCode::OK).await
 }
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackForm {
+    complaint: String,
+}
+
+/// The worker whose SMS dialog stalled was called back and the complaint completed by phone.
+pub async fn callback_done(
+    state: web::Data<WebState>,
+    me: CaseWorker,
+    path: web::Path<String>,
+    form: Form<CallbackForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    let reference = path.into_inner();
+    let (r, actor, complaint) = (reference.clone(), me.actor(), form.complaint.clone());
+    let done = state
+        .db
+        .run(move |c| crate::cases::callback_done(c, &r, &complaint, &actor))
+        .await?;
+    if !done {
+        return Err(ConsoleError::NotFound);
+    }
+    Ok(redirect(&format!("/console/cases/{reference}")))
+}

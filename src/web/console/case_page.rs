@@ -101,6 +101,8 @@ fn case_data(
                 "phone": if reveal { who.phone.clone() } else { mask_phone(&who.phone) },
                 "representative": case.representative_id.as_deref() == Some(who.id.as_str()),
                 "simulated": k.channel_id == SIMULATOR,
+                "needs_callback": k.needs_callback,
+                "id": k.id,
             })
         })
         .collect();

@@ -70,6 +70,9 @@ const POSTS: &[(&str, MakeRoute)] = &[
     ("/cases/{reference}/identity", || {
         web::post().to(case_actions::identity)
     }),
+    ("/cases/{reference}/callback", || {
+        web::post().to(case_actions::callback_done)
+    }),
     ("/referrals/{id}", || web::post().to(referrals::post)),
     ("/users", || web::post().to(admin::users_post)),
     ("/departments", || web::post().to(admin::departments_post)),

@@ -87,6 +87,8 @@ mod tests {
             "case_opened",
             "became_collective",
             "callback_requested",
+            "callback_done",
+            "complaint_kept_for_callback",
         ] {
             keys.push(format!("action.{a}"));
         }

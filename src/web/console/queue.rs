@@ -72,7 +72,7 @@ pub async fn queue(
     let page = q.page.unwrap_or(1).max(1);
     let today = state.config.today();
     let actor = me.actor();
-    let (found, simulated, referral_overdue) = state
+    let (found, simulated, (referral_overdue, callback)) = state
         .db
         .run(move |c| -> Result<_, DbError> {
             let found =
@@ -82,7 +82,9 @@ pub async fn queue(
             let simulated = case_query::only_through(c, &ids, SIMULATOR)?;
             // Cases with a department past its deadline to answer a referral.
             let overdue = crate::cases::referrals::overdue_among(c, &ids, today)?;
-            Ok((found, simulated, overdue))
+            // Cases with a complaint kept from a stalled dialog: the worker waits for a call.
+            let callback = case_query::awaiting_callback(c, &ids)?;
+            Ok((found, simulated, (overdue, callback)))
         })
         .await?;
     let items: Vec<Value> = found
@@ -97,6 +99,7 @@ pub async fn queue(
             v["amount"] = json!(thousands(c.amount_yuan));
             v["simulated"] = json!(simulated.contains(&c.id));
             v["referral_overdue"] = json!(referral_overdue.contains(&c.id));
+            v["callback"] = json!(callback.contains(&c.id));
             v
         })
         .collect();
