@@ -234,26 +234,37 @@ pub fn ask_language(
                 ))
                 .execute(conn)?;
         }
-        None => {
-            let t = now();
-            diesel::insert_into(conversations::table)
-                .values(NewConversation {
-                    id: &new_id(),
-                    contact_id: &ctx.contact.id,
-                    channel_id: ctx.channel_id,
-                    kind: KIND_LANGUAGE,
-                    step: "pick",
-                    answers: &kept,
-                    failures: 0,
-                    status: ConversationStatus::Open,
-                    language: Language::Both,
-                    started_at: t,
-                    updated_at: t,
-                })
-                .execute(conn)?;
-        }
+        None => open_conversation(conn, ctx, KIND_LANGUAGE, "pick", &kept, Language::Both)?,
     }
     Ok(vec![ctx.reply("language_pick", json!({}))?])
+}
+
+/// Opens a dialog of `kind` with the worker, at `step`, keeping `answers` (JSON).
+fn open_conversation(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    kind: &str,
+    step: &str,
+    answers: &str,
+    language: Language,
+) -> Result<(), DbError> {
+    let t = now();
+    diesel::insert_into(conversations::table)
+        .values(NewConversation {
+            id: &new_id(),
+            contact_id: &ctx.contact.id,
+            channel_id: ctx.channel_id,
+            kind,
+            step,
+            answers,
+            failures: 0,
+            status: ConversationStatus::Open,
+            language,
+            started_at: t,
+            updated_at: t,
+        })
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Closes the language question; returns what the worker first wrote.
@@ -276,22 +287,8 @@ pub fn start(
     intro: Option<Reply>,
 ) -> Result<Vec<Reply>, ReplyError> {
     let step = next_step(&answers);
-    let t = now();
-    diesel::insert_into(conversations::table)
-        .values(NewConversation {
-            id: &new_id(),
-            contact_id: &ctx.contact.id,
-            channel_id: ctx.channel_id,
-            kind: KIND_COMPLAINT,
-            step: step.as_str(),
-            answers: &serde_json::to_string(&answers).unwrap_or_else(|_| "{}".into()),
-            failures: 0,
-            status: ConversationStatus::Open,
-            language: ctx.lang,
-            started_at: t,
-            updated_at: t,
-        })
-        .execute(conn)?;
+    let kept = serde_json::to_string(&answers).unwrap_or_else(|_| "{}".into());
+    open_conversation(conn, ctx, KIND_COMPLAINT, step.as_str(), &kept, ctx.lang)?;
     let intro = match intro {
         Some(r) => r,
         None => ctx.reply("complaint_start", json!({}))?,
