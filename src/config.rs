@@ -37,6 +37,8 @@ pub struct Config {
     pub timezone: String,
     /// Sender name put in 【】 before bulk messages.
     pub sender_name: String,
+    /// The same name in Tibetan, at the start of Tibetan replies (native review: README).
+    pub sender_name_bo: String,
     /// A folder whose files replace the compiled-in templates of the same path: `{bo,zh}/*.hbs`
     /// (SMS), `email/*.hbs`, `console/*.hbs` and `console/zh.toml`.
     pub templates_dir: Option<PathBuf>,
@@ -73,6 +75,7 @@ impl Default for Config {
             default_country_code: "86".into(),
             timezone: "Asia/Shanghai".into(),
             sender_name: "劳动保障热线".into(),
+            sender_name_bo: "ལས་མིའི་ཁེ་དབང་ཁ་པར".into(),
             templates_dir: None,
             log_format: LogFormat::Text,
             log: "info".into(),

@@ -86,7 +86,8 @@ impl AppState {
 
     /// As `new`, over a database that is already migrated.
     pub fn with_db(config: Config, db: Db) -> anyhow::Result<AppState> {
-        let templates = Templates::load(config.templates_dir.as_deref(), &config.sender_name)?;
+        let templates = Templates::load(config.templates_dir.as_deref(), &config.sender_name)?
+            .with_sender_bo(&config.sender_name_bo);
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(16)
             .user_agent(concat!("hotline/", env!("CARGO_PKG_VERSION")))

@@ -48,8 +48,10 @@ pub struct Templates {
     html: Handlebars<'static>,
     /// The console's UI strings.
     strings: Value,
-    /// Put into every SMS as `sender` unless the data has one.
+    /// The hotline's name, signed at the start of the SMS texts that carry `{{sender}}`: in
+    /// Chinese, in Tibetan, and the Chinese once at the start of a reply in both.
     sender: String,
+    sender_bo: String,
 }
 
 /// One template's text: the compiled-in file, or the one replacing it.
@@ -71,6 +73,15 @@ impl Templates {
         let mut plain = Handlebars::new();
         plain.set_strict_mode(true);
         plain.register_escape_fn(handlebars::no_escape);
+        // `{{bo_digits amount}}`: numbers and dates in Tibetan texts with Tibetan digits.
+        handlebars::handlebars_helper!(bo_digits: |v: Json| crate::text::tibetan_digits(
+            &match v {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            }
+        ));
+        plain.register_helper("bo_digits", Box::new(bo_digits));
         let mut html = Handlebars::new();
         html.set_strict_mode(true);
         let mut strings = Value::Null;
@@ -117,7 +128,14 @@ impl Templates {
             html,
             strings,
             sender: sender.to_string(),
+            sender_bo: sender.to_string(),
         })
+    }
+
+    /// The hotline's name in Tibetan (`sender_name_bo`), signed at the start of Tibetan texts.
+    pub fn with_sender_bo(mut self, name: &str) -> Templates {
+        self.sender_bo = name.to_string();
+        self
     }
 
     /// Renders an SMS in one language; `Both` gives Tibetan then Chinese, one under the other.
@@ -142,8 +160,9 @@ impl Templates {
     ) -> Result<String, TemplateError> {
         match lang {
             Language::Both => {
-                let bo = self.render_lang("bo", name, &data("bo")?)?;
-                let zh = self.render_lang("zh", name, &data("zh")?)?;
+                // One signature, at the start: the Chinese name, as carriers require.
+                let bo = self.render_signed("bo", name, data("bo")?, &self.signature("zh"))?;
+                let zh = self.render_signed("zh", name, data("zh")?, "")?;
                 Ok(format!("{bo}\n{zh}"))
             }
             Language::Bo => self.render_lang("bo", name, &data("bo")?),
@@ -158,10 +177,30 @@ impl Templates {
         name: &str,
         data: &Value,
     ) -> Result<String, TemplateError> {
-        let mut data = data.clone();
+        self.render_signed(lang, name, data.clone(), &self.signature(lang))
+    }
+
+    /// `【name】` in the language's script.
+    fn signature(&self, lang: &str) -> String {
+        let name = if lang == "bo" {
+            &self.sender_bo
+        } else {
+            &self.sender
+        };
+        format!("【{name}】")
+    }
+
+    /// One language's text with `sender` (the signature the text starts with, if it has one)
+    /// set unless the data has one.
+    fn render_signed(
+        &self,
+        lang: &str,
+        name: &str,
+        mut data: Value,
+        signature: &str,
+    ) -> Result<String, TemplateError> {
         if let Value::Object(map) = &mut data {
-            map.entry("sender")
-                .or_insert_with(|| self.sender.clone().into());
+            map.entry("sender").or_insert_with(|| signature.into());
         }
         render(&self.plain, &format!("{lang}/{name}"), &data).map(|s| s.trim().to_string())
     }
@@ -447,14 +486,27 @@ mod tests {
 
     #[test]
     fn renders_in_the_right_script() {
-        let t = Templates::load(None, "劳动保障热线").unwrap();
+        let t = Templates::load(None, "劳动保障热线")
+            .unwrap()
+            .with_sender_bo("ལས་མིའི་ཁེ་དབང་ཁ་པར");
         let zh = t.render(Language::Zh, "help", &json!({})).unwrap();
         assert!(zh.starts_with("【劳动保障热线】"), "{zh}");
         assert!(!zh.chars().any(|c| ('\u{0F00}'..='\u{0FFF}').contains(&c)));
         let bo = t.render(Language::Bo, "help", &json!({})).unwrap();
-        assert!(bo.chars().any(|c| ('\u{0F00}'..='\u{0FFF}').contains(&c)));
+        assert!(bo.starts_with("【ལས་མིའི་ཁེ་དབང་ཁ་པར】"), "{bo}");
+        assert!(
+            !bo.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c)),
+            "{bo}"
+        );
+        // Both languages: the sender once, at the start, never after the line break.
         let both = t.render(Language::Both, "help", &json!({})).unwrap();
-        assert_eq!(both, format!("{bo}\n{zh}"));
+        assert!(both.starts_with("【劳动保障热线】"), "{both}");
+        assert_eq!(both.matches('【').count(), 1, "{both}");
+        let (first, second) = both.split_once('\n').unwrap();
+        assert!(first
+            .chars()
+            .any(|c| ('\u{0F00}'..='\u{0FFF}').contains(&c)));
+        assert_eq!(format!("【劳动保障热线】{second}"), zh);
     }
 
     #[test]
@@ -496,7 +548,7 @@ mod tests {
 
         assert_eq!(
             t.render(Language::Bo, "stopped", &json!({})).unwrap(),
-            "热线 བཀག"
+            "【热线】 བཀག"
         );
         let data = json!({ "reference": "Q1", "employer": "A&B" });
         assert_eq!(

@@ -104,8 +104,16 @@ impl Ctx<'_> {
     }
 
     /// A short lead (a template) and then the question for `step`, as one SMS.
+    /// After a wrong answer to the summary, only its choice again: the summary was just sent,
+    /// and a Tibetan one fills two SMS alone.
     fn lead_and_ask(&self, lead: &str, step: Step, a: &Answers) -> Result<Reply, ReplyError> {
-        let body = format!("{}\n{}", self.render(lead, json!({}))?, self.ask(step, a)?);
+        let question = match (lead, step) {
+            ("complaint_invalid", Step::Confirm) => {
+                self.render("complaint_confirm_choice", json!({}))?
+            }
+            _ => self.ask(step, a)?,
+        };
+        let body = format!("{}\n{}", self.render(lead, json!({}))?, question);
         Ok(Reply {
             kind: lead.to_string(),
             body,
@@ -157,7 +165,25 @@ impl Ctx<'_> {
             counties
                 .iter()
                 .enumerate()
-                .map(|(i, c)| format!("{} {}", i + 1, if lang == "bo" { &c.bo } else { &c.zh }))
+                .map(|(i, c)| {
+                    if lang == "bo" {
+                        // The name without ཆུས (district) or རྫོང (county): a Tibetan SMS
+                        // holds 67 characters a part, and the question says which.
+                        let name = c.bo.trim_end_matches('།').trim_end_matches('་');
+                        let name = name
+                            .strip_suffix("ཆུས")
+                            .or_else(|| name.strip_suffix("རྫོང"))
+                            .unwrap_or(name)
+                            .trim_end_matches('་');
+                        format!(
+                            "{}{}",
+                            crate::text::tibetan_digits(&(i + 1).to_string()),
+                            name
+                        )
+                    } else {
+                        format!("{} {}", i + 1, c.zh)
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("\n")
         };
@@ -167,12 +193,23 @@ impl Ctx<'_> {
             .find(|c| c.zh == county)
             .map(|c| c.bo.as_str())
             .unwrap_or(county);
+        // A Tibetan text ends its phrases with a shad: the worker's own words and the county
+        // names lose theirs so none is doubled, and Chinese words get none glued to them.
+        let employer = a
+            .employer
+            .as_deref()
+            .map(|e| e.trim().trim_end_matches('།'));
+        let employer_end = match employer.and_then(|e| e.chars().last()) {
+            Some(c) if ('\u{0F00}'..='\u{0FFF}').contains(&c) => "།",
+            _ => "",
+        };
         let data = json!({
             "counties_zh": list("zh"),
             "counties_bo": list("bo"),
-            "employer": a.employer,
+            "employer": employer,
+            "employer_end": employer_end,
             "county_zh": county,
-            "county_bo": county_bo,
+            "county_bo": county_bo.trim_end_matches('།'),
             "workers": a.workers,
             "amount": a.amount_yuan,
             "amount_unconfirmed": a.amount_unconfirmed,

@@ -27,6 +27,17 @@ pub fn normalize_digits(s: &str) -> String {
     s.chars().map(ascii_digit_or_self).collect()
 }
 
+/// ASCII digits as Tibetan digits ༠–༩, for numbers and dates in Tibetan texts; everything
+/// else stays.
+pub fn tibetan_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) if c.is_ascii_digit() => char::from_u32(0x0F20 + d).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
 /// One character of [`normalize_digits`].
 pub(crate) fn ascii_digit_or_self(c: char) -> char {
     let offset = match c {
@@ -397,6 +408,16 @@ mod tests {
         assert_eq!(normalize_digits("０１２３４５６７８９"), "0123456789");
         assert_eq!(normalize_digits("P༡２3 ཀ"), "P123 ཀ");
         assert_eq!(normalize_digits(""), "");
+    }
+
+    #[test]
+    fn ascii_digits_written_in_tibetan() {
+        assert_eq!(tibetan_digits("2026-12-04"), "༢༠༢༦-༡༢-༠༤");
+        assert_eq!(tibetan_digits("30000"), "༣༠༠༠༠");
+        assert_eq!(
+            normalize_digits(&tibetan_digits("0123456789")),
+            "0123456789"
+        );
     }
 
     #[test]

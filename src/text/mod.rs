@@ -11,7 +11,9 @@ pub mod numerals;
 pub mod phone;
 pub mod script;
 
-pub use digits::{normalize_digits, parse_amount_yuan, parse_count, parse_months, thousands};
+pub use digits::{
+    normalize_digits, parse_amount_yuan, parse_count, parse_months, thousands, tibetan_digits,
+};
 pub use gsm::{is_gsm7, sms_size, split_segments, Encoding, SmsSize};
 pub use keyword::{first_word, normalize_keyword};
 pub use phone::{mask_phone, normalize_phone, PhoneError};

@@ -71,7 +71,10 @@ fn tibetan_and_chinese_help_and_stop_through_kannel() {
     let hotline = Hotline::start(dir.path(), port, &hotline_config(&tdb.url, &kannel, "", ""));
     let smsc = FakeSmsc::start(&kannel, &[]).unwrap();
 
-    let t = Templates::load(None, &hotline::config::Config::default().sender_name).unwrap();
+    let defaults = hotline::config::Config::default();
+    let t = Templates::load(None, &defaults.sender_name)
+        .unwrap()
+        .with_sender_bo(&defaults.sender_name_bo);
     let render = |lang, name| t.render(lang, name, &json!({})).unwrap();
     let cases = [
         ("8613900000001", "རོགས་རམ", render(Language::Bo, "help")),

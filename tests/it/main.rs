@@ -19,5 +19,6 @@ mod projects;
 mod referrals;
 mod reports;
 mod schema;
+mod sms_budget;
 mod smtp_harness;
 mod users;
