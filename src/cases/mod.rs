@@ -29,6 +29,9 @@ pub struct Answers {
     pub project_id: Option<String>,
     pub project_code: Option<String>,
     pub employer: Option<String>,
+    /// The registered project's Tibetan name, for Tibetan replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employer_bo: Option<String>,
     pub county: Option<String>,
     pub workers: Option<u32>,
     pub amount_yuan: Option<u64>,

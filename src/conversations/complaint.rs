@@ -78,6 +78,7 @@ pub struct ProjectRef {
     pub id: String,
     pub code: String,
     pub name_zh: String,
+    pub name_bo: Option<String>,
     pub county: String,
 }
 
@@ -162,6 +163,7 @@ pub fn take_answer(
                 a.project_id = Some(p.id);
                 a.project_code = Some(p.code);
                 a.employer = Some(p.name_zh);
+                a.employer_bo = p.name_bo;
                 a.county = Some(p.county);
                 return Turn::Taken;
             }
@@ -326,6 +328,7 @@ mod tests {
             id: "p1".into(),
             code: "P2026-001".into(),
             name_zh: "拉萨北环路改造工程".into(),
+            name_bo: None,
             county: "城关区".into(),
         })
     }

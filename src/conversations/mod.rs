@@ -199,7 +199,13 @@ impl Ctx<'_> {
             .employer
             .as_deref()
             .map(|e| e.trim().trim_end_matches('།'));
-        let employer_end = match employer.and_then(|e| e.chars().last()) {
+        // A registered project's Tibetan name, when the registry has one.
+        let employer_bo = a
+            .employer_bo
+            .as_deref()
+            .map(|e| e.trim().trim_end_matches('།'))
+            .or(employer);
+        let employer_end = match employer_bo.and_then(|e| e.chars().last()) {
             Some(c) if ('\u{0F00}'..='\u{0FFF}').contains(&c) => "།",
             _ => "",
         };
@@ -207,6 +213,7 @@ impl Ctx<'_> {
             "counties_zh": list("zh"),
             "counties_bo": list("bo"),
             "employer": employer,
+            "employer_bo": employer_bo,
             "employer_end": employer_end,
             "county_zh": county,
             "county_bo": county_bo.trim_end_matches('།'),
@@ -249,6 +256,7 @@ fn project_lookup(conn: &mut DbConn, code: &str) -> Result<Option<ProjectRef>, D
         id: p.id,
         code: p.code,
         name_zh: p.name_zh,
+        name_bo: p.name_bo,
         county: p.county,
     }))
 }
@@ -491,6 +499,7 @@ pub fn one_message(
                 project_id: Some(p.id),
                 project_code: Some(p.code),
                 employer: Some(p.name_zh),
+                employer_bo: p.name_bo,
                 county: Some(p.county),
                 workers: Some(workers),
                 amount_yuan: Some(amount),

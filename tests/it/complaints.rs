@@ -314,6 +314,35 @@ async fn a_small_amount_is_confirmed_with_the_worker() {
 }
 
 #[actix_web::test]
+async fn a_tibetan_summary_names_the_project_in_tibetan_when_the_registry_can() {
+    let app = app();
+    crate::support::app::road_project(&mut app.conn(), "P2026-101"); // has a Tibetan name
+    add_project(&app, "P2026-102", true); // has none
+    for (from, code, want, not) in [
+        (
+            BO_WORKER,
+            "P2026-101",
+            "ལྷ་སའི་བྱང་ངོས་ལམ་བཟོ་བཅོས་ལས་གཞི།",
+            "拉萨",
+        ),
+        (
+            "+8613900000088",
+            "P2026-102",
+            "拉萨北环路改造工程 ",
+            "工程།",
+        ),
+    ] {
+        let p = Phone::new(&app, from);
+        let mut r = String::new();
+        for text in ["གླ་ཕོགས", code, "༣", "༥༠༠༠", "༣", "༡"] {
+            r = p.send(text).await;
+        }
+        assert!(r.contains(want), "{r}");
+        assert!(!r.contains(not), "{r}");
+    }
+}
+
+#[actix_web::test]
 async fn one_message_form_with_a_registered_project_code() {
     let app = app();
     add_project(&app, "P2026-001", true);

@@ -88,7 +88,7 @@ fn importing_the_example_inserts_its_rows() {
     let road = project(&tdb, " p2026-001 ");
     assert_eq!(road.code, "P2026-001");
     assert_eq!(road.name_zh, "拉萨北环路改造工程");
-    assert_eq!(road.name_bo, None);
+    assert_eq!(road.name_bo.as_deref(), Some("ལྷ་སའི་བྱང་ངོས་ལམ་བཟོ་བཅོས་ལས་གཞི།"));
     assert_eq!(road.county, "城关区");
     assert_eq!(road.department, "交通");
     assert_eq!(road.owner.as_deref(), Some("拉萨市交通运输局"));
