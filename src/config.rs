@@ -328,6 +328,18 @@ impl Config {
                     return Err(err(&key("secret"), "use at least 16 of A-Z a-z 0-9 - _"));
                 }
             }
+            if ch.kind == ChannelKind::Json {
+                let url = ch
+                    .send_url
+                    .as_deref()
+                    .ok_or_else(|| err(&key("send_url"), "required for kind = \"json\""))?;
+                if !url.starts_with("http://") && !url.starts_with("https://") {
+                    return Err(err(&key("send_url"), "must start with http:// or https://"));
+                }
+                if ch.secret.is_none() {
+                    return Err(err(&key("secret"), "required for kind = \"json\""));
+                }
+            }
             if ch.kind == ChannelKind::Kannel {
                 let url = ch
                     .sendsms_url

@@ -12,6 +12,7 @@ mod console;
 mod console_e2e;
 mod gateway;
 mod jobs;
+mod json_channel;
 mod kannel_e2e;
 mod kannel_harness;
 mod outbox;

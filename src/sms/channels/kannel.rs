@@ -305,17 +305,14 @@ mod tests {
 
     fn channel() -> KannelChannel {
         let cfg = ChannelConfig {
-            id: "kannel".into(),
             kind: ChannelKind::Kannel,
             number: Some("12333".into()),
             tps: 10,
-            concurrency: 1,
             secret: Some(Secret::new("s3cret-s3cret-s3cret")),
             sendsms_url: Some("http://127.0.0.1:13013/cgi-bin/sendsms".into()),
             username: Some("hotline".into()),
             password: Some(Secret::new("pw")),
-            dlr_mask: 31,
-            smsc: None,
+            ..ChannelConfig::log("kannel", 10)
         };
         KannelChannel::new(cfg, reqwest::Client::new(), "http://127.0.0.1:8080")
     }

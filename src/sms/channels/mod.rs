@@ -1,6 +1,7 @@
 //! Gateways. Each kind implements [`Channel`]: it authenticates and parses the gateway's
 //! webhooks and sends outgoing messages. Everything after parsing is shared.
 
+pub mod json;
 pub mod kannel;
 pub mod log;
 pub mod params;
@@ -140,6 +141,9 @@ impl Channels {
                 ChannelKind::Kannel => {
                     Arc::new(kannel::KannelChannel::new(ch.clone(), http.clone(), base))
                 }
+                ChannelKind::Json => {
+                    Arc::new(json::JsonChannel::new(ch.clone(), http.clone(), base))
+                }
             };
             map.insert(ch.id.clone(), c);
         }
@@ -172,6 +176,7 @@ impl Channels {
 pub enum ChannelKind {
     Log,
     Kannel,
+    Json,
 }
 
 impl ChannelKind {
@@ -179,6 +184,7 @@ impl ChannelKind {
         match self {
             ChannelKind::Log => "log",
             ChannelKind::Kannel => "kannel",
+            ChannelKind::Json => "json",
         }
     }
 }
@@ -215,6 +221,12 @@ pub struct ChannelConfig {
     /// Kannel: route through this smsc-id.
     #[serde(default)]
     pub smsc: Option<String>,
+    /// JSON: where outgoing messages are POSTed.
+    #[serde(default)]
+    pub send_url: Option<String>,
+    /// JSON: the bearer token sent with them.
+    #[serde(default)]
+    pub send_token: Option<Secret>,
 }
 
 impl ChannelConfig {
@@ -232,6 +244,8 @@ impl ChannelConfig {
             password: None,
             dlr_mask: default_dlr_mask(),
             smsc: None,
+            send_url: None,
+            send_token: None,
         }
     }
 }

@@ -1,14 +1,20 @@
-//! A stand-in for Kannel's sendsms interface, for tests that need to control its answers
-//! (503s, 4xx) or count what reached it. The real Kannel is tested in `kannel_e2e`.
+//! A stand-in for a gateway's sending interface (Kannel's sendsms, or a JSON integration's
+//! send URL), for tests that need to control its answers (503s, 4xx) or see what reached it.
+//! The real Kannel is tested in `kannel_e2e`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
+/// A request's `Authorization` header and its body.
+pub type Received = (Option<String>, String);
+
 #[derive(Clone, Default)]
 pub struct FakeGateway {
     /// Request targets (path and query) in arrival order.
     pub requests: Arc<Mutex<Vec<String>>>,
+    /// Each request's `Authorization` header and body, in the same order.
+    pub bodies: Arc<Mutex<Vec<Received>>>,
     /// Answers to give, in order; when empty, `202 0: Accepted for delivery`.
     pub script: Arc<Mutex<Vec<(u16, &'static str)>>>,
     pub url: String,
@@ -37,12 +43,23 @@ impl FakeGateway {
                             return;
                         }
                         let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                        // skip headers
+                        let (mut length, mut auth) = (0usize, None);
                         loop {
                             let mut h = String::new();
                             if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
                                 break;
                             }
+                            if let Some((name, value)) = h.trim_end().split_once(':') {
+                                match name.to_ascii_lowercase().as_str() {
+                                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                                    "authorization" => auth = Some(value.trim().to_string()),
+                                    _ => {}
+                                }
+                            }
+                        }
+                        let mut body = vec![0u8; length];
+                        if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+                            return;
                         }
                         let delay = g.delay_ms.load(std::sync::atomic::Ordering::Relaxed);
                         std::thread::sleep(std::time::Duration::from_millis(delay));
@@ -55,6 +72,10 @@ impl FakeGateway {
                             }
                         };
                         g.requests.lock().unwrap().push(target);
+                        g.bodies
+                            .lock()
+                            .unwrap()
+                            .push((auth, String::from_utf8_lossy(&body).into_owned()));
                         let resp = format!(
                             "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{text}",
                             text.len()
@@ -67,6 +88,16 @@ impl FakeGateway {
             }
         });
         gw
+    }
+
+    /// The JSON bodies that reached it, with their `Authorization` headers.
+    pub fn json_bodies(&self) -> Vec<(Option<String>, serde_json::Value)> {
+        self.bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(a, b)| (a.clone(), serde_json::from_str(b).unwrap_or_default()))
+            .collect()
     }
 
     pub fn requests(&self) -> Vec<String> {
