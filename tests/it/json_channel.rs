@@ -123,3 +123,69 @@ async fn a_json_integration_that_refuses_or_is_busy_is_answered_accordingly() {
     assert_eq!(out.status, MessageStatus::Sent);
     assert_eq!(out.attempts, 2);
 }
+
+/// A thousand malformed and forged webhooks: every one gets a 4xx and none is stored.
+#[actix_web::test]
+async fn a_thousand_bad_webhooks_are_refused_and_store_nothing() {
+    let gw = FakeGateway::start();
+    let url = gw.url.clone();
+    let app = TestApp::with_config(move |c| c.channels = vec![json_channel(&url)]);
+    let good = r#"{"id":"g-1","from":"13900000051","text":"帮助"}"#;
+    let mut n = 0;
+    for i in 0..1000u32 {
+        let (path, auth, body): (&str, Option<String>, String) = match i % 10 {
+            0 => ("/channels/json/receive", None, good.into()),
+            1 => (
+                "/channels/json/receive",
+                Some(format!("wrong-{i}")),
+                good.into(),
+            ),
+            2 => (
+                "/channels/json/receive",
+                Some(format!("{SECRET}{i}")),
+                good.into(),
+            ),
+            3 => (
+                "/channels/json/receive",
+                Some(SECRET.into()),
+                good.chars().take(i as usize % 40).collect(),
+            ),
+            4 => (
+                "/channels/json/receive",
+                Some(SECRET.into()),
+                format!(r#"{{"id":"g-{i}","text":"x"}}"#),
+            ),
+            5 => (
+                "/channels/json/receive",
+                Some(SECRET.into()),
+                format!(r#"{{"id":"g-{i}","from":"abc{i}","text":"x"}}"#),
+            ),
+            6 => (
+                "/channels/json/receive",
+                Some(SECRET.into()),
+                format!(r#"{{"id":"","from":"13900000051","text":"x{i}"}}"#),
+            ),
+            7 => (
+                "/channels/json/status",
+                None,
+                format!(r#"{{"id":"m-{i}","status":"delivered"}}"#),
+            ),
+            8 => (
+                "/channels/json/status",
+                Some(SECRET.into()),
+                format!(r#"{{"id":"m-{i}","status":"lost"}}"#),
+            ),
+            _ => (
+                "/channels/json/receive",
+                Some(SECRET.into()),
+                format!("[{good}, {{\"id\": {i}}}]"),
+            ),
+        };
+        let (status, reason) = post(&app, path, auth.as_deref(), &body).await;
+        assert!(status.is_client_error(), "{path} {body}: {status} {reason}");
+        n += 1;
+    }
+    assert_eq!(n, 1000);
+    assert!(app.messages().is_empty(), "nothing stored");
+    assert!(gw.json_bodies().is_empty(), "nothing sent");
+}
