@@ -529,13 +529,7 @@ async fn a_stalled_dialog_waits_in_the_queue_for_a_call_back() {
         .first(&mut *app.conn())
         .unwrap();
     let mut c = ConsoleClient::login(&app, "tashi", PASSWORD).await;
-    let queue = c.get("/console/").await;
-    let row = queue
-        .body
-        .split("<tr")
-        .find(|r| r.contains(&reference))
-        .unwrap_or_default()
-        .to_string();
+    let row = queue_row(&mut c, &reference).await;
     assert!(row.contains("待回电"), "{row}");
     let page = c.get(&format!("/console/cases/{reference}")).await;
     assert!(page.body.contains("待回电补全"), "{}", page.body);
@@ -555,14 +549,19 @@ async fn a_stalled_dialog_waits_in_the_queue_for_a_call_back() {
     let page = c.get(&format!("/console/cases/{reference}")).await;
     assert!(!page.body.contains("待回电补全"), "{}", page.body);
     assert_eq!(audit_of(&app, "callback_done").len(), 1);
+    let row = queue_row(&mut c, &reference).await;
+    assert!(!row.contains("待回电"), "{row}");
+}
+
+/// The queue's row for a case, as the page shows it.
+async fn queue_row(c: &mut ConsoleClient<'_>, reference: &str) -> String {
     let queue = c.get("/console/").await;
-    let row = queue
+    queue
         .body
         .split("<tr")
-        .find(|r| r.contains(&reference))
+        .find(|r| r.contains(reference))
         .unwrap_or_default()
-        .to_string();
-    assert!(!row.contains("待回电"), "{row}");
+        .to_string()
 }
 
 #[actix_web::test]

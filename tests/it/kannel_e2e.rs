@@ -59,17 +59,24 @@ fn digits(phone: &str) -> String {
     phone.trim_start_matches('+').to_string()
 }
 
-#[test]
-fn tibetan_and_chinese_help_and_stop_through_kannel() {
-    if !kannel_or_skip() {
-        return;
-    }
+/// Kannel with fakesmsc, and the hotline binary on a fresh database behind it. The directory
+/// and Kannel must live as long as the test.
+fn kannel_and_hotline() -> (TestDb, tempfile::TempDir, Kannel, Hotline, FakeSmsc) {
     let tdb = TestDb::new();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let kannel = Kannel::start(KannelConfig::new(get_url(port))).unwrap();
     let hotline = Hotline::start(dir.path(), port, &hotline_config(&tdb.url, &kannel, "", ""));
     let smsc = FakeSmsc::start(&kannel, &[]).unwrap();
+    (tdb, dir, kannel, hotline, smsc)
+}
+
+#[test]
+fn tibetan_and_chinese_help_and_stop_through_kannel() {
+    if !kannel_or_skip() {
+        return;
+    }
+    let (tdb, _dir, _kannel, hotline, smsc) = kannel_and_hotline();
 
     let defaults = hotline::config::Config::default();
     let t = Templates::load(None, &defaults.sender_name)
@@ -280,12 +287,7 @@ fn a_tibetan_complaint_written_as_workers_write_numbers_through_kannel() {
     if !kannel_or_skip() {
         return;
     }
-    let tdb = TestDb::new();
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let kannel = Kannel::start(KannelConfig::new(get_url(port))).unwrap();
-    let hotline = Hotline::start(dir.path(), port, &hotline_config(&tdb.url, &kannel, "", ""));
-    let smsc = FakeSmsc::start(&kannel, &[]).unwrap();
+    let (tdb, _dir, _kannel, hotline, smsc) = kannel_and_hotline();
     let mut seen = 0;
     let mut say = |from: &str, text: &str| -> String {
         smsc.send_mo(&FakeMo::new(from, "12333", text)).unwrap();
