@@ -328,6 +328,25 @@ impl Config {
                     return Err(err(&key("secret"), "use at least 16 of A-Z a-z 0-9 - _"));
                 }
             }
+            if ch.kind == ChannelKind::Twilio {
+                if ch.account_sid.as_deref().unwrap_or("").is_empty() {
+                    return Err(err(&key("account_sid"), "required for kind = \"twilio\""));
+                }
+                if ch.auth_token.as_ref().is_none_or(|t| t.expose().is_empty()) {
+                    return Err(err(&key("auth_token"), "required for kind = \"twilio\""));
+                }
+                if ch.number.as_deref().unwrap_or("").is_empty() {
+                    return Err(err(
+                        &key("number"),
+                        "required for kind = \"twilio\": the From of every SMS",
+                    ));
+                }
+                if let Some(url) = &ch.base_url {
+                    if !url.starts_with("http://") && !url.starts_with("https://") {
+                        return Err(err(&key("base_url"), "must start with http:// or https://"));
+                    }
+                }
+            }
             if ch.kind == ChannelKind::Json {
                 let url = ch
                     .send_url

@@ -10,8 +10,8 @@ use crate::conversations::complaint::Answers;
 use crate::conversations::intent::{self, Intent};
 use crate::conversations::{self, Ctx, Reply, ReplyError};
 use crate::db::models::{
-    Contact, Conversation, Direction, Language, Message, MessageStatus, NewContact, NewMessage,
-    PRIORITY_REPLY,
+    Contact, ContactId, Conversation, Direction, Language, Message, MessageStatus, NewContact,
+    NewMessage, PRIORITY_REPLY,
 };
 use crate::db::schema::{contacts, messages};
 use crate::db::{new_id, now, DbConn, DbError};
@@ -153,6 +153,29 @@ fn store(
             .select(Message::as_select())
             .first(conn)?)
     })
+}
+
+/// The carrier says the worker of outgoing message `message_id` refused our messages (they
+/// replied STOP to it, Twilio error 21610): they are opted out, with the carrier's word kept
+/// as the proof.
+pub fn refused_at_carrier(conn: &mut DbConn, message_id: &str, via: &str) -> Result<(), DbError> {
+    let contact: Option<ContactId> = messages::table
+        .find(message_id)
+        .select(messages::contact_id)
+        .first(conn)
+        .optional()?;
+    if let Some(id) = contact {
+        let t = now();
+        diesel::update(contacts::table.find(&id))
+            .set((
+                contacts::opted_out.eq(true),
+                contacts::opt_changed_at.eq(Some(t)),
+                contacts::opt_changed_via.eq(Some(via)),
+                contacts::updated_at.eq(t),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Sets the language of the worker with this number (created if new), as if they had

@@ -13,6 +13,7 @@ use crate::web::WebState;
 fn webhook_request(req: &HttpRequest, body: web::Bytes) -> WebhookRequest {
     WebhookRequest {
         method: req.method().to_string(),
+        path: req.path().to_string(),
         query: req.query_string().to_string(),
         headers: req
             .headers()
@@ -92,6 +93,13 @@ pub async fn receive(
             }
         }
     }
+    if channel.config().kind == crate::sms::channels::ChannelKind::Twilio {
+        // Twilio reads the answer as TwiML: an empty one sends nothing back (the reply goes
+        // through the outbox).
+        return HttpResponse::Ok()
+            .content_type("text/xml")
+            .body("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>");
+    }
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(answers.join("\n"))
@@ -119,8 +127,14 @@ pub async fn status(
         let outcome = state
             .db
             .run(move |c| {
-                outbox::apply_report(c, &ch, &r.message_id, r.delivery, &r.detail)
-                    .map(|o| (r.message_id, o))
+                crate::db::transaction(c, |c| {
+                    let o = outbox::apply_report(c, &ch, &r.message_id, r.delivery, &r.detail)?;
+                    if r.refused && o != ReportOutcome::UnknownMessage {
+                        let via = format!("carrier via {ch}: {}", r.detail);
+                        inbound::refused_at_carrier(c, &r.message_id, &via)?;
+                    }
+                    Ok::<_, crate::db::DbError>((r.message_id, o))
+                })
             })
             .await;
         match outcome {

@@ -22,4 +22,5 @@ mod reports;
 mod schema;
 mod sms_budget;
 mod smtp_harness;
+mod twilio_channel;
 mod users;

@@ -146,6 +146,7 @@ impl Channel for JsonChannel {
                     None => r.status.clone(),
                 };
                 Ok(StatusReport {
+                    refused: false,
                     message_id: r.id,
                     delivery,
                     detail,
@@ -218,6 +219,7 @@ mod tests {
     fn req(auth: Option<&str>, body: &str) -> WebhookRequest {
         WebhookRequest {
             method: "POST".into(),
+            path: "/channels/json/receive".into(),
             query: String::new(),
             headers: auth
                 .map(|a| vec![("authorization".to_string(), a.to_string())])

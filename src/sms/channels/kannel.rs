@@ -254,6 +254,7 @@ impl Channel for KannelChannel {
         };
         let answer = params::get_str(&p, "answer").unwrap_or_default();
         Ok(vec![StatusReport {
+            refused: false,
             message_id,
             delivery,
             detail: format!("kannel dlr {code}: {answer}"),

@@ -5,6 +5,7 @@ pub mod json;
 pub mod kannel;
 pub mod log;
 pub mod params;
+pub mod twilio;
 
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -21,6 +22,8 @@ use crate::text::Encoding;
 #[derive(Debug, Clone, Default)]
 pub struct WebhookRequest {
     pub method: String,
+    /// The path called (`/channels/{id}/receive`), which Twilio signs.
+    pub path: String,
     /// Raw query string, still percent-encoded.
     pub query: String,
     /// Header names in lowercase.
@@ -67,6 +70,8 @@ pub struct StatusReport {
     pub delivery: Delivery,
     /// The gateway's own words, kept as evidence.
     pub detail: String,
+    /// The carrier says the worker refused our messages (replied STOP to it).
+    pub refused: bool,
 }
 
 /// A message for a channel to send.
@@ -144,6 +149,9 @@ impl Channels {
                 ChannelKind::Json => {
                     Arc::new(json::JsonChannel::new(ch.clone(), http.clone(), base))
                 }
+                ChannelKind::Twilio => {
+                    Arc::new(twilio::TwilioChannel::new(ch.clone(), http.clone(), base))
+                }
             };
             map.insert(ch.id.clone(), c);
         }
@@ -177,6 +185,7 @@ pub enum ChannelKind {
     Log,
     Kannel,
     Json,
+    Twilio,
 }
 
 impl ChannelKind {
@@ -185,6 +194,7 @@ impl ChannelKind {
             ChannelKind::Log => "log",
             ChannelKind::Kannel => "kannel",
             ChannelKind::Json => "json",
+            ChannelKind::Twilio => "twilio",
         }
     }
 }
@@ -227,6 +237,14 @@ pub struct ChannelConfig {
     /// JSON: the bearer token sent with them.
     #[serde(default)]
     pub send_token: Option<Secret>,
+    /// Twilio: the account, and the token that signs webhooks and authenticates sends.
+    #[serde(default)]
+    pub account_sid: Option<String>,
+    #[serde(default)]
+    pub auth_token: Option<Secret>,
+    /// Twilio: the API's base URL, for Twilio-compatible providers (default Twilio's).
+    #[serde(default)]
+    pub base_url: Option<String>,
 }
 
 impl ChannelConfig {
@@ -246,6 +264,9 @@ impl ChannelConfig {
             smsc: None,
             send_url: None,
             send_token: None,
+            account_sid: None,
+            auth_token: None,
+            base_url: None,
         }
     }
 }
