@@ -328,6 +328,34 @@ impl Config {
                     return Err(err(&key("secret"), "use at least 16 of A-Z a-z 0-9 - _"));
                 }
             }
+            if ch.kind == ChannelKind::Android {
+                let url = ch
+                    .base_url
+                    .as_deref()
+                    .ok_or_else(|| err(&key("base_url"), "required for kind = \"android\": the phone's http://<address>:8080 or the cloud API"))?;
+                if !url.starts_with("http://") && !url.starts_with("https://") {
+                    return Err(err(&key("base_url"), "must start with http:// or https://"));
+                }
+                if ch.username.as_deref().unwrap_or("").is_empty() || ch.password.is_none() {
+                    return Err(err(
+                        &key("password"),
+                        "give username and password for kind = \"android\" (the app's Basic auth)",
+                    ));
+                }
+                if ch
+                    .signing_key
+                    .as_ref()
+                    .is_none_or(|k| k.expose().len() < 16)
+                {
+                    return Err(err(
+                        &key("signing_key"),
+                        "required for kind = \"android\": 16 or more characters, as set in the app",
+                    ));
+                }
+                if ch.sim_number.is_some_and(|n| !(1..=3).contains(&n)) {
+                    return Err(err(&key("sim_number"), "must be 1, 2 or 3"));
+                }
+            }
             if ch.kind == ChannelKind::Twilio {
                 if ch.account_sid.as_deref().unwrap_or("").is_empty() {
                     return Err(err(&key("account_sid"), "required for kind = \"twilio\""));

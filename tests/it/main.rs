@@ -4,6 +4,7 @@
 
 mod support;
 
+mod android_channel;
 mod api;
 mod browser_harness;
 mod cli;

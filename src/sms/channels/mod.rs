@@ -1,6 +1,7 @@
 //! Gateways. Each kind implements [`Channel`]: it authenticates and parses the gateway's
 //! webhooks and sends outgoing messages. Everything after parsing is shared.
 
+pub mod android;
 pub mod json;
 pub mod kannel;
 pub mod log;
@@ -152,6 +153,9 @@ impl Channels {
                 ChannelKind::Twilio => {
                     Arc::new(twilio::TwilioChannel::new(ch.clone(), http.clone(), base))
                 }
+                ChannelKind::Android => {
+                    Arc::new(android::AndroidChannel::new(ch.clone(), http.clone()))
+                }
             };
             map.insert(ch.id.clone(), c);
         }
@@ -186,6 +190,7 @@ pub enum ChannelKind {
     Kannel,
     Json,
     Twilio,
+    Android,
 }
 
 impl ChannelKind {
@@ -195,6 +200,7 @@ impl ChannelKind {
             ChannelKind::Kannel => "kannel",
             ChannelKind::Json => "json",
             ChannelKind::Twilio => "twilio",
+            ChannelKind::Android => "android",
         }
     }
 }
@@ -243,8 +249,17 @@ pub struct ChannelConfig {
     #[serde(default)]
     pub auth_token: Option<Secret>,
     /// Twilio: the API's base URL, for Twilio-compatible providers (default Twilio's).
+    /// Android: the phone's local server (`http://<phone>:8080`) or the cloud API.
     #[serde(default)]
     pub base_url: Option<String>,
+    /// Android: the key the app signs its webhooks with.
+    #[serde(default)]
+    pub signing_key: Option<Secret>,
+    /// Android: which SIM sends (1–3), and the device (cloud mode).
+    #[serde(default)]
+    pub sim_number: Option<u8>,
+    #[serde(default)]
+    pub device_id: Option<String>,
 }
 
 impl ChannelConfig {
@@ -267,6 +282,9 @@ impl ChannelConfig {
             account_sid: None,
             auth_token: None,
             base_url: None,
+            signing_key: None,
+            sim_number: None,
+            device_id: None,
         }
     }
 }
