@@ -52,6 +52,12 @@ enum Command {
         #[command(subcommand)]
         command: ProjectsCommand,
     },
+    /// Gateways: `channels test ID --to PHONE` sends one SMS through a configured channel, not
+    /// through the outbox, and says what the gateway answered.
+    Channels {
+        #[command(subcommand)]
+        command: ChannelsCommand,
+    },
     /// Fill an empty database with a demonstration (projects, complaints in Tibetan and
     /// Chinese, cases at every stage, a referral, one account per role) and print the logins.
     Demo,
@@ -78,6 +84,24 @@ enum TokenCommand {
     List,
     /// Revoke a token by id.
     Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+enum ChannelsCommand {
+    /// Send one test SMS through channel ID and print the gateway's answer.
+    Test {
+        /// The channel's id in the configuration.
+        id: String,
+        /// The phone to send to (yours).
+        #[arg(long)]
+        to: String,
+        /// The text's language: zh or bo.
+        #[arg(long, default_value = "zh")]
+        lang: String,
+        /// A text of your own instead of the test message.
+        #[arg(long)]
+        text: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,6 +171,9 @@ fn main() -> ExitCode {
             command: ProjectsCommand::Import { file },
         } => import_projects(&config, &file),
         Command::Demo => runtime.block_on(demo(config)),
+        Command::Channels {
+            command: ChannelsCommand::Test { id, to, lang, text },
+        } => runtime.block_on(channels_test(&config, &id, &to, &lang, text)),
         Command::Healthcheck { url } => runtime.block_on(healthcheck(&config, url)),
         Command::Token { command } => token(&config, command),
         Command::User { command } => user(&config, command),
@@ -179,6 +206,62 @@ fn init_logging(config: &Config) {
     match config.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
+    }
+}
+
+async fn channels_test(
+    config: &Config,
+    id: &str,
+    to: &str,
+    lang: &str,
+    text: Option<String>,
+) -> anyhow::Result<()> {
+    use hotline::sms::channels::{Channels, OutgoingSms};
+    let phone = hotline::text::normalize_phone(to, &config.default_country_code)
+        .map_err(|e| anyhow::anyhow!("--to {to:?}: {e}"))?;
+    let language = hotline::db::models::Language::parse(lang)
+        .filter(|l| *l != hotline::db::models::Language::Both)
+        .ok_or_else(|| anyhow::anyhow!("--lang {lang:?}: use zh or bo"))?;
+    let body = match text {
+        Some(t) => t,
+        None => hotline::templates::Templates::load(
+            config.templates_dir.as_deref(),
+            &config.sender_name,
+        )?
+        .with_sender_bo(&config.sender_name_bo)
+        .render(
+            language,
+            "channel_test",
+            &serde_json::json!({ "channel": id }),
+        )?,
+    };
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("hotline/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let channels = Channels::new(config.effective_channels(), &config.public_base_url(), http);
+    let channel = channels.get(id).ok_or_else(|| {
+        let known: Vec<String> = channels.iter().map(|c| c.config().id.clone()).collect();
+        anyhow::anyhow!("no channel {id:?}; configured: {}", known.join(", "))
+    })?;
+    let msg = OutgoingSms {
+        id: hotline::db::new_id(),
+        to: phone.clone(),
+        encoding: hotline::text::sms_size(&body).encoding,
+        text: body,
+        priority: 0,
+        validity_secs: Some(3600),
+    };
+    match channel.send(&msg).await {
+        Ok(a) => {
+            println!(
+                "{id} ({}): accepted for {}: {}",
+                channel.config().kind.as_str(),
+                hotline::text::mask_phone(&phone),
+                a.detail
+            );
+            Ok(())
+        }
+        Err(e) => anyhow::bail!("{id} ({}): {e}", channel.config().kind.as_str()),
     }
 }
 

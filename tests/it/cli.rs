@@ -232,3 +232,55 @@ fn demo_fills_an_empty_database_once() {
     let n: i64 = cases::table.count().get_result(&mut *c).unwrap();
     assert_eq!(n as usize, states.len());
 }
+
+/// `hotline channels test ID --to PHONE` sends one SMS through the channel and says what the
+/// gateway answered; a gateway's refusal is an error exit with its words.
+#[test]
+fn channels_test_sends_one_sms_and_reports_the_gateways_answer() {
+    let gw = FakeGateway::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hotline.toml"),
+        format!(
+            "[[channels]]\nid = \"relay\"\nkind = \"json\"\nsecret = \"json-secret-0123456789\"\n\
+             send_url = \"{}\"\n",
+            gw.url
+        ),
+    )
+    .unwrap();
+    gw.push_answers(&[(202, "{\"id\":\"r-1\"}"), (400, "no such number")]);
+    let run = || {
+        hotline()
+            .current_dir(dir.path())
+            .args(["channels", "test", "relay", "--to", "13900000091"])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("relay (json): accepted for +86139****0091"),
+        "{stdout}"
+    );
+    let (_, body) = gw.json_bodies().remove(0);
+    assert_eq!(body["to"], "+8613900000091");
+    assert!(
+        body["text"].as_str().unwrap().contains("测试短信"),
+        "{body}"
+    );
+    let out = run();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("400 no such number"), "{err}");
+    let out = hotline()
+        .current_dir(dir.path())
+        .args(["channels", "test", "nope", "--to", "13900000091"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("configured: relay"));
+}
