@@ -311,6 +311,18 @@ impl Config {
             if !ids.insert(ch.id.clone()) {
                 return Err(err(&key("id"), format!("{:?} is used twice", ch.id)));
             }
+            for county in &ch.counties {
+                if !self.counties.iter().any(|c| &c.zh == county) {
+                    let known: Vec<&str> = self.counties.iter().map(|c| c.zh.as_str()).collect();
+                    return Err(err(
+                        &key("counties"),
+                        format!(
+                            "{county:?} is not one of the counties: {}",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
             if ch.tps == 0 {
                 return Err(err(&key("tps"), "must be at least 1"));
             }
@@ -569,6 +581,30 @@ secret = "0123456789abcdef"
         let c = Config::from_sources(Some(&ok), None, env(&[])).unwrap();
         assert_eq!(c.channels[0].tps, 10);
         assert_eq!(c.effective_channels()[0].id, "kannel");
+    }
+
+    #[test]
+    fn each_new_channel_kind_names_what_it_lacks() {
+        for (toml, key) in [
+            ("kind = \"json\"\nsecret = \"0123456789abcdef\"", "channels[0].send_url"),
+            ("kind = \"twilio\"\nauth_token = \"t\"\nnumber = \"+8612333\"", "channels[0].account_sid"),
+            (
+                "kind = \"android\"\nbase_url = \"http://10.0.0.5:8080\"\nusername = \"u\"\npassword = \"p\"",
+                "channels[0].signing_key",
+            ),
+            (
+                "kind = \"log\"\ncounties = [\"墨竹县\"]",
+                "channels[0].counties",
+            ),
+        ] {
+            let text = format!("[[channels]]\nid = \"c\"\n{toml}\n");
+            let e = Config::from_sources(Some(&text), None, env(&[]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{toml}: {e}");
+        }
+        let ok = "[[channels]]\nid = \"p\"\nkind = \"log\"\ncounties = [\"墨竹工卡县\"]\n";
+        assert!(Config::from_sources(Some(ok), None, env(&[])).is_ok());
     }
 
     #[test]

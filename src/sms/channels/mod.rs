@@ -178,6 +178,20 @@ impl Channels {
         &self.default_id
     }
 
+    /// The channel for a message that answers nothing, to a worker of `county`: the one tied to
+    /// that county (a county office's phone), else the default. Replies go back on the channel
+    /// the worker wrote to instead.
+    pub fn for_county(&self, county: Option<&str>) -> &str {
+        county
+            .and_then(|c| {
+                self.map
+                    .values()
+                    .find(|ch| ch.config().counties.iter().any(|k| k == c))
+            })
+            .map(|ch| ch.config().id.as_str())
+            .unwrap_or(&self.default_id)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Channel>> {
         self.map.values()
     }
@@ -255,6 +269,10 @@ pub struct ChannelConfig {
     /// Android: the key the app signs its webhooks with.
     #[serde(default)]
     pub signing_key: Option<Secret>,
+    /// The counties (their Chinese names, as in `counties`) whose workers this channel reaches
+    /// for messages that answer nothing (job alerts, follow-ups): a county office's phone.
+    #[serde(default)]
+    pub counties: Vec<String>,
     /// Android: which SIM sends (1–3), and the device (cloud mode).
     #[serde(default)]
     pub sim_number: Option<u8>,
@@ -285,6 +303,7 @@ impl ChannelConfig {
             signing_key: None,
             sim_number: None,
             device_id: None,
+            counties: Vec::new(),
         }
     }
 }
@@ -297,4 +316,27 @@ fn default_concurrency() -> u32 {
 }
 fn default_dlr_mask() -> u32 {
     31
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_goes_through_the_county_phone_else_the_default() {
+        let city = ChannelConfig::log("city", 10);
+        let phone = ChannelConfig {
+            counties: vec!["墨竹工卡县".into(), "达孜区".into()],
+            ..ChannelConfig::log("mozhu-phone", 1)
+        };
+        let channels = Channels::new(
+            vec![city, phone],
+            "http://127.0.0.1:8080",
+            reqwest::Client::new(),
+        );
+        assert_eq!(channels.for_county(Some("墨竹工卡县")), "mozhu-phone");
+        assert_eq!(channels.for_county(Some("达孜区")), "mozhu-phone");
+        assert_eq!(channels.for_county(Some("城关区")), "city");
+        assert_eq!(channels.for_county(None), "city");
+    }
 }
