@@ -330,6 +330,7 @@ async fn each_role_sees_only_what_it_may() {
         format!("/console/cases/{project_ref}"),
         "/console/users".to_string(),
         "/console/departments".to_string(),
+        "/console/channels".to_string(),
         "/console/simulator".to_string(),
     ] {
         assert_eq!(fagai.get(&uri).await.status, StatusCode::FORBIDDEN, "{uri}");
@@ -511,6 +512,42 @@ async fn actions_and_replies_reach_the_worker_and_the_audit_trail() {
         )
         .await;
     assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+}
+
+#[actix_web::test]
+async fn an_admin_sees_each_channels_queue_and_last_activity() {
+    let (app, _, _) = setup(|_| {}).await;
+    // setup's workers wrote through the kannel channel, whose gateway is unreachable: their
+    // replies wait.
+    let mut admin = ConsoleClient::login(&app, "admin", PASSWORD).await;
+    let page = admin.get("/console/channels").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let row = page
+        .body
+        .split("<tr")
+        .find(|r| r.contains("data-channel=\"kannel\""))
+        .unwrap_or_default()
+        .to_string();
+    let waiting = app
+        .outgoing()
+        .iter()
+        .filter(|m| m.status == "queued")
+        .count();
+    assert!(waiting > 0);
+    assert!(
+        row.contains(&format!("class=\"num\">{waiting}</td>")),
+        "{row}"
+    );
+    assert!(row.contains("默认") && row.contains("kannel"), "{row}");
+    assert!(
+        !page.body.contains("data-channel=\"simulator\""),
+        "the console's own channel is not a gateway"
+    );
+    let mut inspector = ConsoleClient::login(&app, "tashi", PASSWORD).await;
+    assert_eq!(
+        inspector.get("/console/channels").await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[actix_web::test]

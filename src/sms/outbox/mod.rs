@@ -427,3 +427,50 @@ impl Default for OutboxConfig {
         }
     }
 }
+
+/// What the console shows of one channel's traffic.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ChannelActivity {
+    /// Outgoing messages waiting or being sent.
+    pub depth: i64,
+    pub last_received: Option<NaiveDateTime>,
+    pub last_sent: Option<NaiveDateTime>,
+    /// The newest failed attempt's error, and when.
+    pub last_error: Option<(NaiveDateTime, String)>,
+}
+
+/// A channel's queue depth and last activity.
+pub fn channel_activity(conn: &mut DbConn, channel_id: &str) -> Result<ChannelActivity, DbError> {
+    let of_channel = messages::channel_id.eq(channel_id);
+    let depth = messages::table
+        .filter(of_channel)
+        .filter(messages::direction.eq(Direction::Out))
+        .filter(messages::status.eq_any([MessageStatus::Queued, MessageStatus::Sending]))
+        .count()
+        .get_result(conn)?;
+    let last_received = messages::table
+        .filter(messages::channel_id.eq(channel_id))
+        .filter(messages::direction.eq(Direction::In))
+        .select(diesel::dsl::max(messages::created_at))
+        .first(conn)?;
+    let last_sent = messages::table
+        .filter(messages::channel_id.eq(channel_id))
+        .filter(messages::direction.eq(Direction::Out))
+        .select(diesel::dsl::max(messages::sent_at))
+        .first(conn)?;
+    let last_error = messages::table
+        .filter(messages::channel_id.eq(channel_id))
+        .filter(messages::direction.eq(Direction::Out))
+        .filter(messages::last_error.is_not_null())
+        .order(messages::updated_at.desc())
+        .select((messages::updated_at, messages::last_error))
+        .first::<(NaiveDateTime, Option<String>)>(conn)
+        .optional()?
+        .and_then(|(t, e)| e.map(|e| (t, e)));
+    Ok(ChannelActivity {
+        depth,
+        last_received,
+        last_sent,
+        last_error,
+    })
+}

@@ -311,3 +311,49 @@ pub async fn retry_job(
     state.jobs_wake.notify_one();
     departments_page(&state, &me, Some((true, state.pages.t("jobs.requeued")))).await
 }
+
+/// The gateways: each channel's kind, counties, rate, queue and last activity.
+pub async fn channels(state: web::Data<WebState>, me: Admin) -> Result<HttpResponse, ConsoleError> {
+    let ids: Vec<String> = state
+        .channels
+        .iter()
+        .map(|c| c.config().id.clone())
+        .filter(|id| id != crate::sms::channels::SIMULATOR)
+        .collect();
+    let activity = state
+        .db
+        .run(move |c| -> Result<_, crate::db::DbError> {
+            ids.into_iter()
+                .map(|id| Ok((crate::sms::outbox::channel_activity(c, &id)?, id)))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    let rows: Vec<_> = activity
+        .into_iter()
+        .filter_map(|(a, id)| {
+            let cfg = state.channels.get(&id)?.config();
+            Some(json!({
+                "id": id,
+                "kind": cfg.kind.as_str(),
+                "number": cfg.number,
+                "counties": cfg.counties.join("、"),
+                "tps": cfg.tps,
+                "default": id == state.channels.default_id(),
+                "depth": a.depth,
+                "last_received": a.last_received.map(|t| state.config.local_minute(t)),
+                "last_sent": a.last_sent.map(|t| state.config.local_minute(t)),
+                "last_error": a.last_error.map(|(t, e)| format!("{} {e}", state.config.local_minute(t))),
+            }))
+        })
+        .collect();
+    render(
+        &state,
+        Some(&me),
+        "channels",
+        json!({
+            "title": state.pages.t("channels.title"),
+            "nav": "channels",
+            "channels": rows,
+        }),
+    )
+}

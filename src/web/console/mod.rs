@@ -43,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/referrals/{id}", web::get().to(referrals::page))
         .route("/users", web::get().to(admin::users))
         .route("/departments", web::get().to(admin::departments))
+        .route("/channels", web::get().to(admin::channels))
         .route("/simulator", web::get().to(simulator::page))
         .route("/reports", web::get().to(report::page))
         .route("/reports/{month}.csv", web::get().to(report::csv));
