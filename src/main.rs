@@ -240,7 +240,11 @@ async fn channels_test(
         .build()?;
     let channels = Channels::new(config.effective_channels(), &config.public_base_url(), http);
     let channel = channels.get(id).ok_or_else(|| {
-        let known: Vec<String> = channels.iter().map(|c| c.config().id.clone()).collect();
+        let known: Vec<String> = channels
+            .iter()
+            .map(|c| c.config().id.clone())
+            .filter(|c| c != hotline::sms::channels::SIMULATOR)
+            .collect();
         anyhow::anyhow!("no channel {id:?}; configured: {}", known.join(", "))
     })?;
     let msg = OutgoingSms {

@@ -165,16 +165,28 @@ pub fn refused_at_carrier(conn: &mut DbConn, message_id: &str, via: &str) -> Res
         .first(conn)
         .optional()?;
     if let Some(id) = contact {
-        let t = now();
-        diesel::update(contacts::table.find(&id))
-            .set((
-                contacts::opted_out.eq(true),
-                contacts::opt_changed_at.eq(Some(t)),
-                contacts::opt_changed_via.eq(Some(via)),
-                contacts::updated_at.eq(t),
-            ))
-            .execute(conn)?;
+        set_opt_out(conn, &id, true, via)?;
     }
+    Ok(())
+}
+
+/// Opts a worker out of (or back into) bulk messages, keeping when and how as the proof of
+/// consent or refusal.
+fn set_opt_out(
+    conn: &mut DbConn,
+    id: &ContactId,
+    opted_out: bool,
+    via: &str,
+) -> Result<(), DbError> {
+    let t = now();
+    diesel::update(contacts::table.find(id))
+        .set((
+            contacts::opted_out.eq(opted_out),
+            contacts::opt_changed_at.eq(Some(t)),
+            contacts::opt_changed_via.eq(Some(via)),
+            contacts::updated_at.eq(t),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -276,14 +288,7 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
                     msg.channel_id,
                     msg.body.chars().take(40).collect::<String>()
                 );
-                diesel::update(contacts::table.find(&contact.id))
-                    .set((
-                        contacts::opted_out.eq(opted_out),
-                        contacts::opt_changed_at.eq(Some(t)),
-                        contacts::opt_changed_via.eq(Some(via)),
-                        contacts::updated_at.eq(t),
-                    ))
-                    .execute(conn)?;
+                set_opt_out(conn, &contact.id, opted_out, &via)?;
                 let template = if opted_out { "stopped" } else { "started" };
                 let body =
                     state

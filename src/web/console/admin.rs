@@ -334,7 +334,7 @@ pub async fn channels(state: web::Data<WebState>, me: Admin) -> Result<HttpRespo
             let cfg = state.channels.get(&id)?.config();
             Some(json!({
                 "id": id,
-                "kind": cfg.kind.as_str(),
+                "kind": state.pages.t(&format!("channel_kind.{}", cfg.kind.as_str())),
                 "number": cfg.number,
                 "counties": cfg.counties.join("、"),
                 "tps": cfg.tps,

@@ -98,6 +98,9 @@ mod tests {
         for k in crate::db::models::ReferralUpdateKind::ALL {
             keys.push(format!("referral_kind.{k}"));
         }
+        for k in ["log", "kannel", "json", "twilio", "android"] {
+            keys.push(format!("channel_kind.{k}"));
+        }
         for s in crate::db::models::JobStatus::ALL {
             keys.push(format!("jobs.{s}"));
         }
