@@ -527,6 +527,7 @@ fn seed(db: &Db, n: usize, today: NaiveDate, counties: &[String], analyze: bool)
             display_name: "压测 检查员",
             role: hotline::accounts::users::UserRole::Inspector,
             department: None,
+            agency: None,
             password: PASSWORD,
         },
     )

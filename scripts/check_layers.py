@@ -15,7 +15,7 @@ LAYERS = [
     ["text", "secret", "calendar", "db"],  # pure logic and storage
     ["templates", "work", "metrics"],  # rendering, the background-work core, counters
     ["sms", "mail"],  # transport: gateways and the outbox; email
-    ["projects", "accounts", "cases", "reports"],  # the domain
+    ["projects", "accounts", "cases", "reports", "alerts"],  # the domain
     ["conversations"],  # what a worker's SMS means: intent, dialogs
     ["web", "demo"],  # HTTP (API, console, webhooks), the demonstration
     ["config", "server"],  # assembles every module's configuration; the running service

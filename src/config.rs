@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::alerts::AlertsConfig;
 use crate::cases::referrals::ReferralConfig;
 use crate::cases::rules::CaseRules;
 use crate::conversations::complaint::{default_counties, County};
@@ -63,6 +64,7 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub jobs: JobsConfig,
     pub referrals: ReferralConfig,
+    pub alerts: AlertsConfig,
 }
 
 impl Default for Config {
@@ -91,6 +93,7 @@ impl Default for Config {
             smtp: SmtpConfig::default(),
             jobs: JobsConfig::default(),
             referrals: ReferralConfig::default(),
+            alerts: AlertsConfig::default(),
         }
     }
 }
@@ -288,6 +291,7 @@ impl Config {
         if self.referrals.link_valid_days == 0 {
             return Err(err("referrals.link_valid_days", "must be at least 1"));
         }
+        self.alerts.validate().map_err(|(k, m)| err(k, m))?;
         if self.counties.is_empty() || self.counties.len() > 30 {
             return Err(err("counties", "list between 1 and 30 counties"));
         }
@@ -455,6 +459,16 @@ impl Config {
     /// As `local`, written the way the console and emails show a moment: `2026-11-27 18:05`.
     pub fn local_minute(&self, utc: chrono::NaiveDateTime) -> String {
         self.local(utc).format("%Y-%m-%d %H:%M").to_string()
+    }
+
+    /// When bulk messages (alerts) may go out.
+    pub fn bulk_window(&self) -> crate::sms::outbox::Window {
+        let (start, end) = self.alerts.window();
+        crate::sms::outbox::Window {
+            start,
+            end,
+            utc_offset_secs: self.utc_offset_secs(),
+        }
     }
 
     /// Offset of the bureau's zone from UTC, in seconds.

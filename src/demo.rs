@@ -239,6 +239,7 @@ fn seed(state: &AppState, c: &mut DbConn) -> Result<Vec<DemoLogin>, DemoError> {
                 display_name: name,
                 role: *role,
                 department: *dept,
+                agency: None,
                 password: &pw,
             },
         )

@@ -4,6 +4,7 @@
 //! for the server and the tests; `server::run` serves until SIGTERM.
 
 pub mod accounts;
+pub mod alerts;
 pub mod calendar;
 pub mod cases;
 pub mod config;

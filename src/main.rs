@@ -41,7 +41,8 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
-    /// Console accounts: `user add --username U --name N --role R [--department D]` (the
+    /// Console accounts: `user add --username U --name N --role R [--department D]
+    /// [--agency A]` (the
     /// password is read from standard input), `user list`, `user passwd U`, `user disable U`.
     User {
         #[command(subcommand)]
@@ -73,12 +74,15 @@ enum Command {
 enum TokenCommand {
     /// Make a token and print it (once: only its hash is kept).
     Create {
-        /// admin, inspector or liaison
+        /// admin, inspector, liaison, officer or broker
         #[arg(long)]
         role: String,
         /// Who or what holds it, for the audit trail.
         #[arg(long)]
         name: String,
+        /// A broker's agency: the token sees that agency's notices only.
+        #[arg(long)]
+        agency: Option<String>,
     },
     /// List tokens (never their secrets).
     List,
@@ -123,9 +127,12 @@ enum UserCommand {
         /// The person's name as shown in the console.
         #[arg(long)]
         name: String,
-        /// admin, supervisor, inspector or liaison
+        /// admin, supervisor, inspector, liaison, officer or broker
         #[arg(long)]
         role: String,
+        /// A broker's agency (劳务公司): their notices are the agency's.
+        #[arg(long)]
+        agency: Option<String>,
         /// A liaison's department (住建, 交通, 水利, 发改, 公安 …).
         #[arg(long)]
         department: Option<String>,
@@ -306,12 +313,19 @@ fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
     db.migrate()?;
     let mut conn = db.get()?;
     match command {
-        TokenCommand::Create { role, name } => {
+        TokenCommand::Create { role, name, agency } => {
             let role = Role::parse(&role).ok_or_else(|| {
-                anyhow::anyhow!("--role: use admin, inspector or liaison, not {role:?}")
+                anyhow::anyhow!(
+                    "--role: use admin, inspector, liaison, officer or broker, not {role:?}"
+                )
             })?;
             anyhow::ensure!(!name.trim().is_empty(), "--name: say who holds the token");
-            let (id, secret) = tokens::create(&mut conn, name.trim(), role)?;
+            let agency = agency.as_deref().map(str::trim).filter(|a| !a.is_empty());
+            anyhow::ensure!(
+                role != Role::Broker || agency.is_some(),
+                "--agency: a broker's token belongs to one agency; name it"
+            );
+            let (id, secret) = tokens::create(&mut conn, name.trim(), role, agency)?;
             eprintln!(
                 "token {id} for {} ({}); keep it secret, it is not shown again:",
                 name.trim(),
@@ -386,9 +400,10 @@ fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
             name,
             role,
             department,
+            agency,
         } => {
             let role = UserRole::parse(&role).ok_or_else(|| {
-                anyhow::anyhow!("--role: use admin, supervisor, inspector or liaison, not {role:?}")
+                anyhow::anyhow!("--role: use admin, supervisor, inspector, liaison, officer or broker, not {role:?}")
             })?;
             let password = read_password()?;
             let u = users::create(
@@ -398,6 +413,7 @@ fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                     display_name: &name,
                     role,
                     department: department.as_deref(),
+                    agency: agency.as_deref(),
                     password: &password,
                 },
             )?;

@@ -19,7 +19,13 @@ fn hash(secret: &str) -> String {
 }
 
 /// Creates a token; returns its id and the secret, which is not stored and cannot be shown again.
-pub fn create(conn: &mut DbConn, name: &str, role: Role) -> Result<(String, String), DbError> {
+/// A broker's token belongs to their agency (`agency`), whose notices it sees.
+pub fn create(
+    conn: &mut DbConn,
+    name: &str,
+    role: Role,
+    agency: Option<&str>,
+) -> Result<(String, String), DbError> {
     let secret = format!(
         "hl_{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -31,6 +37,7 @@ pub fn create(conn: &mut DbConn, name: &str, role: Role) -> Result<(String, Stri
             api_tokens::id.eq(&id),
             api_tokens::name.eq(name),
             api_tokens::role.eq(role.as_str()),
+            api_tokens::agency.eq(agency),
             api_tokens::token_hash.eq(hash(&secret)),
             api_tokens::created_at.eq(now()),
         ))

@@ -22,6 +22,26 @@ crate::text_enum! {
         Inspector = "inspector",
         /// One department's referrals; never an anonymous complainant's identity.
         Liaison = "liaison",
+        /// Employment service (就业服务): the labour-force register, approving job notices,
+        /// their results. Never the case queue.
+        Officer = "officer",
+        /// A labour broker (劳务经纪人): posts job notices for their agency and sees only
+        /// those, never the register.
+        Broker = "broker",
+    }
+}
+
+impl UserRole {
+    /// Work the case queue.
+    pub fn works_cases(self) -> bool {
+        matches!(
+            self,
+            UserRole::Admin | UserRole::Supervisor | UserRole::Inspector
+        )
+    }
+    /// Keep the register and approve notices.
+    pub fn runs_alerts(self) -> bool {
+        matches!(self, UserRole::Admin | UserRole::Officer)
     }
 }
 
@@ -39,6 +59,8 @@ pub struct User {
     pub last_login_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// A broker's agency (劳务公司): their notices are the agency's.
+    pub agency: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +117,8 @@ pub struct NewUser<'a> {
     pub display_name: &'a str,
     pub role: UserRole,
     pub department: Option<&'a str>,
+    /// A broker's agency.
+    pub agency: Option<&'a str>,
     pub password: &'a str,
 }
 
@@ -131,6 +155,12 @@ pub fn create(conn: &mut DbConn, u: &NewUser) -> Result<User, UserError> {
             )));
         }
     }
+    let agency = u.agency.map(str::trim).filter(|a| !a.is_empty());
+    if u.role == UserRole::Broker && agency.is_none() {
+        return Err(UserError::Invalid(
+            "a broker posts for one agency: give its name (--agency)".into(),
+        ));
+    }
     let hash = hash_password(u.password)?;
     let t = now();
     let id = new_id();
@@ -141,6 +171,7 @@ pub fn create(conn: &mut DbConn, u: &NewUser) -> Result<User, UserError> {
             users::display_name.eq(u.display_name.trim()),
             users::role.eq(u.role.as_str()),
             users::department.eq(department),
+            users::agency.eq(agency),
             users::password_hash.eq(&hash),
             users::active.eq(true),
             users::created_at.eq(t),

@@ -62,9 +62,41 @@ pub fn audit(
             action,
             detail,
             created_at: now(),
+            subject: None,
         })
         .execute(conn)?;
     Ok(())
+}
+
+/// An audit event about something other than a case (`notice:<id>`, `worker:<contact id>`).
+pub fn audit_about(
+    conn: &mut DbConn,
+    subject: &str,
+    actor: &str,
+    action: &str,
+    detail: Option<&str>,
+) -> Result<(), DbError> {
+    diesel::insert_into(audit_events::table)
+        .values(NewAuditEvent {
+            id: &new_id(),
+            case_id: None,
+            actor,
+            action,
+            detail,
+            created_at: now(),
+            subject: Some(subject),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The audit events about `subject`, oldest first.
+pub fn audit_of(conn: &mut DbConn, subject: &str) -> Result<Vec<AuditEvent>, DbError> {
+    Ok(audit_events::table
+        .filter(audit_events::subject.eq(subject))
+        .order(audit_events::created_at)
+        .select(AuditEvent::as_select())
+        .load(conn)?)
 }
 
 pub fn audit_trail(conn: &mut DbConn, case_id: &CaseId) -> Result<Vec<AuditEvent>, DbError> {

@@ -28,6 +28,8 @@ crate::text_enum! {
         Delivered = "delivered",
         Failed = "failed",
         Expired = "expired",
+        /// Never sent: its notice was cancelled, or the worker opted out before it went.
+        Cancelled = "cancelled",
     }
 }
 
@@ -109,7 +111,16 @@ crate::text_enum! {
         Inspector = "inspector",
         /// A department's liaison: reads cases, never an anonymous complainant's identity.
         Liaison = "liaison",
+        /// Employment service: the labour-force register, approving job notices, results.
+        Officer = "officer",
+        /// A labour broker: posts job notices for their agency, sees only those.
+        Broker = "broker",
     }
+}
+
+impl ApiRole {
+    /// Roles that read the case queue.
+    pub const CASES: &'static [ApiRole] = &[ApiRole::Admin, ApiRole::Inspector, ApiRole::Liaison];
 }
 
 crate::text_enum! {
@@ -186,6 +197,8 @@ pub struct Message {
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
     pub updated_at: NaiveDateTime,
+    /// The job notice this alert carries.
+    pub notice_id: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -415,6 +428,8 @@ pub struct AuditEvent {
     pub action: String,
     pub detail: Option<String>,
     pub created_at: NaiveDateTime,
+    /// What the event is about when not a case: `notice:<id>`, `worker:<contact id>`.
+    pub subject: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -426,6 +441,7 @@ pub struct NewAuditEvent<'a> {
     pub action: &'a str,
     pub detail: Option<&'a str>,
     pub created_at: NaiveDateTime,
+    pub subject: Option<&'a str>,
 }
 
 use super::schema::api_tokens;
@@ -441,6 +457,8 @@ pub struct ApiToken {
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// A broker's agency.
+    pub agency: Option<String>,
 }
 
 use super::schema::{departments, jobs, referral_updates, referrals, sessions};

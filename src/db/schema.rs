@@ -39,6 +39,7 @@ diesel::table! {
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        notice_id -> Nullable<Text>,
     }
 }
 
@@ -154,6 +155,7 @@ diesel::table! {
         action -> Text,
         detail -> Nullable<Text>,
         created_at -> Timestamp,
+        subject -> Nullable<Text>,
     }
 }
 
@@ -166,6 +168,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        agency -> Nullable<Text>,
     }
 }
 
@@ -181,6 +184,7 @@ diesel::table! {
         last_login_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        agency -> Nullable<Text>,
     }
 }
 
@@ -263,7 +267,82 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workers (contact_id) {
+        contact_id -> Text,
+        name -> Nullable<Text>,
+        county -> Nullable<Text>,
+        township -> Nullable<Text>,
+        village -> Nullable<Text>,
+        gender -> Nullable<Text>,
+        birth_year -> Nullable<Integer>,
+        trades -> Text,
+        training -> Nullable<Text>,
+        employment -> Text,
+        alert_county -> Nullable<Text>,
+        outside_ok -> Bool,
+        alerts_consent -> Bool,
+        consent_at -> Nullable<Timestamp>,
+        consent_source -> Nullable<Text>,
+        invited_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notices (id) {
+        id -> Text,
+        code -> Text,
+        agency -> Text,
+        created_by -> Text,
+        status -> Text,
+        title -> Text,
+        employer -> Text,
+        county -> Nullable<Text>,
+        place_outside -> Nullable<Text>,
+        trade -> Text,
+        workers_wanted -> Integer,
+        wage_fen -> BigInt,
+        wage_unit -> Text,
+        pay_terms -> Text,
+        start_on -> Date,
+        duration -> Text,
+        board_lodging -> Text,
+        contact_phone -> Text,
+        project_code -> Nullable<Text>,
+        valid_until -> Date,
+        text_zh -> Text,
+        text_bo -> Nullable<Text>,
+        targeting -> Text,
+        decision_reason -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        send_at -> Nullable<Timestamp>,
+        queued_through -> Nullable<Text>,
+        queued_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notice_responses (id) {
+        id -> Text,
+        notice_id -> Text,
+        contact_id -> Text,
+        share_consent -> Nullable<Bool>,
+        answered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(messages -> contacts (contact_id));
+diesel::joinable!(workers -> contacts (contact_id));
+diesel::joinable!(notice_responses -> notices (notice_id));
+diesel::joinable!(notice_responses -> contacts (contact_id));
 diesel::joinable!(message_events -> messages (message_id));
 diesel::joinable!(conversations -> contacts (contact_id));
 diesel::joinable!(complaints -> cases (case_id));
@@ -292,4 +371,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     referrals,
     referral_updates,
     app_secrets,
+    workers,
+    notices,
+    notice_responses,
 );

@@ -131,6 +131,8 @@ impl From<ActionError> for ApiError {
 pub struct Caller {
     pub name: String,
     pub role: Role,
+    /// A broker token's agency.
+    pub agency: Option<String>,
 }
 
 impl Caller {
@@ -172,6 +174,7 @@ impl FromRequest for Caller {
             Ok(Caller {
                 name: token.name,
                 role,
+                agency: token.agency,
             })
         })
     }
@@ -186,6 +189,12 @@ pub trait TokenRoles {
 pub struct CaseWorkers;
 impl TokenRoles for CaseWorkers {
     const ALLOWED: &'static [Role] = &[Role::Admin, Role::Inspector];
+}
+
+/// Tokens that read cases: admin, inspector, liaison (never an officer or a broker).
+pub struct CaseReaders;
+impl TokenRoles for CaseReaders {
+    const ALLOWED: &'static [Role] = Role::CASES;
 }
 
 /// Admin tokens.
@@ -270,7 +279,7 @@ pub struct CaseQuery {
     per_page: Option<i64>,
 }
 
-/// List cases, most urgent first (any role).
+/// List cases, most urgent first (admin, inspector, liaison).
 ///
 /// Ordered by priority, then by the deadline that applies now.
 #[utoipa::path(
@@ -283,13 +292,14 @@ pub struct CaseQuery {
         (status = 200, description = "A page of cases", body = CaseList),
         (status = 400, description = "A filter is malformed or unknown", body = ErrorBody),
         (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Officers and brokers do not read cases", body = ErrorBody),
         (status = 503, response = doc::Unavailable),
     ),
     security(("bearer" = [])),
 )]
 async fn list_cases(
     state: web::Data<WebState>,
-    caller: Caller,
+    caller: Token<CaseReaders>,
     q: web::Query<CaseQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
@@ -406,7 +416,7 @@ fn case_detail_of(
     })
 }
 
-/// A case with its complaints, pauses, audit timeline and referrals (any role).
+/// A case with its complaints, pauses, audit timeline and referrals (admin, inspector, liaison).
 ///
 /// Complainants' numbers are masked; for a liaison, an anonymous complainant is not shown at
 /// all.
@@ -419,6 +429,7 @@ fn case_detail_of(
     responses(
         (status = 200, description = "The case", body = CaseDetail),
         (status = 401, response = doc::Unauthorized),
+        (status = 403, description = "Officers and brokers do not read cases", body = ErrorBody),
         (status = 404, description = "No such case", body = ErrorBody),
         (status = 503, response = doc::Unavailable),
     ),
@@ -426,7 +437,7 @@ fn case_detail_of(
 )]
 async fn case_detail(
     state: web::Data<WebState>,
-    caller: Caller,
+    caller: Token<CaseReaders>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = path.into_inner();

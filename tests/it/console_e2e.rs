@@ -41,6 +41,7 @@ fn seed(tdb: &TestDb) {
             display_name: "扎西",
             role: UserRole::Inspector,
             department: None,
+            agency: None,
             password: INSPECTOR_PASSWORD,
         },
     )

@@ -135,6 +135,7 @@ fn users_are_added_from_the_cli_and_log_in_with_their_password() {
         display_name: "z",
         role: UserRole::Liaison,
         department: None,
+        agency: None,
         password: "a-long-passphrase",
     };
     assert!(users::create(&mut conn, &liaison).is_err());

@@ -10,8 +10,11 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{claim, mark_attempt_failed, mark_expired, mark_sent, release};
-use crate::db::models::MessageStatus;
+use super::{
+    alert_still_wanted, claim, defer_bulk, mark_attempt_failed, mark_cancelled, mark_expired,
+    mark_sent, release,
+};
+use crate::db::models::{MessageStatus, PRIORITY_BULK};
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::sms::channels::{Channel, OutgoingSms, SendError};
 use crate::text::Encoding;
@@ -90,6 +93,29 @@ impl Worker {
         if msg.expires_at.is_some_and(|e| e <= t) {
             self.record(move |c| mark_expired(c, &msg, &token)).await;
             return Step::Worked;
+        }
+        if msg.priority >= PRIORITY_BULK {
+            // Bulk goes out only inside the send window: outside it, this message and the
+            // channel's other bulk wait for the next opening.
+            let window = self.state.config.bulk_window();
+            if !window.is_open(t) {
+                let until = window.next_open(t);
+                let channel = msg.channel_id.clone();
+                self.record(move |c| defer_bulk(c, &msg, &token, until).map(|_| ()))
+                    .await;
+                tracing::info!(%channel, until = %until, "outside the send window: bulk waits");
+                return Step::Worked;
+            }
+        }
+        if msg.notice_id.is_some() {
+            // A worker who opted out while the notice was sending gets nothing more.
+            let m = msg.clone();
+            let wanted = self.state.db.run(move |c| alert_still_wanted(c, &m)).await;
+            if matches!(wanted, Ok(false)) {
+                self.record(move |c| mark_cancelled(c, &msg, &token, "opted out before sending"))
+                    .await;
+                return Step::Worked;
+            }
         }
         // Charge the limiter per segment (a burst never exceeds one second's quota).
         let cost = NonZeroU32::new((msg.segments.max(1) as u32).min(self.channel.config().tps))

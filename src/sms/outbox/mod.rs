@@ -474,3 +474,171 @@ pub fn channel_activity(conn: &mut DbConn, channel_id: &str) -> Result<ChannelAc
         last_error,
     })
 }
+
+/// The hours bulk messages may go out (`alerts.send_window`), in the bureau's zone: replies
+/// and notices to a worker about their case go at any hour, alerts only inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: chrono::NaiveTime,
+    pub end: chrono::NaiveTime,
+    /// The bureau's offset from UTC, in seconds.
+    pub utc_offset_secs: i32,
+}
+
+impl Window {
+    fn offset(&self) -> Duration {
+        Duration::seconds(self.utc_offset_secs as i64)
+    }
+
+    /// Whether a bulk message may go out at `utc`.
+    pub fn is_open(&self, utc: NaiveDateTime) -> bool {
+        let local = (utc + self.offset()).time();
+        local >= self.start && local < self.end
+    }
+
+    /// `utc` itself when the window is open then, else the next opening (UTC).
+    pub fn next_open(&self, utc: NaiveDateTime) -> NaiveDateTime {
+        if self.is_open(utc) {
+            return utc;
+        }
+        let local = utc + self.offset();
+        let day = if local.time() < self.start {
+            local.date()
+        } else {
+            local.date() + Duration::days(1)
+        };
+        day.and_time(self.start) - self.offset()
+    }
+}
+
+/// A bulk message claimed outside the send window: it and every other bulk message of the
+/// channel waiting before `until` wait for the window to open, without counting an attempt.
+pub fn defer_bulk(
+    conn: &mut DbConn,
+    msg: &Message,
+    token: &str,
+    until: NaiveDateTime,
+) -> Result<u64, DbError> {
+    crate::db::transaction(conn, |conn| {
+        diesel::update(crate::held_row!(
+            messages,
+            &msg.id,
+            token,
+            MessageStatus::Sending
+        ))
+        .set((
+            messages::status.eq(MessageStatus::Queued),
+            messages::attempts.eq(messages::attempts - 1),
+            messages::next_attempt_at.eq(until),
+            messages::lease_owner.eq(None::<String>),
+            messages::lease_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+        let n = diesel::update(
+            messages::table
+                .filter(messages::channel_id.eq(&msg.channel_id))
+                .filter(messages::status.eq(MessageStatus::Queued))
+                .filter(messages::priority.ge(crate::db::models::PRIORITY_BULK))
+                .filter(messages::next_attempt_at.lt(until)),
+        )
+        .set(messages::next_attempt_at.eq(until))
+        .execute(conn)?;
+        Ok::<_, DbError>(n as u64 + 1)
+    })
+}
+
+/// A claimed message that must not go (its notice was cancelled, its worker opted out).
+pub fn mark_cancelled(
+    conn: &mut DbConn,
+    msg: &Message,
+    token: &str,
+    why: &str,
+) -> Result<(), DbError> {
+    crate::db::transaction(conn, |conn| {
+        let n = diesel::update(
+            messages::table
+                .filter(messages::id.eq(&msg.id))
+                .filter(messages::lease_owner.eq(token)),
+        )
+        .set((
+            messages::status.eq(MessageStatus::Cancelled),
+            messages::lease_owner.eq(None::<String>),
+            messages::lease_until.eq(None::<NaiveDateTime>),
+            messages::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if n == 1 {
+            record_event(conn, &msg.id, MessageStatus::Cancelled, Some(why))?;
+        }
+        Ok::<_, DbError>(())
+    })
+}
+
+/// Whether an alert may still go to its worker: not opted out, consent not withdrawn.
+pub fn alert_still_wanted(conn: &mut DbConn, msg: &Message) -> Result<bool, DbError> {
+    use crate::db::schema::{contacts, workers};
+    let opted_out: bool = contacts::table
+        .find(&msg.contact_id)
+        .select(contacts::opted_out)
+        .first(conn)?;
+    let consent: Option<bool> = workers::table
+        .find(&msg.contact_id)
+        .select(workers::alerts_consent)
+        .first(conn)
+        .optional()?;
+    Ok(!opted_out && consent.unwrap_or(false))
+}
+
+/// Cancels the alerts still waiting for a worker who has just opted out; returns how many.
+pub fn cancel_waiting_alerts(conn: &mut DbConn, contact_id: &ContactId) -> Result<usize, DbError> {
+    Ok(diesel::update(
+        messages::table
+            .filter(messages::contact_id.eq(contact_id))
+            .filter(messages::notice_id.is_not_null())
+            .filter(messages::status.eq(MessageStatus::Queued)),
+    )
+    .set((
+        messages::status.eq(MessageStatus::Cancelled),
+        messages::updated_at.eq(now()),
+    ))
+    .execute(conn)?)
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+    use chrono::{NaiveDate, NaiveTime};
+
+    fn w() -> Window {
+        Window {
+            start: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+            utc_offset_secs: 8 * 3600,
+        }
+    }
+
+    fn utc(d: u32, h: u32, m: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 12, d)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_window_is_in_bureau_time() {
+        // 08:00 Beijing is 00:00 UTC; 21:00 Beijing is 13:00 UTC.
+        assert!(w().is_open(utc(2, 0, 0)));
+        assert!(w().is_open(utc(2, 12, 59)));
+        assert!(!w().is_open(utc(2, 13, 0)));
+        assert!(!w().is_open(utc(1, 23, 59)));
+    }
+
+    #[test]
+    fn outside_it_waits_for_the_next_morning() {
+        // 22:00 Beijing on the 2nd: the 3rd at 08:00 Beijing.
+        assert_eq!(w().next_open(utc(2, 14, 0)), utc(3, 0, 0));
+        // 06:00 Beijing on the 3rd (22:00 UTC on the 2nd): the same morning.
+        assert_eq!(w().next_open(utc(2, 22, 0)), utc(3, 0, 0));
+        assert_eq!(w().next_open(utc(2, 5, 0)), utc(2, 5, 0));
+    }
+}

@@ -72,6 +72,9 @@ pub struct UserForm {
     role: String,
     #[serde(default)]
     department: String,
+    /// A broker's agency.
+    #[serde(default)]
+    agency: String,
     #[serde(default)]
     password: String,
 }
@@ -100,6 +103,7 @@ pub async fn users_post(
                             display_name: &f.display_name,
                             role,
                             department: dept,
+                            agency: (role == UserRole::Broker).then_some(f.agency.as_str()),
                             password: &f.password,
                         },
                     )?;

@@ -55,9 +55,17 @@ impl Me {
             Err(ConsoleError::Forbidden)
         }
     }
-    /// May see and work the whole case queue (everyone but a liaison).
+    /// May see and work the whole case queue (not a liaison, an officer or a broker).
     pub fn works_cases(&self) -> bool {
-        self.role != UserRole::Liaison
+        self.role.works_cases()
+    }
+    /// Where this user's work starts: the case queue, a liaison's referrals, the job notices.
+    pub fn home(&self) -> &'static str {
+        match self.role {
+            UserRole::Liaison => "/console/referrals",
+            UserRole::Officer | UserRole::Broker => "/console/notices",
+            _ => "/console/",
+        }
     }
     /// Checks a form's CSRF token against the session's.
     pub fn check_csrf(&self, token: &str) -> Result<(), ConsoleError> {

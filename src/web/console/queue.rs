@@ -57,14 +57,15 @@ impl QueueQuery {
     }
 }
 
-/// A liaison has no queue: their department's referrals instead.
+/// A liaison has no queue: their department's referrals instead; officers and brokers go to
+/// the job notices.
 pub async fn queue(
     state: web::Data<WebState>,
     me: Me,
     q: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     if !me.works_cases() {
-        return Ok(redirect("/console/referrals"));
+        return Ok(redirect(me.home()));
     }
     let Some(filter) = q.filter(&me, &state.config.default_country_code) else {
         return Err(ConsoleError::BadRequest(format!("state {:?}", q.state)));

@@ -23,7 +23,8 @@ fn scope(me: &Me) -> Result<Option<String>, ConsoleError> {
             .clone()
             .map(Some)
             .ok_or(ConsoleError::Forbidden),
-        _ => Ok(None),
+        r if r.works_cases() => Ok(None),
+        _ => Err(ConsoleError::Forbidden),
     }
 }
 

@@ -130,7 +130,8 @@ impl TestApp {
     }
 
     pub fn token(&self, role: hotline::accounts::tokens::Role, name: &str) -> String {
-        hotline::accounts::tokens::create(&mut self.conn(), name, role)
+        let agency = (role == hotline::accounts::tokens::Role::Broker).then_some(name);
+        hotline::accounts::tokens::create(&mut self.conn(), name, role, agency)
             .unwrap()
             .1
     }

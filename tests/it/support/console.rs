@@ -154,6 +154,7 @@ pub fn add_user(
             display_name: &username.to_uppercase(),
             role,
             department,
+            agency: (role == hotline::accounts::users::UserRole::Broker).then_some(username),
             password: PASSWORD,
         },
     )

@@ -1,0 +1,1 @@
+//! Queuing an approved notice's alerts, and the sending rules.
