@@ -13,6 +13,7 @@ pub mod db;
 pub mod demo;
 pub mod mail;
 pub mod metrics;
+pub mod places;
 pub mod projects;
 pub mod reports;
 pub mod secret;
@@ -71,10 +72,16 @@ impl AppState {
             }
         };
         let state = self.clone();
-        runner.every(
+        let runner = runner.every(
             "referral reminders",
             std::time::Duration::from_secs(60),
             move || cases::referrals::remind(state.clone()),
+        );
+        let state = self.clone();
+        runner.every(
+            "queuing approved job notices",
+            std::time::Duration::from_secs(2),
+            move || alerts::send::queue_pending(state.clone()),
         )
     }
 

@@ -1,8 +1,6 @@
 //! The wage-complaint dialog by SMS, as pure functions: which question comes next, and what an
 //! answer means. Storage and replies are in `conversations::mod`.
 
-use serde::{Deserialize, Serialize};
-
 pub use crate::cases::Answers;
 use crate::text::{
     first_word, normalize_digits, normalize_keyword, parse_amount_yuan, parse_count, parse_months,
@@ -65,12 +63,7 @@ impl Step {
     }
 }
 
-/// A county in the numbered list the worker chooses from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct County {
-    pub zh: String,
-    pub bo: String,
-}
+pub use crate::places::{default_counties, County};
 
 /// What the registry knows of a project code from a site notice board.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,26 +277,6 @@ pub fn one_message(text: &str) -> Option<(String, u32, u64)> {
     let workers = parse_count(parts[1]).filter(|n| (1..=10_000).contains(n))?;
     let amount = parse_amount_yuan(parts[2]).filter(|n| *n >= 1)?;
     Some((parts[0].to_string(), workers, amount))
-}
-
-/// Lhasa's county-level divisions (Tibetan names: native review).
-pub fn default_counties() -> Vec<County> {
-    [
-        ("城关区", "ཁྲིན་ཀོན་ཆུས།"),
-        ("堆龙德庆区", "སྟོད་ལུང་བདེ་ཆེན་ཆུས།"),
-        ("达孜区", "སྟག་རྩེ་ཆུས།"),
-        ("林周县", "ལྷུན་གྲུབ་རྫོང་།"),
-        ("当雄县", "འདམ་གཞུང་རྫོང་།"),
-        ("尼木县", "སྙེ་མོ་རྫོང་།"),
-        ("曲水县", "ཆུ་ཤུར་རྫོང་།"),
-        ("墨竹工卡县", "མལ་གྲོ་གུང་དཀར་རྫོང་།"),
-    ]
-    .into_iter()
-    .map(|(zh, bo)| County {
-        zh: zh.into(),
-        bo: bo.into(),
-    })
-    .collect()
 }
 
 #[cfg(test)]

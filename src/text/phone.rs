@@ -173,6 +173,16 @@ fn country_code_len(digits: &str) -> usize {
     }
 }
 
+/// A Chinese number as dialled at home ("+8613900000001" → "13900000001"); others stay
+/// E.164.
+pub fn national(e164: &str) -> String {
+    match e164.strip_prefix("+86") {
+        Some(n) if n.starts_with('1') => n.to_string(),
+        Some(n) => format!("0{n}"),
+        None => e164.to_string(),
+    }
+}
+
 /// Masks a number for display: "+8613900000001" -> "+86139****0001".
 /// Keeps the country code, the first 3 and the last 4 national digits. When
 /// that would hide fewer than 2 digits, or the input is not E.164, everything

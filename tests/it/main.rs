@@ -4,6 +4,7 @@
 
 mod support;
 
+mod alerts;
 mod android_channel;
 mod api;
 mod browser_harness;
