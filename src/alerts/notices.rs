@@ -165,8 +165,12 @@ pub struct NoticeInput {
     pub place_outside: String,
     /// A trade code (`construction` …).
     pub trade: String,
+    #[serde(deserialize_with = "string_or_number")]
+    #[schema(value_type = String)]
     pub workers_wanted: String,
     /// Yuan, e.g. `250` or `0.8`.
+    #[serde(deserialize_with = "string_or_number")]
+    #[schema(value_type = String)]
     pub wage: String,
     /// `day`, `month` or `piece`.
     pub wage_unit: String,
@@ -188,6 +192,20 @@ pub struct NoticeInput {
     pub text_zh: String,
     /// The Tibetan SMS text; empty: none (the notice goes to workers who read Chinese).
     pub text_bo: String,
+}
+
+/// A number sent as a JSON number or as text.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        S(String),
+        N(serde_json::Number),
+    }
+    Ok(match <Either as serde::Deserialize>::deserialize(d)? {
+        Either::S(s) => s,
+        Either::N(n) => n.to_string(),
+    })
 }
 
 /// A field the form must show again, and why: `code` names a console string
@@ -396,7 +414,12 @@ pub fn draft(env: &Env, v: &Valid, lang: &str) -> Result<String, String> {
         "title": v.title,
         "employer": v.employer,
         "place": place,
-        "trade": trade.map(|t| if lang == "bo" { t.bo.trim_end_matches('།').to_string() } else { t.zh.clone() }),
+        // A Tibetan word running into the next ends with a tsheg, never a shad.
+        "trade": trade.map(|t| if lang == "bo" {
+            format!("{}་", t.bo.trim_end_matches(['།', '་']))
+        } else {
+            t.zh.clone()
+        }),
         "workers": v.workers_wanted,
         "wage": yuan(v.wage_fen),
         "unit": v.wage_unit.as_str(),

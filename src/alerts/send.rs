@@ -564,3 +564,43 @@ pub fn results(conn: &mut DbConn, price: f64, notice_id: &str) -> Result<Results
         .get_result(conn)?;
     Ok(r)
 }
+
+/// A worker who answered a notice and agreed to their number going to the broker.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Shared {
+    /// As dialled at home.
+    pub phone: String,
+    pub name: Option<String>,
+    /// `bo`, `zh` or `both`.
+    pub language: String,
+    pub answered_at: Option<NaiveDateTime>,
+}
+
+/// The workers of a notice who said yes to sharing their number, newest first: all a broker
+/// ever sees of a worker.
+pub fn shared_with_broker(conn: &mut DbConn, notice_id: &str) -> Result<Vec<Shared>, DbError> {
+    use crate::db::schema::{contacts, notice_responses};
+    let rows: Vec<(String, String, Option<NaiveDateTime>, Option<String>)> =
+        notice_responses::table
+            .inner_join(contacts::table)
+            .left_join(workers::table.on(workers::contact_id.eq(notice_responses::contact_id)))
+            .filter(notice_responses::notice_id.eq(notice_id))
+            .filter(notice_responses::share_consent.eq(true))
+            .order(notice_responses::answered_at.desc())
+            .select((
+                contacts::phone,
+                contacts::language,
+                notice_responses::answered_at,
+                workers::name.nullable(),
+            ))
+            .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(phone, language, answered_at, name)| Shared {
+            phone: crate::text::phone::national(&phone),
+            name,
+            language,
+            answered_at,
+        })
+        .collect())
+}

@@ -6,6 +6,7 @@
 //! `#[utoipa::path]`, the bodies in `schema`, and the list of operations in `doc`.
 
 mod doc;
+pub mod notices;
 pub mod schema;
 
 use std::future::Future;
@@ -55,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/projects", web::get().to(list_projects))
             .route("/projects/import", web::post().to(import_projects))
             .route("/projects/{code}", web::get().to(project_detail))
+            .configure(notices::routes)
             .default_service(web::to(|| async {
                 ApiError::NotFound("no such API route".into()).error_response()
             })),

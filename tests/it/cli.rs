@@ -129,8 +129,8 @@ fn sigterm_finishes_sends_in_flight_and_leaves_nothing_claimed() {
     }
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
-        "database_url = \"{}\"\n[[channels]]\nid = \"kannel\"\nkind = \"kannel\"\ntps = 1000\nconcurrency = 3\n\
-         sendsms_url = \"{}\"\nusername = \"u\"\npassword = \"p\"\nsecret = \"{}\"\n",
+        "database_url = \"{}\"\n[alerts]\nsend_window = \"00:00-24:00\"\n[[channels]]\nid = \"kannel\"\nkind = \"kannel\"\n\
+         tps = 1000\nconcurrency = 3\nsendsms_url = \"{}\"\nusername = \"u\"\npassword = \"p\"\nsecret = \"{}\"\n",
         tdb.url,
         gw.url,
         crate::support::app::SECRET

@@ -39,7 +39,7 @@ fn get_url(port: u16) -> String {
 
 fn hotline_config(db_url: &str, kannel: &Kannel, extra_channel: &str, extra: &str) -> String {
     format!(
-        "database_url = \"{db_url}\"\n{extra}\n[[channels]]\nid = \"kannel\"\nkind = \"kannel\"\nnumber = \"12333\"\n\
+        "database_url = \"{db_url}\"\n[alerts]\nsend_window = \"00:00-24:00\"\n{extra}\n[[channels]]\nid = \"kannel\"\nkind = \"kannel\"\nnumber = \"12333\"\n\
          sendsms_url = \"{}\"\nusername = \"{}\"\npassword = \"{}\"\nsecret = \"{SECRET}\"\n{extra_channel}\n",
         kannel.sendsms_base_url(),
         kannel.sendsms_user(),

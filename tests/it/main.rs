@@ -17,6 +17,8 @@ mod jobs;
 mod json_channel;
 mod kannel_e2e;
 mod kannel_harness;
+mod notices_api;
+mod notices_console;
 mod outbox;
 mod projects;
 mod referrals;

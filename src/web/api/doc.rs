@@ -14,7 +14,7 @@ use super::schema::ErrorBody;
     info(
         title = "hotline API",
         version = "1",
-        description = "Wage-arrears cases filed by workers over SMS, for labour inspectors and department liaisons. Every route needs `Authorization: Bearer <token>` (`hotline token create --role admin|inspector|liaison --name NAME`); each operation says which roles it admits. Errors are JSON `{\"error\": reason}`. Dates are the bureau's (Asia/Shanghai); deadlines count working days on the official calendar with the regional layer.\n\nThis document is generated from the server's code.",
+        description = "Wage-arrears cases filed by workers over SMS, for labour inspectors and department liaisons. Every route needs `Authorization: Bearer <token>` (`hotline token create --role admin|inspector|liaison|officer|broker --name NAME`, a broker's with `--agency`); each operation says which roles it admits. Errors are JSON `{\"error\": reason}`. Dates are the bureau's (Asia/Shanghai); deadlines count working days on the official calendar with the regional layer.\n\nThis document is generated from the server's code.",
     ),
     servers((url = "/api/v1")),
     paths(
@@ -26,12 +26,23 @@ use super::schema::ErrorBody;
         super::list_projects,
         super::project_detail,
         super::import_projects,
+        super::notices::list,
+        super::notices::create,
+        super::notices::get,
+        super::notices::update,
+        super::notices::submit,
+        super::notices::approve,
+        super::notices::send_back,
+        super::notices::reject,
+        super::notices::cancel,
+        super::notices::results,
     ),
     components(responses(Unauthorized, Unavailable)),
     modifiers(&BearerToken),
     tags(
         (name = "cases", description = "Wage-arrears cases: lists, details, identities, actions"),
         (name = "projects", description = "The construction project registry"),
+        (name = "notices", description = "Job notices: brokers post them, officers approve them, workers get them by SMS"),
         (name = "api", description = "About the API itself"),
     ),
 )]
@@ -60,7 +71,7 @@ impl Modify for BearerToken {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "An API token: `hotline token create --role admin|inspector|liaison --name NAME`",
+                        "An API token: `hotline token create --role admin|inspector|liaison|officer|broker --name NAME`",
                     ))
                     .build(),
             ),

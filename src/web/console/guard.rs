@@ -33,6 +33,18 @@ impl Roles for Supervisors {
     const ALLOWED: &'static [UserRole] = &[UserRole::Admin, UserRole::Supervisor];
 }
 
+/// The labour-force register and approving job notices: officers and admins.
+pub struct Officers;
+impl Roles for Officers {
+    const ALLOWED: &'static [UserRole] = &[UserRole::Admin, UserRole::Officer];
+}
+
+/// Job notices: brokers (their agency's), officers and admins (all).
+pub struct NoticeUsers;
+impl Roles for NoticeUsers {
+    const ALLOWED: &'static [UserRole] = &[UserRole::Admin, UserRole::Officer, UserRole::Broker];
+}
+
 /// Users and departments: admins only.
 pub struct Admins;
 impl Roles for Admins {

@@ -9,6 +9,7 @@ mod case_actions;
 mod case_page;
 pub mod guard;
 mod login;
+mod notices;
 pub mod pages;
 mod queue;
 mod referrals;
@@ -46,7 +47,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/channels", web::get().to(admin::channels))
         .route("/simulator", web::get().to(simulator::page))
         .route("/reports", web::get().to(report::page))
-        .route("/reports/{month}.csv", web::get().to(report::csv));
+        .route("/reports/{month}.csv", web::get().to(report::csv))
+        .route("/notices", web::get().to(notices::list))
+        .route("/notices/new", web::get().to(notices::new_form))
+        .route("/notices/{code}", web::get().to(notices::page))
+        .route("/notices/{code}/edit", web::get().to(notices::edit_form));
     for (path, route) in POSTS {
         scope = scope.route(path, route());
     }
@@ -79,6 +84,15 @@ const POSTS: &[(&str, MakeRoute)] = &[
     ("/departments", || web::post().to(admin::departments_post)),
     ("/jobs/{id}/retry", || web::post().to(admin::retry_job)),
     ("/simulator", || web::post().to(simulator::send)),
+    ("/notices", || web::post().to(notices::create)),
+    ("/notices/{code}", || web::post().to(notices::update)),
+    ("/notices/{code}/decide", || web::post().to(notices::decide)),
+    ("/notices/{code}/cancel", || {
+        web::post().to(notices::broker_cancel)
+    }),
+    ("/notices/{code}/submit", || {
+        web::post().to(notices::broker_submit)
+    }),
 ];
 
 /// The paths of the console's CSRF-checked POST routes, under `/console` (for the tests).
@@ -204,6 +218,8 @@ fn me_json(me: &Me) -> Value {
         "department": me.user.department,
         "csrf": me.csrf,
         "works_cases": me.works_cases(),
+        "sees_referrals": me.works_cases() || me.role == crate::accounts::users::UserRole::Liaison,
+        "sees_notices": matches!(me.role, crate::accounts::users::UserRole::Admin | crate::accounts::users::UserRole::Officer | crate::accounts::users::UserRole::Broker),
         "is_admin": me.role == crate::accounts::users::UserRole::Admin,
         "is_supervisor": matches!(me.role, crate::accounts::users::UserRole::Admin | crate::accounts::users::UserRole::Supervisor),
     })

@@ -59,8 +59,63 @@ mod tests {
         for s in crate::cases::rules::CaseState::ALL {
             keys.push(format!("state.{}", s.as_str()));
         }
-        for role in ["admin", "supervisor", "inspector", "liaison"] {
+        for role in crate::accounts::users::UserRole::ALL {
             keys.push(format!("role.{role}"));
+        }
+        for s in crate::alerts::NoticeStatus::ALL {
+            keys.push(format!("notice_status.{s}"));
+        }
+        for u in crate::alerts::WageUnit::ALL {
+            keys.push(format!("wage_unit.{u}"));
+        }
+        for b in crate::alerts::BoardLodging::ALL {
+            keys.push(format!("board.{b}"));
+        }
+        for l in crate::db::models::Language::ALL {
+            keys.push(format!("language.{l}"));
+        }
+        for a in [
+            "notice_created",
+            "notice_edited",
+            "notice_submitted",
+            "notice_approved",
+            "notice_returned",
+            "notice_rejected",
+            "notice_cancelled",
+        ] {
+            keys.push(format!("notice_action.{a}"));
+        }
+        for r in ["opted_out", "reached", "over_cap", "no_text"] {
+            keys.push(format!("notice_excluded.{r}"));
+        }
+        for k in [
+            "below_minimum_wage",
+            "fee",
+            "no_project",
+            "unknown_project",
+            "open_cases",
+        ] {
+            keys.push(format!("notice_check.{k}"));
+        }
+        for e in [
+            "required",
+            "too_long",
+            "unknown_county",
+            "one_place",
+            "no_place",
+            "unknown_trade",
+            "count",
+            "wage",
+            "choose",
+            "date",
+            "past",
+            "too_far",
+            "phone",
+            "template",
+            "too_many_segments",
+            "send_at",
+        ] {
+            keys.push(format!("notice_errors.{e}"));
         }
         for a in [
             "accept",

@@ -34,6 +34,9 @@ impl TestApp {
             database_url: tdb.url.clone(),
             ..Config::default()
         };
+        // Bulk may go at any hour in tests (CI runs at night too); a test of the send window
+        // sets its own.
+        config.alerts.send_window = "00:00-24:00".into();
         tweak(&mut config);
         TestApp::over(AppState::with_db(config, tdb.db.clone()).unwrap(), tdb)
     }
@@ -76,7 +79,10 @@ impl TestApp {
     ) -> (StatusCode, String) {
         let mut req = match method {
             "POST" => test::TestRequest::post(),
-            _ => test::TestRequest::get(),
+            "PUT" => test::TestRequest::put(),
+            "DELETE" => test::TestRequest::delete(),
+            "GET" => test::TestRequest::get(),
+            other => panic!("no test request for method {other}"),
         }
         .uri(uri);
         for (k, v) in headers {
