@@ -85,7 +85,7 @@ const PROJECTS: &[DemoProject] = &[
     ),
 ];
 
-/// (username, name, role, department)
+/// (username, name, role, a liaison's department or a broker's agency)
 const USERS: &[(&str, &str, UserRole, Option<&str>)] = &[
     ("admin", "系统管理员", UserRole::Admin, None),
     ("kezhang", "卓玛（科长）", UserRole::Supervisor, None),
@@ -93,7 +93,16 @@ const USERS: &[(&str, &str, UserRole, Option<&str>)] = &[
     ("dawa", "达瓦", UserRole::Inspector, None),
     ("fagai", "发改委联络员", UserRole::Liaison, Some("发改")),
     ("jiaotong", "交通局联络员", UserRole::Liaison, Some("交通")),
+    ("yangjin", "央金（就业服务）", UserRole::Officer, None),
+    (
+        "norbu",
+        "诺布（劳务经纪人）",
+        UserRole::Broker,
+        Some(DEMO_AGENCY),
+    ),
 ];
+
+const DEMO_AGENCY: &str = "拉萨诺布劳务有限公司";
 
 /// Workers' texts, one conversation each: (phone, messages, days ago).
 const CONVERSATIONS: &[(&str, &[&str], i64)] = &[
@@ -201,7 +210,68 @@ pub async fn run(state: &AppState) -> Result<Vec<DemoLogin>, DemoError> {
     }
     let st = state.clone();
     state.db.run(move |c| progress(&st, c)).await?;
+    let st = state.clone();
+    state.db.run(move |c| job_alerts(&st, c)).await?;
     Ok(logins)
+}
+
+/// Forty workers on the register who asked for job alerts by SMS, and a broker's notice
+/// waiting for the officer.
+fn job_alerts(state: &AppState, c: &mut DbConn) -> Result<(), DemoError> {
+    use crate::alerts::{notices, register};
+    use crate::db::models::Language;
+    let langs = [Language::Bo, Language::Zh, Language::Both];
+    let trades = ["construction", "transport", "farming", "catering"];
+    for i in 0..40usize {
+        let phone = format!("+86139089{i:05}");
+        let contact = crate::conversations::inbound::contact_for(c, &phone)?;
+        crate::conversations::inbound::choose_language(c, &phone, langs[i % 3].as_str())?;
+        let county = &state.config.counties[i % state.config.counties.len()].zh;
+        register::subscribe(
+            c,
+            &contact.id,
+            &register::Subscription {
+                alert_county: None,
+                outside_ok: i % 4 == 0,
+                trades: vec![trades[i % 4].to_string()],
+            },
+            "demo: subscribed by SMS",
+        )?;
+        diesel::update(crate::db::schema::workers::table.find(&contact.id))
+            .set(crate::db::schema::workers::county.eq(county))
+            .execute(c)?;
+    }
+    let today = state.config.today();
+    let env = notices::Env {
+        alerts: &state.config.alerts,
+        counties: &state.config.counties,
+        templates: &state.templates,
+        country_code: &state.config.default_country_code,
+        today,
+    };
+    let input = notices::NoticeInput {
+        title: "拉萨北环路工地招钢筋工".into(),
+        employer: "西藏天路建设有限公司".into(),
+        county: state.config.counties[0].zh.clone(),
+        trade: "construction".into(),
+        workers_wanted: "20".into(),
+        wage: "260".into(),
+        wage_unit: "day".into(),
+        pay_terms: "按月发放，每月10日前打到本人银行卡".into(),
+        start_on: (today + chrono::Duration::days(7)).to_string(),
+        duration: "3个月".into(),
+        board_lodging: "both".into(),
+        contact_phone: "13908900001".into(),
+        project_code: PROJECTS[0].0.into(),
+        valid_until: (today + chrono::Duration::days(14)).to_string(),
+        ..notices::NoticeInput::default()
+    };
+    let mut valid =
+        notices::validate(&env, &input).map_err(|e| DemoError::Other(format!("{e:?}")))?;
+    valid.text_bo = notices::draft(&env, &valid, "bo").ok();
+    let n = notices::create(c, &valid, DEMO_AGENCY, "user:norbu")?;
+    notices::submit(c, &n.id, "user:norbu").map_err(|e| DemoError::Other(e.to_string()))?;
+    Ok(())
 }
 
 fn seed(state: &AppState, c: &mut DbConn) -> Result<Vec<DemoLogin>, DemoError> {
@@ -238,8 +308,8 @@ fn seed(state: &AppState, c: &mut DbConn) -> Result<Vec<DemoLogin>, DemoError> {
                 username,
                 display_name: name,
                 role: *role,
-                department: *dept,
-                agency: None,
+                department: dept.filter(|_| *role == UserRole::Liaison),
+                agency: dept.filter(|_| *role == UserRole::Broker),
                 password: &pw,
             },
         )

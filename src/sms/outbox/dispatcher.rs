@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{
-    alert_still_wanted, claim, defer_bulk, mark_attempt_failed, mark_cancelled, mark_expired,
+    bulk_still_wanted, claim, defer_bulk, mark_attempt_failed, mark_cancelled, mark_expired,
     mark_sent, release,
 };
 use crate::db::models::{MessageStatus, PRIORITY_BULK};
@@ -107,10 +107,10 @@ impl Worker {
                 return Step::Worked;
             }
         }
-        if msg.notice_id.is_some() {
-            // A worker who opted out while the notice was sending gets nothing more.
+        if msg.priority >= PRIORITY_BULK {
+            // A worker who opted out while a bulk send was under way gets nothing more.
             let m = msg.clone();
-            let wanted = self.state.db.run(move |c| alert_still_wanted(c, &m)).await;
+            let wanted = self.state.db.run(move |c| bulk_still_wanted(c, &m)).await;
             if matches!(wanted, Ok(false)) {
                 self.record(move |c| mark_cancelled(c, &msg, &token, "opted out before sending"))
                     .await;

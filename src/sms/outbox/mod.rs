@@ -574,19 +574,26 @@ pub fn mark_cancelled(
     })
 }
 
-/// Whether an alert may still go to its worker: not opted out, consent not withdrawn.
-pub fn alert_still_wanted(conn: &mut DbConn, msg: &Message) -> Result<bool, DbError> {
+/// Whether a bulk message may still go to its worker: not opted out since it was queued,
+/// and for a job alert, consent to alerts not withdrawn.
+pub fn bulk_still_wanted(conn: &mut DbConn, msg: &Message) -> Result<bool, DbError> {
     use crate::db::schema::{contacts, workers};
     let opted_out: bool = contacts::table
         .find(&msg.contact_id)
         .select(contacts::opted_out)
         .first(conn)?;
+    if opted_out {
+        return Ok(false);
+    }
+    if msg.notice_id.is_none() {
+        return Ok(true);
+    }
     let consent: Option<bool> = workers::table
         .find(&msg.contact_id)
         .select(workers::alerts_consent)
         .first(conn)
         .optional()?;
-    Ok(!opted_out && consent.unwrap_or(false))
+    Ok(consent.unwrap_or(false))
 }
 
 /// Cancels the alerts still waiting for a worker who has just opted out; returns how many.
