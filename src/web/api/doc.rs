@@ -26,12 +26,17 @@ use super::schema::ErrorBody;
         super::list_projects,
         super::project_detail,
         super::import_projects,
+        super::workers::list_workers,
+        super::workers::get_worker,
+        super::workers::put_worker,
+        super::workers::import_workers,
     ),
     components(responses(Unauthorized, Unavailable)),
     modifiers(&BearerToken),
     tags(
         (name = "cases", description = "Wage-arrears cases: lists, details, identities, actions"),
         (name = "projects", description = "The construction project registry"),
+        (name = "workers", description = "The labour-force register (admin and officer tokens only)"),
         (name = "api", description = "About the API itself"),
     ),
 )]

@@ -33,6 +33,13 @@ impl Roles for Supervisors {
     const ALLOWED: &'static [UserRole] = &[UserRole::Admin, UserRole::Supervisor];
 }
 
+/// The labour-force register: employment-service officers and admins (never a broker, an
+/// inspector or a liaison).
+pub struct Officers;
+impl Roles for Officers {
+    const ALLOWED: &'static [UserRole] = &[UserRole::Admin, UserRole::Officer];
+}
+
 /// Users and departments: admins only.
 pub struct Admins;
 impl Roles for Admins {
@@ -47,6 +54,7 @@ pub struct Authorized<R: Roles> {
 
 pub type CaseWorker = Authorized<CaseWorkers>;
 pub type Admin = Authorized<Admins>;
+pub type Officer = Authorized<Officers>;
 
 impl<R: Roles> Authorized<R> {
     pub fn me(&self) -> &Me {

@@ -14,6 +14,7 @@ mod queue;
 mod referrals;
 mod report;
 mod simulator;
+mod workers;
 
 use crate::secret::Secret;
 use actix_web::dev::ServiceResponse;
@@ -46,7 +47,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/channels", web::get().to(admin::channels))
         .route("/simulator", web::get().to(simulator::page))
         .route("/reports", web::get().to(report::page))
-        .route("/reports/{month}.csv", web::get().to(report::csv));
+        .route("/reports/{month}.csv", web::get().to(report::csv))
+        .route("/workers", web::get().to(workers::list))
+        .route("/workers.csv", web::get().to(workers::csv))
+        .route("/workers/{id}", web::get().to(workers::page));
     for (path, route) in POSTS {
         scope = scope.route(path, route());
     }
@@ -79,6 +83,9 @@ const POSTS: &[(&str, MakeRoute)] = &[
     ("/departments", || web::post().to(admin::departments_post)),
     ("/jobs/{id}/retry", || web::post().to(admin::retry_job)),
     ("/simulator", || web::post().to(simulator::send)),
+    // Before `/workers/{id}`, which would take "invite" for an id.
+    ("/workers/invite", || web::post().to(workers::invite)),
+    ("/workers/{id}", || web::post().to(workers::save)),
 ];
 
 /// The paths of the console's CSRF-checked POST routes, under `/console` (for the tests).
@@ -204,6 +211,7 @@ fn me_json(me: &Me) -> Value {
         "department": me.user.department,
         "csrf": me.csrf,
         "works_cases": me.works_cases(),
+        "runs_alerts": me.role.runs_alerts(),
         "is_admin": me.role == crate::accounts::users::UserRole::Admin,
         "is_supervisor": matches!(me.role, crate::accounts::users::UserRole::Admin | crate::accounts::users::UserRole::Supervisor),
     })
