@@ -1174,3 +1174,111 @@ impl From<diesel::result::Error> for InviteError {
         InviteError::Db(e.into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> Rules {
+        Rules {
+            counties: vec!["城关区".into(), "曲水县".into()],
+            trades: super::super::default_trades(),
+            country_code: "86".into(),
+            this_year: 2026,
+        }
+    }
+
+    fn messages(csv: &str) -> Vec<String> {
+        parse_csv(&rules(), csv.as_bytes())
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn chinese_and_english_headers_read_the_same_row() {
+        let zh = "电话,姓名,县区,性别,出生年份,工种,语言,就业状态,同意接收招工信息,同意方式\n\
+                  139 0000 0001,扎西,城关区,男,1990,建筑、运输,藏文,求职,是,村委会纸质签字 2026-11-03\n";
+        let en = "Phone,name,county,gender,birth_year,trades,language,employment,consent,consent_source\n\
+                  +8613900000001,扎西,城关区,m,1990,construction transport,bo,seeking,yes,村委会纸质签字 2026-11-03\n";
+        let a = parse_csv(&rules(), zh.as_bytes()).unwrap();
+        let b = parse_csv(&rules(), en.as_bytes()).unwrap();
+        assert_eq!(a, b);
+        let r = &a[0];
+        assert_eq!(r.line, 2);
+        assert_eq!(r.phone, "+8613900000001");
+        assert_eq!(r.gender, Some(Some(Gender::Male)));
+        assert_eq!(r.birth_year, Some(Some(1990)));
+        assert_eq!(
+            r.trades,
+            Some(vec!["construction".to_string(), "transport".to_string()])
+        );
+        assert_eq!(r.language, Some(Language::Bo));
+        assert_eq!(r.consent.as_deref(), Some("村委会纸质签字 2026-11-03"));
+        // Columns the file lacks are left alone.
+        assert_eq!(r.township, None);
+        assert_eq!(r.training, None);
+    }
+
+    #[test]
+    fn trades_separated_every_way_and_named_every_way() {
+        let csv = "电话,工种\n13900000001,建筑，家政;运输 security、其他、建筑\n";
+        let rows = parse_csv(&rules(), csv.as_bytes()).unwrap();
+        assert_eq!(
+            rows[0].trades.as_deref().unwrap(),
+            ["construction", "domestic", "transport", "security", "other"]
+        );
+    }
+
+    #[test]
+    fn every_bad_cell_is_named_by_line_and_column() {
+        let csv = "电话,县区,出生年份,工种,性别,同意接收招工信息\n\
+                   12345,城关区,1990,建筑,男,否\n\
+                   13900000002,拉萨县,199O,挖掘,x,是\n\
+                   13900000003,,,,,\n\
+                   139-0000-0003,,,,,\n\
+                   13900000004,,2015,,,\n";
+        assert_eq!(
+            messages(csv),
+            [
+                "line 2: 电话 \"12345\" is not a phone number: the phone number is too short",
+                "line 3: 县区 \"拉萨县\" is not one of the counties: 城关区, 曲水县",
+                "line 3: 性别 \"x\" is not one of 男, 女, m, f",
+                "line 3: 出生年份 \"199O\" is not a year from 1930 to 2010",
+                "line 3: 工种 \"挖掘\" is not a trade; the trades are 建筑、运输、家政、民族手工艺、餐饮、保安保洁、农牧、旅游、其他",
+                "line 3: 同意接收招工信息 \"是\" needs 同意方式 (consent_source): how and when the worker agreed",
+                "line 5: 电话 \"139-0000-0003\" appears twice (also line 4)",
+                "line 6: 出生年份 \"2015\" is not a year from 1930 to 2010",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_header_without_a_phone_or_with_strangers_is_refused() {
+        assert_eq!(
+            messages("姓名,备注\n扎西,x\n"),
+            [
+                "line 1: unknown column \"备注\"; the columns are 电话/phone, 姓名/name, 县区/county, 乡镇/township, 村/village, 性别/gender, 出生年份/birth_year, 工种/trades, 培训/training, 语言/language, 就业状态/employment, 同意接收招工信息/consent, 同意方式/consent_source",
+                "line 1: no column 电话 (phone)",
+            ]
+        );
+    }
+
+    #[test]
+    fn no_or_empty_consent_gives_nothing() {
+        let csv = "电话,同意接收招工信息,同意方式\n13900000001,否,签字\n13900000002,,签字\n";
+        let rows = parse_csv(&rules(), csv.as_bytes()).unwrap();
+        assert!(rows.iter().all(|r| r.consent.is_none()));
+    }
+
+    #[test]
+    fn a_phone_search_is_told_from_a_name() {
+        assert_eq!(
+            Search::parse("139 0000 0001", "86"),
+            Search::Phone("+8613900000001".into())
+        );
+        assert_eq!(Search::parse("扎西", "86"), Search::Name("扎西".into()));
+        assert_eq!(Search::parse("  ", "86"), Search::None);
+    }
+}

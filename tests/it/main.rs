@@ -19,6 +19,7 @@ mod kannel_harness;
 mod outbox;
 mod projects;
 mod referrals;
+mod register;
 mod reports;
 mod schema;
 mod sms_budget;

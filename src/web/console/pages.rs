@@ -59,7 +59,7 @@ mod tests {
         for s in crate::cases::rules::CaseState::ALL {
             keys.push(format!("state.{}", s.as_str()));
         }
-        for role in ["admin", "supervisor", "inspector", "liaison"] {
+        for role in crate::accounts::users::UserRole::ALL {
             keys.push(format!("role.{role}"));
         }
         for a in [
@@ -89,6 +89,10 @@ mod tests {
             "callback_requested",
             "callback_done",
             "complaint_kept_for_callback",
+            "worker_created",
+            "worker_updated",
+            "workers_invited",
+            "workers_exported",
         ] {
             keys.push(format!("action.{a}"));
         }
@@ -103,6 +107,19 @@ mod tests {
         }
         for s in crate::db::models::JobStatus::ALL {
             keys.push(format!("jobs.{s}"));
+        }
+        for e in crate::alerts::Employment::ALL {
+            keys.push(format!("employment.{e}"));
+        }
+        for l in crate::db::models::Language::ALL {
+            keys.push(format!("language.{l}"));
+        }
+        for g in crate::alerts::Gender::ALL {
+            keys.push(format!("gender.{g}"));
+        }
+        // A rejected edit names each bad field.
+        for c in crate::alerts::register::COLUMNS {
+            keys.push(format!("workers.invalid.{}", c.en));
         }
         let missing: Vec<&String> = keys.iter().filter(|k| p.t(k) == **k).collect();
         assert!(missing.is_empty(), "no string for {missing:?}");

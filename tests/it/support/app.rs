@@ -76,6 +76,7 @@ impl TestApp {
     ) -> (StatusCode, String) {
         let mut req = match method {
             "POST" => test::TestRequest::post(),
+            "PUT" => test::TestRequest::put(),
             _ => test::TestRequest::get(),
         }
         .uri(uri);
