@@ -633,3 +633,52 @@ async fn the_api_serves_officers_and_refuses_brokers_inspectors_and_liaisons() {
     assert_eq!(worker(&app, "+8613900000001").name.as_deref(), Some("扎西"));
     assert!(app.contact("+8613900000061").is_none());
 }
+
+#[test]
+fn the_workers_commands_import_export_and_invite() {
+    use crate::support::process::hotline_command as hotline;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("w.db").display());
+    let run = |args: &[&str]| {
+        let out = hotline()
+            .args(args)
+            .current_dir(dir.path())
+            .env("HOTLINE_DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for verb in ["import", "export", "invite"] {
+        let (ok, out, _) = run(&["workers", verb, "--help"]);
+        assert!(ok && out.contains("Usage: hotline workers"), "{verb}: {out}");
+    }
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "电话,县区\n13900000001,拉萨县\n12,城关区\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run(&["workers", "import", "bad.csv"]);
+    assert!(!ok);
+    assert!(
+        err.contains("line 2: 县区 \"拉萨县\"") && err.contains("line 3: 电话 \"12\""),
+        "{err}"
+    );
+    std::fs::write(dir.path().join("a.csv"), ZH_FILE).unwrap();
+    let (ok, out, err) = run(&["workers", "import", "a.csv"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "imported a.csv: 3 new, 0 updated");
+    let (ok, _, err) = run(&["workers", "export", "--out", "out.csv"]);
+    assert!(ok, "{err}");
+    let exported = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+    assert!(exported.starts_with("\u{FEFF}电话,姓名"), "{exported}");
+    assert_eq!(exported.lines().count(), 4);
+    let (ok, out, err) = run(&["workers", "invite"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("2 invitation(s) queued"), "{out}");
+    let (_, out, _) = run(&["workers", "invite"]);
+    assert!(out.starts_with("0 invitation(s) queued"), "{out}");
+}
