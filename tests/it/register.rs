@@ -486,6 +486,8 @@ async fn an_edit_is_checked_like_an_import_and_audited_with_before_and_after() {
     );
     let page = c.get(&format!("{uri}?saved=true")).await;
     assert!(page.body.contains("姓名：扎西 → 扎西多吉"), "{}", page.body);
+    assert!(page.body.contains("工种：建筑、运输 → 建筑、旅游"), "{}", page.body);
+    assert!(page.body.contains("培训：挖掘机操作 → （空）"));
 }
 
 #[actix_web::test]
@@ -654,7 +656,10 @@ fn the_workers_commands_import_export_and_invite() {
     };
     for verb in ["import", "export", "invite"] {
         let (ok, out, _) = run(&["workers", verb, "--help"]);
-        assert!(ok && out.contains("Usage: hotline workers"), "{verb}: {out}");
+        assert!(
+            ok && out.contains("Usage: hotline workers"),
+            "{verb}: {out}"
+        );
     }
     std::fs::write(
         dir.path().join("bad.csv"),

@@ -120,6 +120,7 @@ mod tests {
         // A rejected edit names each bad field.
         for c in crate::alerts::register::COLUMNS {
             keys.push(format!("workers.invalid.{}", c.en));
+            keys.push(format!("workers.field.{}", c.en));
         }
         let missing: Vec<&String> = keys.iter().filter(|k| p.t(k) == **k).collect();
         assert!(missing.is_empty(), "no string for {missing:?}");

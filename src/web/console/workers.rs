@@ -238,7 +238,7 @@ async fn worker_page(
         Some(me),
         "worker",
         json!({
-            "title": format!("{} {}", state.pages.t("workers.worker"), worker["phone"].as_str().unwrap_or_default()),
+            "title": state.pages.t("workers.page_title").replace("{{phone}}", worker["phone"].as_str().unwrap_or_default()),
             "nav": "workers",
             "worker": worker,
             "timeline": timeline,
@@ -258,18 +258,29 @@ fn changes(state: &WebState, detail: &Value) -> Vec<String> {
     let Some(map) = detail["changes"].as_object() else {
         return Vec::new();
     };
-    let show = |v: &Value| match v {
-        Value::Null => "—".to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
     map.iter()
         .map(|(field, c)| {
-            let name = match register::column_of(field) {
-                Some(i) => COLUMNS[i].zh.to_string(),
-                None => state.pages.t(&format!("workers.field.{field}")),
+            // Stored codes as the page names them.
+            let show = |v: &Value| match (field.as_str(), v) {
+                (_, Value::Null) => state.pages.t("workers.empty"),
+                ("trades", Value::String(s)) => {
+                    register::trades_zh(&state.config.alerts.trades, &crate::alerts::split_codes(s))
+                }
+                ("gender" | "employment" | "language", Value::String(s)) => {
+                    state.pages.t(&format!("{field}.{s}"))
+                }
+                (_, Value::String(s)) => s.clone(),
+                (_, other) => other.to_string(),
             };
-            format!("{name}：{} → {}", show(&c["before"]), show(&c["after"]))
+            state
+                .pages
+                .t("workers.change")
+                .replace(
+                    "{{field}}",
+                    &state.pages.t(&format!("workers.field.{field}")),
+                )
+                .replace("{{before}}", &show(&c["before"]))
+                .replace("{{after}}", &show(&c["after"]))
         })
         .collect()
 }
@@ -326,11 +337,15 @@ pub async fn save(
             let texts: Vec<String> = columns
                 .iter()
                 .map(|&c| {
-                    format!(
-                        "{}：{}",
-                        COLUMNS[c].zh,
-                        state.pages.t(&format!("workers.invalid.{}", COLUMNS[c].en))
-                    )
+                    let en = COLUMNS[c].en;
+                    state
+                        .pages
+                        .t("workers.invalid_field")
+                        .replace("{{field}}", &state.pages.t(&format!("workers.field.{en}")))
+                        .replace(
+                            "{{reason}}",
+                            &state.pages.t(&format!("workers.invalid.{en}")),
+                        )
                 })
                 .collect();
             let flash = json!({ "ok": false, "texts": texts });
