@@ -486,7 +486,11 @@ async fn an_edit_is_checked_like_an_import_and_audited_with_before_and_after() {
     );
     let page = c.get(&format!("{uri}?saved=true")).await;
     assert!(page.body.contains("姓名：扎西 → 扎西多吉"), "{}", page.body);
-    assert!(page.body.contains("工种：建筑、运输 → 建筑、旅游"), "{}", page.body);
+    assert!(
+        page.body.contains("工种：建筑、运输 → 建筑、旅游"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("培训：挖掘机操作 → （空）"));
 }
 

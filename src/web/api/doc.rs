@@ -14,7 +14,7 @@ use super::schema::ErrorBody;
     info(
         title = "hotline API",
         version = "1",
-        description = "Wage-arrears cases filed by workers over SMS, for labour inspectors and department liaisons. Every route needs `Authorization: Bearer <token>` (`hotline token create --role admin|inspector|liaison --name NAME`); each operation says which roles it admits. Errors are JSON `{\"error\": reason}`. Dates are the bureau's (Asia/Shanghai); deadlines count working days on the official calendar with the regional layer.\n\nThis document is generated from the server's code.",
+        description = "Wage-arrears cases filed by workers over SMS, for labour inspectors and department liaisons; the labour-force register, for employment-service officers. Every route needs `Authorization: Bearer <token>` (`hotline token create --role admin|inspector|liaison|officer --name NAME`); each operation says which roles it admits. Errors are JSON `{\"error\": reason}`. Dates are the bureau's (Asia/Shanghai); deadlines count working days on the official calendar with the regional layer.\n\nThis document is generated from the server's code.",
     ),
     servers((url = "/api/v1")),
     paths(
