@@ -79,17 +79,6 @@ pub fn get_listed(conn: &mut DbConn, contact_id: &ContactId) -> Result<Option<Li
         .map(|(worker, contact)| Listed { worker, contact }))
 }
 
-/// A worker and their contact by (normalised) phone number.
-pub fn get_by_phone(conn: &mut DbConn, phone: &str) -> Result<Option<Listed>, DbError> {
-    Ok(workers::table
-        .inner_join(contacts::table)
-        .filter(contacts::phone.eq(phone))
-        .select((Worker::as_select(), Contact::as_select()))
-        .first::<(Worker, Contact)>(conn)
-        .optional()?
-        .map(|(worker, contact)| Listed { worker, contact }))
-}
-
 /// What a worker chose in the SMS subscription dialog.
 #[derive(Debug, Clone, Default)]
 pub struct Subscription {
@@ -958,6 +947,8 @@ pub struct Counts {
 
 type Boxed<'a> = workers::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
 
+/// The filter as SQL. `contact`: the result of a search by phone, looked up already (Some(None):
+/// a number of no one, which finds nobody).
 fn filtered<'a>(f: &'a Filter, contact: Option<Option<ContactId>>) -> Boxed<'a> {
     let mut b = workers::table.into_boxed();
     if let Some(c) = &f.county {
@@ -988,6 +979,7 @@ fn filtered<'a>(f: &'a Filter, contact: Option<Option<ContactId>>) -> Boxed<'a> 
     match contact {
         None => {}
         Some(Some(id)) => b = b.filter(workers::contact_id.eq(id)),
+        // The primary key is never null: nobody.
         Some(None) => b = b.filter(workers::contact_id.is_null()),
     }
     b
