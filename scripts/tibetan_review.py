@@ -19,6 +19,8 @@ WORD_SOURCES = [
     ("src/text/digits.rs", r'"([\u0F00-\u0FFF][^"]*)"'),
     ("src/text/numerals.rs", r'"([\u0F00-\u0FFF][^"]*)"'),
     ("src/config.rs", r'"([\u0F00-\u0FFF][^"]*)"'),
+    ("src/alerts/mod.rs", r'"([\u0F00-\u0FFF][^"]*)"'),
+    ("src/alerts/register.rs", r'"([\u0F00-\u0FFF][^"]*)"'),
 ]
 
 

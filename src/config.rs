@@ -461,6 +461,18 @@ impl Config {
         self.local(utc).format("%Y-%m-%d %H:%M").to_string()
     }
 
+    /// What the labour-force register's values are checked against: the counties, the
+    /// trades, the default country code and this year.
+    pub fn register_rules(&self) -> crate::alerts::register::Rules {
+        use chrono::Datelike;
+        crate::alerts::register::Rules {
+            counties: self.counties.iter().map(|c| c.zh.clone()).collect(),
+            trades: self.alerts.trades.clone(),
+            country_code: self.default_country_code.clone(),
+            this_year: self.today().year(),
+        }
+    }
+
     /// When bulk messages (alerts) may go out.
     pub fn bulk_window(&self) -> crate::sms::outbox::Window {
         let (start, end) = self.alerts.window();

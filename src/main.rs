@@ -53,6 +53,12 @@ enum Command {
         #[command(subcommand)]
         command: ProjectsCommand,
     },
+    /// The labour-force register (劳动力资源台账): `workers import FILE.csv`,
+    /// `workers export [--out FILE]`, `workers invite`.
+    Workers {
+        #[command(subcommand)]
+        command: WorkersCommand,
+    },
     /// Gateways: `channels test ID --to PHONE` sends one SMS through a configured channel, not
     /// through the outbox, and says what the gateway answered.
     Channels {
@@ -119,6 +125,27 @@ enum ProjectsCommand {
 }
 
 #[derive(Subcommand)]
+enum WorkersCommand {
+    /// Add and update workers from a CSV file (columns: see README, "Labour-force register").
+    /// Nothing is written if any row is bad. Consent comes only from a consent column saying
+    /// yes with how it was recorded; an import never removes a consent.
+    Import {
+        /// CSV, UTF-8, with a header row (Chinese or English column names).
+        file: PathBuf,
+    },
+    /// Write the whole register as CSV (Chinese headers, UTF-8 with a BOM for Excel), in the
+    /// columns `workers import` reads.
+    Export {
+        /// The file to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Queue the one-time SMS invitation to job alerts for every register worker without
+    /// consent, never invited and not opted out. Running it again invites no one twice.
+    Invite,
+}
+
+#[derive(Subcommand)]
 enum UserCommand {
     /// Add a console user; the password is the first line of standard input.
     Add {
@@ -177,6 +204,7 @@ fn main() -> ExitCode {
         Command::Projects {
             command: ProjectsCommand::Import { file },
         } => import_projects(&config, &file),
+        Command::Workers { command } => workers(config, command),
         Command::Demo => runtime.block_on(demo(config)),
         Command::Channels {
             command: ChannelsCommand::Test { id, to, lang, text },
@@ -373,6 +401,57 @@ fn import_projects(config: &Config, file: &std::path::Path) -> anyhow::Result<()
         report.inserted,
         report.updated
     );
+    Ok(())
+}
+
+fn workers(config: Config, command: WorkersCommand) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use hotline::alerts::register;
+    let actor = "cli";
+    match command {
+        WorkersCommand::Import { file } => {
+            let reader =
+                std::fs::File::open(&file).with_context(|| format!("{}", file.display()))?;
+            let db = hotline::db::Db::connect(&config.database_url, 1)?;
+            db.migrate()?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let report = register::import_csv(
+                &mut *db.get()?,
+                &config.register_rules(),
+                reader,
+                &name,
+                actor,
+            )
+            .with_context(|| format!("{}", file.display()))?;
+            println!(
+                "imported {}: {} new, {} updated",
+                file.display(),
+                report.inserted,
+                report.updated
+            );
+        }
+        WorkersCommand::Export { out } => {
+            let db = hotline::db::Db::connect(&config.database_url, 1)?;
+            db.migrate()?;
+            let mut conn = db.get()?;
+            let bytes = register::export_csv(&mut conn, &config.alerts.trades)?;
+            hotline::cases::audit_about(&mut conn, "workers", actor, "workers_exported", None)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, &bytes).with_context(|| format!("{}", path.display()))?
+                }
+                None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
+            }
+        }
+        WorkersCommand::Invite => {
+            let state = hotline::AppState::new(config)?;
+            let n = register::invite(&state, &mut *state.db.get()?, actor)?;
+            println!("{n} invitation(s) queued; `hotline serve` sends them in the send window");
+        }
+    }
     Ok(())
 }
 

@@ -292,7 +292,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<ProjectRow>, Vec<Problem>> {
 
 /// The line a record starts on. csv positions a record where reading it began, which is before
 /// any blank lines it skipped on the way.
-fn start_line(bytes: &[u8], pos: &csv::Position) -> u64 {
+pub(crate) fn start_line(bytes: &[u8], pos: &csv::Position) -> u64 {
     let skipped = bytes
         .get(pos.byte() as usize..)
         .unwrap_or_default()
@@ -303,7 +303,7 @@ fn start_line(bytes: &[u8], pos: &csv::Position) -> u64 {
     pos.line() + skipped as u64
 }
 
-fn utf8_fields(record: &csv::ByteRecord) -> Result<Vec<&str>, String> {
+pub(crate) fn utf8_fields(record: &csv::ByteRecord) -> Result<Vec<&str>, String> {
     record
         .iter()
         .map(std::str::from_utf8)
@@ -479,7 +479,7 @@ fn check_code(code: &str) -> Result<(), String> {
 }
 
 /// 是/否, yes/no, true/false, 1/0, Y/N (Latin in any case).
-fn parse_yes_no(s: &str) -> Option<bool> {
+pub(crate) fn parse_yes_no(s: &str) -> Option<bool> {
     match s.trim().to_ascii_lowercase().as_str() {
         "是" | "yes" | "true" | "1" | "y" => Some(true),
         "否" | "no" | "false" | "0" | "n" => Some(false),

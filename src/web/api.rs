@@ -8,6 +8,7 @@
 mod doc;
 pub mod notices;
 pub mod schema;
+mod workers;
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -57,6 +58,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/projects/import", web::post().to(import_projects))
             .route("/projects/{code}", web::get().to(project_detail))
             .configure(notices::routes)
+            .route("/workers", web::get().to(workers::list_workers))
+            .route("/workers/import", web::post().to(workers::import_workers))
+            .route("/workers/{phone}", web::get().to(workers::get_worker))
+            .route("/workers/{phone}", web::put().to(workers::put_worker))
             .default_service(web::to(|| async {
                 ApiError::NotFound("no such API route".into()).error_response()
             })),

@@ -529,9 +529,14 @@ async fn the_openapi_document_describes_every_route() {
                 "/api/v1{}",
                 path.replace("{reference}", &reference)
                     .replace("{code}", "P2026-001")
+                    .replace("{phone}", "13900000071")
             );
-            let (s, v) = if path == "/projects/import" {
-                let csv = "code,name_zh,county,department,government_invested\nP2026-001,拉萨北环路改造工程,城关区,交通,yes\n";
+            let (s, v) = if path.ends_with("/import") {
+                let csv = if path == "/projects/import" {
+                    "code,name_zh,county,department,government_invested\nP2026-001,拉萨北环路改造工程,城关区,交通,yes\n"
+                } else {
+                    "phone,name\n13900000071,扎西\n"
+                };
                 let auth = format!("Bearer {admin}");
                 let (s, t) = app
                     .request_with(
@@ -543,8 +548,11 @@ async fn the_openapi_document_describes_every_route() {
                     .await;
                 (s, serde_json::from_str(&t).unwrap())
             } else {
-                let body =
-                    (method == "post").then(|| json!({"action": "assign", "to": "inspector-li"}));
+                let body = match method.as_str() {
+                    "post" => Some(json!({"action": "assign", "to": "inspector-li"})),
+                    "put" => Some(json!({"name": "扎西", "county": "城关区"})),
+                    _ => None,
+                };
                 app.api(&method.to_uppercase(), &uri, &admin, body).await
             };
             assert_eq!(s, StatusCode::OK, "{method} {uri}: {v}");
@@ -570,6 +578,10 @@ async fn the_openapi_document_describes_every_route() {
         "POST /notices/{code}/reject",
         "POST /notices/{code}/cancel",
         "GET /notices/{code}/results",
+        "GET /workers",
+        "GET /workers/{phone}",
+        "PUT /workers/{phone}",
+        "POST /workers/import",
     ];
     let mut served = served.to_vec();
     served.sort();

@@ -250,6 +250,13 @@ fn row_counts(app: &TestApp) -> Vec<(&'static str, i64)> {
             audit_events::table.count().get_result(c).unwrap(),
         ),
         ("messages", messages::table.count().get_result(c).unwrap()),
+        (
+            "workers",
+            hotline::db::schema::workers::table
+                .count()
+                .get_result(c)
+                .unwrap(),
+        ),
         ("contacts", contacts::table.count().get_result(c).unwrap()),
         ("users", users::table.count().get_result(c).unwrap()),
         (

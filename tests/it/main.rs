@@ -22,6 +22,7 @@ mod notices_console;
 mod outbox;
 mod projects;
 mod referrals;
+mod register;
 mod reports;
 mod schema;
 mod sms_budget;

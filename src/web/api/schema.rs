@@ -433,6 +433,126 @@ pub struct ImportProblems {
     pub problems: Vec<ImportProblem>,
 }
 
+/// A worker on the labour-force register (劳动力资源台账).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Worker)]
+pub struct WorkerView {
+    pub contact_id: String,
+    /// The whole number (E.164) on a worker's own route; masked (`+86139****0001`) in lists.
+    pub phone: String,
+    pub name: Option<String>,
+    /// One of the bureau's counties (`counties` in the configuration), in Chinese.
+    pub county: Option<String>,
+    pub township: Option<String>,
+    pub village: Option<String>,
+    /// `m` or `f`.
+    pub gender: Option<String>,
+    pub birth_year: Option<i32>,
+    /// Trade codes (`alerts.trades`), e.g. `construction`.
+    pub trades: Vec<String>,
+    pub training: Option<String>,
+    /// `bo`, `zh` or `both`; null when the worker has not chosen (answers follow their script).
+    pub language: Option<String>,
+    /// `seeking`, `working` or `not_seeking`.
+    pub employment: String,
+    /// The worker stopped bulk SMS (STOP): no alert and no invitation reaches them.
+    pub opted_out: bool,
+    /// Consent to job alerts, and its proof: when and how it was given.
+    pub alerts_consent: bool,
+    pub consent_at: Option<NaiveDateTime>,
+    pub consent_source: Option<String>,
+    /// When the one-time invitation SMS was queued.
+    pub invited_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl WorkerView {
+    pub fn new(l: &crate::alerts::register::Listed, masked: bool) -> WorkerView {
+        let (w, c) = (&l.worker, &l.contact);
+        WorkerView {
+            contact_id: w.contact_id.to_string(),
+            phone: if masked {
+                crate::text::mask_phone(&c.phone)
+            } else {
+                c.phone.clone()
+            },
+            name: w.name.clone(),
+            county: w.county.clone(),
+            township: w.township.clone(),
+            village: w.village.clone(),
+            gender: w.gender.clone(),
+            birth_year: w.birth_year,
+            trades: w.trade_codes(),
+            training: w.training.clone(),
+            language: c.language_chosen.then(|| c.language.to_string()),
+            employment: w.employment.to_string(),
+            opted_out: c.opted_out,
+            alerts_consent: w.alerts_consent,
+            consent_at: w.consent_at,
+            consent_source: w.consent_source.clone(),
+            invited_at: w.invited_at,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        }
+    }
+}
+
+/// A page of the register.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkerList {
+    pub items: Vec<WorkerView>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+/// A worker's details to create or update, checked as an import row is. Every field is
+/// optional: one left out stays as it is; `null` or `""` clears it (language and employment:
+/// stay). Values may be written as in the CSV file (Chinese or English).
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)] // read as JSON by field name; this type is the document's
+pub struct WorkerInput {
+    pub name: Option<String>,
+    #[schema(example = "城关区")]
+    pub county: Option<String>,
+    pub township: Option<String>,
+    pub village: Option<String>,
+    /// 男/女, m/f.
+    pub gender: Option<String>,
+    #[schema(example = 1990)]
+    pub birth_year: Option<i32>,
+    /// Trade codes or Chinese names, as a list or one text separated by 、，, ; or spaces.
+    #[schema(example = json!(["construction", "运输"]))]
+    pub trades: Option<Vec<String>>,
+    pub training: Option<String>,
+    /// 藏文/中文/双语 or bo/zh/both.
+    pub language: Option<String>,
+    /// 求职/在岗/不求职 or seeking/working/not_seeking.
+    pub employment: Option<String>,
+    /// true (or "是", "yes") records the worker's consent to job alerts, and needs `consent_source`.
+    /// false changes nothing: consent is withdrawn only by the worker (T) or in the console.
+    pub consent: Option<bool>,
+    /// How and when the worker agreed, kept as the proof, e.g. `村委会纸质签字 2026-11-03`.
+    pub consent_source: Option<String>,
+}
+
+/// The worker after a PUT.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkerSaved {
+    /// Not on the register before.
+    pub created: bool,
+    pub worker: WorkerView,
+}
+
+/// Fields that did not pass the checks, each with the reason; nothing was written.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrors {
+    pub error: String,
+    /// By field name (`county`, `trades` …).
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -224,7 +224,7 @@ fn case_data(
 }
 
 /// Who did it, as the bureau knows them: a user's name, a department, a worker, the system.
-fn actor_name(state: &WebState, names: &HashMap<String, String>, actor: &str) -> String {
+pub(super) fn actor_name(state: &WebState, names: &HashMap<String, String>, actor: &str) -> String {
     match actor.split_once(':') {
         Some(("user", u)) => names.get(u).cloned().unwrap_or_else(|| u.to_string()),
         Some(("department", d)) => format!("{d}（{}）", state.pages.t("actor.department")),

@@ -59,6 +59,7 @@ pub struct Authorized<R: Roles> {
 
 pub type CaseWorker = Authorized<CaseWorkers>;
 pub type Admin = Authorized<Admins>;
+pub type Officer = Authorized<Officers>;
 
 impl<R: Roles> Authorized<R> {
     pub fn me(&self) -> &Me {

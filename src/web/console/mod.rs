@@ -15,6 +15,7 @@ mod queue;
 mod referrals;
 mod report;
 mod simulator;
+mod workers;
 
 use crate::secret::Secret;
 use actix_web::dev::ServiceResponse;
@@ -51,7 +52,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/notices", web::get().to(notices::list))
         .route("/notices/new", web::get().to(notices::new_form))
         .route("/notices/{code}", web::get().to(notices::page))
-        .route("/notices/{code}/edit", web::get().to(notices::edit_form));
+        .route("/notices/{code}/edit", web::get().to(notices::edit_form))
+        .route("/workers", web::get().to(workers::list))
+        .route("/workers.csv", web::get().to(workers::csv))
+        .route("/workers/{id}", web::get().to(workers::page));
     for (path, route) in POSTS {
         scope = scope.route(path, route());
     }
@@ -93,6 +97,9 @@ const POSTS: &[(&str, MakeRoute)] = &[
     ("/notices/{code}/submit", || {
         web::post().to(notices::broker_submit)
     }),
+    // Before `/workers/{id}`, which would take "invite" for an id.
+    ("/workers/invite", || web::post().to(workers::invite)),
+    ("/workers/{id}", || web::post().to(workers::save)),
 ];
 
 /// The paths of the console's CSRF-checked POST routes, under `/console` (for the tests).
@@ -220,6 +227,7 @@ fn me_json(me: &Me) -> Value {
         "works_cases": me.works_cases(),
         "sees_referrals": me.works_cases() || me.role == crate::accounts::users::UserRole::Liaison,
         "sees_notices": matches!(me.role, crate::accounts::users::UserRole::Admin | crate::accounts::users::UserRole::Officer | crate::accounts::users::UserRole::Broker),
+        "runs_alerts": me.role.runs_alerts(),
         "is_admin": me.role == crate::accounts::users::UserRole::Admin,
         "is_supervisor": matches!(me.role, crate::accounts::users::UserRole::Admin | crate::accounts::users::UserRole::Supervisor),
     })

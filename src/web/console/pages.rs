@@ -144,6 +144,10 @@ mod tests {
             "callback_requested",
             "callback_done",
             "complaint_kept_for_callback",
+            "worker_created",
+            "worker_updated",
+            "workers_invited",
+            "workers_exported",
         ] {
             keys.push(format!("action.{a}"));
         }
@@ -158,6 +162,20 @@ mod tests {
         }
         for s in crate::db::models::JobStatus::ALL {
             keys.push(format!("jobs.{s}"));
+        }
+        for e in crate::alerts::Employment::ALL {
+            keys.push(format!("employment.{e}"));
+        }
+        for l in crate::db::models::Language::ALL {
+            keys.push(format!("language.{l}"));
+        }
+        for g in crate::alerts::Gender::ALL {
+            keys.push(format!("gender.{g}"));
+        }
+        // A rejected edit names each bad field.
+        for c in crate::alerts::register::COLUMNS {
+            keys.push(format!("workers.invalid.{}", c.en));
+            keys.push(format!("workers.field.{}", c.en));
         }
         let missing: Vec<&String> = keys.iter().filter(|k| p.t(k) == **k).collect();
         assert!(missing.is_empty(), "no string for {missing:?}");
