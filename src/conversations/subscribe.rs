@@ -254,11 +254,12 @@ fn bo_title(text: Option<&str>) -> Option<String> {
     if first.is_empty() {
         return None;
     }
-    // Cut at a syllable: 24 characters is about six syllables.
-    if first.chars().count() <= 24 {
+    // Cut at a syllable: 16 characters is about four syllables, so three lines and the
+    // how-to lines fit three Tibetan SMS parts.
+    if first.chars().count() <= 16 {
         return Some(first.to_string());
     }
-    let cut: String = first.chars().take(24).collect();
+    let cut: String = first.chars().take(16).collect();
     Some(match cut.rfind('་') {
         Some(i) => cut[..i].to_string(),
         None => cut,
@@ -538,7 +539,13 @@ fn question_data(ctx: &Ctx, step: Step, c: &Choices) -> Value {
                 "county_bo": county.map(|x| short_bo(&x.bo)),
                 "everywhere": c.place == Some(Place::Everywhere),
                 "trades_zh": picked.iter().map(|t| t.zh.as_str()).collect::<Vec<_>>().join("、"),
-                "trades_bo": picked.iter().map(|t| t.bo.trim_end_matches(['་', '།'])).collect::<Vec<_>>().join("། "),
+                // Tibetan names fill an SMS part fast: more than three trades by their numbers.
+                "trades_bo": if picked.len() <= 3 {
+                    picked.iter().map(|t| t.bo.trim_end_matches(['་', '།'])).collect::<Vec<_>>().join(" ")
+                } else {
+                    String::new()
+                },
+                "trade_numbers_bo": c.trades.iter().flatten().filter_map(|code| trades.iter().position(|t| &t.code == code)).map(|i| tibetan_digits(&(i + 1).to_string())).collect::<Vec<_>>().join(" "),
                 "bo": c.language == Some(Language::Bo),
                 "zh": c.language == Some(Language::Zh),
             })
