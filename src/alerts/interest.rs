@@ -51,10 +51,15 @@ pub fn matching(
     if !trades.is_empty() {
         q = q.filter(notices::trade.eq_any(trades));
     }
-    Ok(q.order((notices::created_at.desc(), notices::id.desc()))
-        .limit(limit)
-        .select(Notice::as_select())
-        .load(conn)?)
+    // Newest by approval (every approved notice has its decision time), then by drafting.
+    Ok(q.order((
+        notices::decided_at.desc(),
+        notices::created_at.desc(),
+        notices::id.desc(),
+    ))
+    .limit(limit)
+    .select(Notice::as_select())
+    .load(conn)?)
 }
 
 /// The notice of the newest alert sent to the worker since `since`, if any; `only_if_last`:

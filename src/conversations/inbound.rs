@@ -332,7 +332,14 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
                 // Not known yet (Latin letters, digits): one short SMS asks the worker to pick,
                 // instead of the menu or a dialog in both languages at full length. A complaint
                 // in one message or a status query is answered at once (in both, briefly).
-                let unknown = !contact.language_chosen
+                // A bare `1` answering the alert just sent is answered at once too: the language
+                // question would come between the alert and the answer.
+                let answers_alert = dialog.is_none()
+                    && intent == Intent::Complaint
+                    && is_bare_one(&msg.body)
+                    && subscribe::alert_answered_by_one(conn, &contact.id)?.is_some();
+                let unknown = !answers_alert
+                    && !contact.language_chosen
                     && lang == Language::Both
                     && matches!(
                         intent,
@@ -496,7 +503,7 @@ fn answer(
         // A bare `1` right after an alert answers the alert; otherwise it is the menu's
         // complaint.
         (None, Intent::Complaint) if is_bare_one(ctx.text) => {
-            match subscribe::alert_answered_by_one(conn, ctx)? {
+            match subscribe::alert_answered_by_one(conn, &ctx.contact.id)? {
                 Some(notice_id) => {
                     let notice = crate::alerts::notices::get(conn, &notice_id)?;
                     subscribe::interest_in(conn, ctx, notice, None)

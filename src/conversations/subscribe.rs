@@ -15,9 +15,9 @@ use crate::alerts::interest;
 use crate::alerts::notices::{self, Notice};
 use crate::alerts::register::{self, Subscription};
 use crate::alerts::{Trade, WageUnit};
-use crate::db::models::{Contact, Conversation, ConversationStatus, Language};
+use crate::db::models::{Contact, ContactId, Conversation, ConversationStatus, Language};
 use crate::db::schema::{contacts, conversations};
-use crate::db::{now, DbConn};
+use crate::db::{now, DbConn, DbError};
 use crate::templates::TemplateError;
 use crate::text::{normalize_digits, normalize_keyword, sms_size, tibetan_digits};
 
@@ -613,9 +613,12 @@ fn close_open(
 
 /// The notice of the alert a bare `1` answers: the last message we sent the worker, an alert
 /// sent in the last three days.
-pub fn alert_answered_by_one(conn: &mut DbConn, ctx: &Ctx) -> Result<Option<String>, ReplyError> {
+pub fn alert_answered_by_one(
+    conn: &mut DbConn,
+    contact_id: &ContactId,
+) -> Result<Option<String>, DbError> {
     let since = now() - Duration::days(ALERT_ANSWER_DAYS);
-    Ok(interest::latest_alert(conn, &ctx.contact.id, since, true)?)
+    interest::latest_alert(conn, contact_id, since, true)
 }
 
 /// `YX 1234`, or the "interested" word (None: the alert received in the last three days).

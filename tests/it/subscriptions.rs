@@ -539,4 +539,14 @@ async fn one_answers_a_recent_alert_and_is_the_complaint_otherwise() {
     b.one("ཕྱིར་འཐེན").await;
     assert_eq!(b.one("འདོད").await.0, "interest");
     assert_eq!(response(&app, &n, BO), vec![None]);
+
+    // A worker whose language is not known yet (imported to the register): the `1` answering
+    // the alert is not held up by the language question.
+    const NEW: &str = "+8613900000054";
+    hotline::conversations::inbound::contact_for(&mut app.conn(), NEW).unwrap();
+    alert(&app, NEW, &n, Some(hotline::db::now()));
+    let replies = Phone::new(&app, NEW).send("1").await;
+    assert!(replies.iter().all(|(k, _)| k == "interest"), "{replies:?}");
+    let all: String = replies.iter().map(|(_, b)| b.as_str()).collect();
+    assert!(all.contains("押金") && all.contains("ཆིངས་ཡིག"), "{all}");
 }
