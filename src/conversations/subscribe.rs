@@ -480,10 +480,10 @@ fn fitted(
         body,
     };
     if ctx.lang == Language::Both && sms_size(&body).segments > 3 {
-        return Ok(vec![
-            reply(t.render_lang("bo", name, &data("bo")?)?),
-            reply(t.render_lang("zh", name, &data("zh")?)?),
-        ]);
+        return ["bo", "zh"]
+            .into_iter()
+            .map(|lang| Ok(reply(t.render_lang(lang, name, &data(lang)?)?)))
+            .collect();
     }
     Ok(vec![reply(body)])
 }
@@ -786,7 +786,11 @@ mod tests {
         assert_eq!(yuan(150), "1.5");
         assert_eq!(
             bo_title(Some("【ལས་མི】བཟོ་སྐྲུན་ལས་མི་དགོས། ཉིན་རེར་སྒོར་༢༥༠")).as_deref(),
-            Some("བཟོ་སྐྲུན་ལས་མི་དགོས")
+            Some("བཟོ་སྐྲུན་ལས་མི")
+        );
+        assert_eq!(
+            bo_title(Some("ལས་མི་དགོས། ཉིན་རེར")).as_deref(),
+            Some("ལས་མི་དགོས")
         );
         assert_eq!(bo_title(Some("")), None);
     }
