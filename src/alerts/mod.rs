@@ -6,6 +6,7 @@
 //! with its `notice_id`: at most one per worker and notice (a unique index), so a notice
 //! queued twice, or after a crash, still reaches each worker once.
 
+pub mod interest;
 pub mod notices;
 pub mod register;
 pub mod send;

@@ -127,7 +127,7 @@ pub fn is_cancel(text: &str) -> bool {
     CANCEL.contains(&normalize_keyword(text).as_str())
 }
 
-fn yes_no(text: &str) -> Option<bool> {
+pub fn yes_no(text: &str) -> Option<bool> {
     let k = normalize_keyword(text);
     if YES.contains(&k.as_str()) {
         Some(true)

@@ -6,8 +6,10 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
 
+use crate::alerts::register;
 use crate::conversations::complaint::Answers;
 use crate::conversations::intent::{self, Intent};
+use crate::conversations::subscribe::{self, Outcome};
 use crate::conversations::{self, Ctx, Reply, ReplyError};
 use crate::db::models::{
     Contact, ContactId, Conversation, Direction, Language, Message, MessageStatus, NewContact,
@@ -171,14 +173,21 @@ pub fn refused_at_carrier(conn: &mut DbConn, message_id: &str, via: &str) -> Res
 }
 
 /// Opts a worker out of (or back into) bulk messages, keeping when and how as the proof of
-/// consent or refusal.
-fn set_opt_out(
+/// consent or refusal. Opting out also withdraws consent to job alerts (with the same proof)
+/// and cancels the alerts still waiting, so a STOP stops every alert; opting back in restores
+/// alert consent only when it was that opt-out that withdrew it (its proof is the same text),
+/// so a START never subscribes a worker who had not subscribed.
+pub(super) fn set_opt_out(
     conn: &mut DbConn,
     id: &ContactId,
     opted_out: bool,
     via: &str,
 ) -> Result<(), DbError> {
     let t = now();
+    let previous_via: Option<String> = contacts::table
+        .find(id)
+        .select(contacts::opt_changed_via)
+        .first(conn)?;
     diesel::update(contacts::table.find(id))
         .set((
             contacts::opted_out.eq(opted_out),
@@ -187,6 +196,21 @@ fn set_opt_out(
             contacts::updated_at.eq(t),
         ))
         .execute(conn)?;
+    if opted_out {
+        let cancelled = outbox::cancel_waiting_alerts(conn, id)?;
+        if cancelled > 0 {
+            tracing::info!(cancelled, "waiting alerts cancelled by an opt-out");
+        }
+        if register::get(conn, id)?.is_some_and(|w| w.alerts_consent) {
+            register::set_consent(conn, id, false, via)?;
+        }
+    } else if let Some(w) = register::get(conn, id)? {
+        let withdrawn_by_opt_out =
+            !w.alerts_consent && w.consent_source.is_some() && w.consent_source == previous_via;
+        if withdrawn_by_opt_out {
+            register::set_consent(conn, id, true, via)?;
+        }
+    }
     Ok(())
 }
 
@@ -308,9 +332,23 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
                 // Not known yet (Latin letters, digits): one short SMS asks the worker to pick,
                 // instead of the menu or a dialog in both languages at full length. A complaint
                 // in one message or a status query is answered at once (in both, briefly).
-                let unknown = !contact.language_chosen
+                // A bare `1` answering the alert just sent is answered at once too: the language
+                // question would come between the alert and the answer.
+                let answers_alert = dialog.is_none()
+                    && intent == Intent::Complaint
+                    && is_bare_one(&msg.body)
+                    && subscribe::alert_answered_by_one(conn, &contact.id)?.is_some();
+                let unknown = !answers_alert
+                    && !contact.language_chosen
                     && lang == Language::Both
-                    && matches!(intent, Intent::Help | Intent::Unknown | Intent::Complaint);
+                    && matches!(
+                        intent,
+                        Intent::Help
+                            | Intent::Unknown
+                            | Intent::Complaint
+                            | Intent::Jobs
+                            | Intent::ChangeJobs
+                    );
                 let result = match dialog {
                     Some(conv) if conv.kind == conversations::KIND_LANGUAGE => {
                         match intent::picked_language(&msg.body) {
@@ -444,7 +482,35 @@ fn answer(
         (Some(_), Intent::Status(r)) if intent::interrupts_dialog(ctx.text, intent) => {
             conversations::status(conn, ctx, r.as_deref())
         }
+        // So does interest in a notice by its code (it asks a question of its own).
+        (Some(_), Intent::Interest(Some(code))) => subscribe::interest(conn, ctx, Some(code)),
+        (Some(conv), _) if subscribe::owns(conv) => {
+            match subscribe::continue_dialog(conn, ctx, conv, intent)? {
+                Outcome::Replied(replies) => Ok(replies),
+                // Closed: the message is answered as if no dialog had been open.
+                Outcome::NotForMe => {
+                    let next = conversations::open_dialog(
+                        conn,
+                        &ctx.state.config.dialog,
+                        &ctx.contact.id,
+                    )?;
+                    let next = next.filter(|c| !subscribe::owns(c));
+                    answer(conn, ctx, intent, next.as_ref())
+                }
+            }
+        }
         (Some(conv), _) => conversations::continue_dialog(conn, ctx, conv),
+        // A bare `1` right after an alert answers the alert; otherwise it is the menu's
+        // complaint.
+        (None, Intent::Complaint) if is_bare_one(ctx.text) => {
+            match subscribe::alert_answered_by_one(conn, &ctx.contact.id)? {
+                Some(notice_id) => {
+                    let notice = crate::alerts::notices::get(conn, &notice_id)?;
+                    subscribe::interest_in(conn, ctx, notice, None)
+                }
+                None => conversations::start(conn, ctx, Answers::default(), None),
+            }
+        }
         (None, Intent::Complaint) => conversations::start(conn, ctx, Answers::default(), None),
         (
             None,
@@ -455,9 +521,17 @@ fn answer(
             },
         ) => conversations::one_message(conn, ctx, code, *workers, *amount),
         (None, Intent::Status(r)) => conversations::status(conn, ctx, r.as_deref()),
+        (None, Intent::Jobs) => subscribe::jobs(conn, ctx),
+        (None, Intent::ChangeJobs) => subscribe::start(conn, ctx),
+        (None, Intent::Interest(code)) => subscribe::interest(conn, ctx, code.as_deref()),
         (None, _) => Ok(vec![Reply {
             kind: "help".into(),
             body: ctx.state.templates.render(ctx.lang, "help", &json!({}))?,
         }]),
     }
+}
+
+/// `1`, `１` or `༡` alone.
+fn is_bare_one(text: &str) -> bool {
+    crate::text::normalize_keyword(text) == "1"
 }

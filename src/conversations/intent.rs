@@ -23,6 +23,13 @@ pub enum Intent {
     },
     /// A case's status, by reference or (none given) the worker's own cases.
     Status(Option<String>),
+    /// Job alerts: subscribe (the dialog), or, subscribed, the newest matching notices.
+    Jobs,
+    /// Change a job-alert subscription: the dialog again.
+    ChangeJobs,
+    /// Interest in a job notice: `YX <code>`, or (None) the "interested" word for the alert
+    /// just received.
+    Interest(Option<String>),
     /// Not understood: answered with the help menu.
     Unknown,
 }
@@ -70,6 +77,25 @@ const COMPLAINT: &[&str] = &[
 ];
 /// Words (and menu digit 3) that ask for a case's status. Tibetan: འཚོལ་ཞིབ "look up" (native review).
 const STATUS: &[&str] = &["3", "CX", "查询", "查", "CHAXUN", "STATUS", "འཚོལ་ཞིབ"];
+/// Words (and menu digit 2) for job alerts. Tibetan: ལས་ཀ "work", ལས་ཀ་འཚོལ "look for work"
+/// (native review).
+const JOBS: &[&str] = &[
+    "2",
+    "工作",
+    "找工作",
+    "招工",
+    "JOB",
+    "JOBS",
+    "GONGZUO",
+    "ZHAOGONGZUO",
+    "ལས་ཀ",
+    "ལས་ཀ་འཚོལ",
+];
+/// Words that change a job-alert subscription. Tibetan: བསྒྱུར "change" (native review).
+const CHANGE_JOBS: &[&str] = &["改", "修改", "CHANGE", "GAI", "XIUGAI", "བསྒྱུར"];
+/// Words that say "I am interested" in the alert just received. Tibetan: འདོད "want", འདོད་ཡོད
+/// "I want it" (native review).
+const INTEREST: &[&str] = &["YX", "有意", "感兴趣", "YOUYI", "འདོད", "འདོད་ཡོད"];
 /// Words that ask for the menu. Tibetan: རོགས་རམ "help".
 const HELP: &[&str] = &[
     "HELP",
@@ -87,7 +113,16 @@ const HELP: &[&str] = &[
 
 /// Keywords in pinyin: Latin letters from a worker who reads Chinese.
 const PINYIN: &[&str] = &[
-    "BANGZHU", "QIANXIN", "GONGZI", "TAOXIN", "CHAXUN", "TUIDING",
+    "BANGZHU",
+    "QIANXIN",
+    "GONGZI",
+    "TAOXIN",
+    "CHAXUN",
+    "TUIDING",
+    "GONGZUO",
+    "ZHAOGONGZUO",
+    "XIUGAI",
+    "YOUYI",
 ];
 
 /// How a worker answers the language question: 1 Tibetan, 2 Chinese (any digits).
@@ -126,6 +161,18 @@ pub fn classify(text: &str) -> Intent {
     if COMPLAINT.contains(&norm.as_str()) {
         return Intent::Complaint;
     }
+    if let Some(code) = notice_code(&norm) {
+        return Intent::Interest(Some(code));
+    }
+    if INTEREST.contains(&norm.as_str()) {
+        return Intent::Interest(None);
+    }
+    if JOBS.contains(&norm.as_str()) {
+        return Intent::Jobs;
+    }
+    if CHANGE_JOBS.contains(&norm.as_str()) {
+        return Intent::ChangeJobs;
+    }
     let (_, rest) = first_word(&norm);
     if STATUS.contains(&norm.as_str()) {
         return Intent::Status(None);
@@ -154,6 +201,13 @@ pub fn classify(text: &str) -> Intent {
     Intent::Unknown
 }
 
+/// `YX 1234`, `yx1234`, `YX ༡༢༣༤` (normalised): the notice code, digits only.
+fn notice_code(norm: &str) -> Option<String> {
+    let code = norm.strip_prefix("YX")?.trim_start();
+    (!code.is_empty() && code.len() <= 12 && code.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| code.to_string())
+}
+
 /// A case reference as a worker types it, check digit right or wrong: `Q123459`, `123459`.
 fn looks_like_reference(s: &str) -> bool {
     let digits = s.strip_prefix('Q').unwrap_or(s);
@@ -165,6 +219,7 @@ fn looks_like_reference(s: &str) -> bool {
 /// answer: `3` workers).
 pub fn interrupts_dialog(text: &str, intent: &Intent) -> bool {
     match intent {
+        Intent::Interest(Some(_)) => true,
         Intent::Status(Some(_)) => true,
         Intent::Status(None) => !normalize_keyword(text).bytes().all(|b| b.is_ascii_digit()),
         _ => false,
@@ -368,7 +423,39 @@ mod tests {
             Intent::Status(Some(r[1..].to_string()))
         );
         assert_eq!(classify(&r), Intent::Status(Some(r.clone())));
-        assert_eq!(classify("2"), Intent::Unknown);
+        assert_eq!(classify("2"), Intent::Jobs);
+        assert_eq!(classify("4"), Intent::Unknown);
+    }
+
+    #[test]
+    fn job_words_and_notice_codes() {
+        for t in [
+            "工作",
+            "找工作",
+            "job",
+            "JOBS",
+            "gongzuo",
+            "ZhaoGongzuo",
+            "ལས་ཀ",
+            "ལས་ཀ་འཚོལ།",
+            "2",
+            "༢",
+            "２",
+        ] {
+            assert_eq!(classify(t), Intent::Jobs, "{t}");
+        }
+        for t in ["改", "change", "བསྒྱུར"] {
+            assert_eq!(classify(t), Intent::ChangeJobs, "{t}");
+        }
+        for t in ["YX 1234", "yx1234", "ＹＸ １２３４", "YX ༡༢༣༤", "yx  1234 "] {
+            assert_eq!(classify(t), Intent::Interest(Some("1234".into())), "{t}");
+        }
+        assert_eq!(classify("YX"), Intent::Interest(None));
+        assert_eq!(classify("འདོད"), Intent::Interest(None));
+        assert_eq!(classify("YX abc"), Intent::Unknown);
+        assert_eq!(language_of("gongzuo"), Some(Language::Zh));
+        assert!(interrupts_dialog("YX 1234", &classify("YX 1234")));
+        assert!(!interrupts_dialog("2", &classify("2")));
     }
 
     #[test]

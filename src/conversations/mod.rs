@@ -4,6 +4,7 @@
 pub mod complaint;
 pub mod inbound;
 pub mod intent;
+pub mod subscribe;
 
 use chrono::Duration;
 use diesel::prelude::*;
@@ -161,32 +162,7 @@ impl Ctx<'_> {
     /// The question for `step`, with what it needs to show.
     fn ask(&self, step: Step, a: &Answers) -> Result<String, ReplyError> {
         let counties = self.counties();
-        let list = |lang: &str| {
-            counties
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    if lang == "bo" {
-                        // The name without ཆུས (district) or རྫོང (county): a Tibetan SMS
-                        // holds 67 characters a part, and the question says which.
-                        let name = c.bo.trim_end_matches('།').trim_end_matches('་');
-                        let name = name
-                            .strip_suffix("ཆུས")
-                            .or_else(|| name.strip_suffix("རྫོང"))
-                            .unwrap_or(name)
-                            .trim_end_matches('་');
-                        format!(
-                            "{}{}",
-                            crate::text::tibetan_digits(&(i + 1).to_string()),
-                            name
-                        )
-                    } else {
-                        format!("{} {}", i + 1, c.zh)
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
+        let list = |lang: &str| county_list(counties, lang);
         let county = a.county.as_deref().unwrap_or("");
         let county_bo = counties
             .iter()
@@ -225,6 +201,37 @@ impl Ctx<'_> {
         });
         self.render(step.template(), data)
     }
+}
+
+/// The counties as a numbered list, one a line: `1 城关区`, or in Tibetan `༡ཁྲིན་ཀོན` (the name
+/// without ཆུས (district) or རྫོང (county): a Tibetan SMS holds 67 characters a part, and the
+/// question says which).
+fn county_list(counties: &[County], lang: &str) -> String {
+    counties
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if lang == "bo" {
+                format!(
+                    "{}{}",
+                    crate::text::tibetan_digits(&(i + 1).to_string()),
+                    short_bo(&c.bo)
+                )
+            } else {
+                format!("{} {}", i + 1, c.zh)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A county's Tibetan name without its final shad and without ཆུས or རྫོང.
+fn short_bo(name: &str) -> &str {
+    let name = name.trim_end_matches('།').trim_end_matches('་');
+    name.strip_suffix("ཆུས")
+        .or_else(|| name.strip_suffix("རྫོང"))
+        .unwrap_or(name)
+        .trim_end_matches('་')
 }
 
 /// The worker's dialog in progress, if any. One left too long is dropped first.

@@ -27,5 +27,6 @@ mod reports;
 mod schema;
 mod sms_budget;
 mod smtp_harness;
+mod subscriptions;
 mod twilio_channel;
 mod users;

@@ -2,7 +2,11 @@
 //! Chinese and in both, with realistic long values (the longest county, a 6-digit amount, a
 //! long employer name). A Tibetan SMS holds 67 UCS-2 units a part, so Tibetan texts are where
 //! the budget bites. Budgets: 2 segments for a reply in one language, 3 in both; 1 for a
-//! confirmation (STOP, START, a cancelled dialog) in Chinese, 2 in Tibetan.
+//! confirmation (STOP, START, a cancelled dialog, an answer to "may we share your number") in
+//! Chinese, 2 in Tibetan. Job alerts: the list of the newest notices may take 3 in one
+//! language (three notices); interest in a notice (the broker's phone, the safety advice and
+//! the share question) 2 in Chinese, 3 in Tibetan. A worker who reads both gets a long text
+//! as one SMS per language when the two together pass 3.
 
 use hotline::accounts::tokens::Role;
 use hotline::db::models::{Language, Message};
@@ -19,8 +23,59 @@ const STRANGER: &str = "13900000033";
 const LONG_EMPLOYER_ZH: &str = "西藏自治区拉萨市某某建筑劳务有限责任公司";
 const LONG_EMPLOYER_BO: &str = "ལྷ་ས་གྲོང་ཁྱེར་བཀྲ་ཤིས་བཟོ་སྐྲུན་ལས་ཁང་།";
 
+/// An approved notice with a long title and Tibetan text, open in every county and trade of
+/// the budget walk.
+fn long_notice(app: &TestApp, code: &str, county: i64) {
+    use hotline::db::schema::notices;
+    let t = hotline::db::now();
+    let today = app.state.config.today();
+    diesel::insert_into(notices::table)
+        .values((
+            notices::id.eq(format!("n-{code}")),
+            notices::code.eq(code),
+            notices::agency.eq("拉萨劳务公司"),
+            notices::created_by.eq("broker1"),
+            notices::status.eq("approved"),
+            notices::title.eq("堆龙德庆区商贸物流园区钢筋工木工瓦工若干名"),
+            notices::employer.eq(LONG_EMPLOYER_ZH),
+            notices::county.eq(if county == 2 { None } else { Some("堆龙德庆区") }),
+            notices::place_outside.eq(if county == 2 { Some("四川省成都市") } else { None }),
+            notices::trade.eq("construction"),
+            notices::workers_wanted.eq(20),
+            notices::wage_fen.eq(1_234_550_i64),
+            notices::wage_unit.eq("month"),
+            notices::pay_terms.eq("月结"),
+            notices::start_on.eq(today),
+            notices::duration.eq("6个月"),
+            notices::board_lodging.eq("both"),
+            notices::contact_phone.eq("+8613800000001"),
+            notices::valid_until.eq(today),
+            notices::text_zh.eq("招工"),
+            notices::text_bo.eq(Some("【ལས་མིའི་ཁེ་དབང་ཁ་པར】སྟོད་ལུང་བདེ་ཆེན་ཆུས་ཀྱི་ཚོང་ལས་དངོས་སྐྱེལ་ལྟེ་གནས་སུ་ལྕགས་བཟོ་བ་དགོས། ཟླ་རེར་སྒོར་༡༢༠༠༠")),
+            notices::targeting.eq("{}"),
+            notices::created_at.eq(t),
+            notices::updated_at.eq(t),
+        ))
+        .execute(&mut *app.conn())
+        .unwrap();
+}
+
 fn budget(kind: &str, lang: Language) -> i32 {
-    let confirmation = matches!(kind, "stopped" | "started" | "complaint_cancelled");
+    let confirmation = matches!(
+        kind,
+        "stopped"
+            | "started"
+            | "complaint_cancelled"
+            | "jobs_cancelled"
+            | "share_yes"
+            | "share_no"
+            | "share_unanswered"
+    );
+    match (kind, lang) {
+        ("jobs_list", _) => return 3,
+        ("interest", Language::Bo | Language::Both) => return 3,
+        _ => {}
+    }
     match (lang, confirmation) {
         (Language::Both, _) => 3,
         (Language::Zh, true) => 1,
@@ -96,6 +151,54 @@ async fn every_reply_to_a_worker_keeps_its_segment_budget() {
     }
     say(STRANGER, "0").await; // out of the dialog the unknown code started
     say(STRANGER, "QX P2026-002 25 480000").await;
+
+    // Job alerts: the subscription dialog with a wrong answer at every step and the longest
+    // choices (the longest county, eight trades), the list of notices with long titles, none
+    // found, interest with its share question (a wrong answer, yes, no, no answer), an unknown
+    // code.
+    for (i, (from, keyword, wrong, place, trades, lang)) in [
+        (ZH, "工作", "啊", "2", "1 2 3 4 5 6 7 8", "2"),
+        (BO, "ལས་ཀ", "ཀ", "༢", "༡ ༢ ༣ ༤ ༥ ༦ ༧ ༨", "༡"),
+        (STRANGER, "JOB", "x", "9", "0", "3"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        say(from, keyword).await;
+        if from == STRANGER {
+            say(from, "2").await; // the language question first
+        }
+        say(from, wrong).await;
+        say(from, place).await;
+        say(from, wrong).await;
+        say(from, trades).await;
+        say(from, wrong).await;
+        say(from, lang).await;
+        say(from, wrong).await;
+        say(from, "1").await;
+        say(from, keyword).await; // nothing open yet
+        let code = format!("{}", 7000 + i);
+        long_notice(&app, &code, i as i64);
+        for k in 1..3 {
+            long_notice(&app, &format!("{}{k}", 8000 + i), i as i64);
+        }
+        say(from, keyword).await; // the list
+        let yx: &'static str = Box::leak(format!("YX {code}").into_boxed_str());
+        say(from, yx).await;
+        say(from, wrong).await;
+        say(from, "1").await;
+        say(from, yx).await;
+        say(from, "2").await;
+        say(from, yx).await;
+        for _ in 0..3 {
+            say(from, wrong).await;
+        }
+        say(from, "YX 99999").await;
+        say(from, "改").await;
+        say(from, "0").await;
+        say(from, "0").await;
+        say(from, "取消").await;
+    }
 
     // Every state change tells the complainants, in their languages.
     let admin = app.token(Role::Admin, "budget-admin");
@@ -181,6 +284,27 @@ async fn every_reply_to_a_worker_keeps_its_segment_budget() {
         "stopped/bo",
         "stopped/both",
         "started/bo",
+        "jobs_start/zh",
+        "jobs_invalid/bo",
+        "jobs_ask_trades/bo",
+        "jobs_ask_language/bo",
+        "jobs_confirm/bo",
+        "jobs_confirm/zh",
+        "jobs_subscribed/bo",
+        "jobs_subscribed/both",
+        "jobs_none/zh",
+        "jobs_list/zh",
+        "jobs_list/bo",
+        "jobs_list/both",
+        "interest/zh",
+        "interest/bo",
+        "interest/both",
+        "share_ask/bo",
+        "share_yes/bo",
+        "share_no/zh",
+        "share_unanswered/bo",
+        "interest_closed/bo",
+        "jobs_cancelled/bo",
     ] {
         assert!(kinds.contains(k), "no {k} among {kinds:?}");
     }
