@@ -74,7 +74,21 @@ pub struct Metrics {
     dispatch: Family<ChannelLabel, Histogram, fn() -> Histogram>,
     gateway: Family<ChannelLabel, Histogram, fn() -> Histogram>,
     logins: Family<OutcomeLabel, Counter>,
+    health: std::sync::Mutex<std::collections::HashMap<String, Health>>,
 }
+
+/// What this process has seen of a gateway lately.
+#[derive(Debug, Clone, Copy, Default)]
+struct Health {
+    /// Temporary failures in a row (no answer, refused connection, 5xx).
+    failures: u32,
+    /// The first of them, once there are `UNREACHABLE_AFTER`.
+    since: Option<chrono::NaiveDateTime>,
+    first: Option<chrono::NaiveDateTime>,
+}
+
+/// Temporary failures in a row after which a gateway counts as unreachable.
+pub const UNREACHABLE_AFTER: u32 = 3;
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -82,6 +96,7 @@ impl Default for Metrics {
             dispatch: Family::new_with_constructor(latency_histogram),
             gateway: Family::new_with_constructor(latency_histogram),
             logins: Family::default(),
+            health: Default::default(),
         }
     }
 }
@@ -103,6 +118,36 @@ impl Metrics {
                 channel: channel.into(),
             })
             .observe(d.as_secs_f64());
+    }
+
+    /// A gateway did not take a message for a reason that may pass (no answer, refused
+    /// connection, 5xx). Returns the failures in a row.
+    pub fn channel_failed(&self, channel: &str, at: chrono::NaiveDateTime) -> u32 {
+        let mut map = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        let h = map.entry(channel.to_string()).or_default();
+        h.failures += 1;
+        let first = *h.first.get_or_insert(at);
+        if h.failures >= UNREACHABLE_AFTER && h.since.is_none() {
+            h.since = Some(first);
+            tracing::warn!(channel, since = %first, "the gateway is unreachable");
+        }
+        h.failures
+    }
+
+    /// A gateway took a message: reachable again.
+    pub fn channel_ok(&self, channel: &str) {
+        let mut map = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = map.remove(channel) {
+            if let Some(since) = h.since {
+                tracing::info!(channel, since = %since, "the gateway answers again");
+            }
+        }
+    }
+
+    /// Since when (UTC) a gateway has not taken a message, when it counts as unreachable.
+    pub fn unreachable_since(&self, channel: &str) -> Option<chrono::NaiveDateTime> {
+        let map = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(channel).and_then(|h| h.since)
     }
 
     /// A console sign-in attempt: `ok`, `failed` (wrong name or password) or `limited`
@@ -193,6 +238,22 @@ impl Metrics {
             "messages",
             "Stored messages by channel, direction and status",
             messages,
+        );
+        let unreachable: Family<ChannelLabel, Gauge> = Family::default();
+        for id in channel_ids {
+            unreachable
+                .get_or_create(&ChannelLabel {
+                    channel: id.clone(),
+                })
+                .set(
+                    self.unreachable_since(id)
+                        .map_or(0, |t| t.and_utc().timestamp()),
+                );
+        }
+        reg.register(
+            "channel_unreachable_since_seconds",
+            "When (Unix time) the gateway stopped taking messages, as this process saw it; 0 while it answers",
+            unreachable,
         );
         reg.register(
             "outbox_depth",

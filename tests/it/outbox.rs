@@ -214,3 +214,87 @@ async fn a_send_left_in_flight_is_resolved_by_its_report_or_resent_after_grace()
     assert_eq!(by_id(&silent).status, "sent");
     assert_eq!(by_id(&silent).attempts, 2);
 }
+
+/// A county phone that stops answering: after a few failures it counts as unreachable (on
+/// /metrics and the channels page), it is asked less and less often, and once it has been
+/// unreachable for `outbox.failover_after_secs` its waiting alerts and notices go through the
+/// default channel; a reply stays with the channel the worker wrote to.
+#[actix_web::test]
+async fn an_unreachable_phone_hands_its_waiting_alerts_to_the_default_channel() {
+    use hotline::db::models::{MessageStatus, PRIORITY_NOTICE};
+    let gw = FakeGateway::start();
+    let url = gw.url.clone();
+    let app = TestApp::with_config(move |c| {
+        let phone = hotline::config::Config::from_sources(
+            Some(
+                "[[channels]]\nid = \"phone\"\nkind = \"json\"\ntps = 100\nsecret = \"phone-secret-0123456789\"\n\
+                 send_url = \"http://127.0.0.1:9/send\"\ncounties = [\"当雄县\"]\n",
+            ),
+            None,
+            Vec::new(),
+        )
+        .unwrap()
+        .channels
+        .remove(0);
+        c.channels = vec![crate::support::app::kannel_channel(&url), phone];
+        c.outbox.backoff_base_secs = 1;
+        c.outbox.failover_after_secs = 1;
+    });
+    let mut ids = Vec::new();
+    for (i, priority) in [
+        PRIORITY_REPLY,
+        PRIORITY_NOTICE,
+        PRIORITY_BULK,
+        PRIORITY_BULK,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut c = app.conn();
+        let phone = format!("+86139000007{i:02}");
+        let contact = hotline::conversations::inbound::contact_for(&mut c, &phone).unwrap();
+        ids.push(
+            hotline::sms::outbox::enqueue(
+                &mut c,
+                &app.state.config.outbox,
+                &hotline::sms::outbox::Draft {
+                    channel_id: "phone".into(),
+                    contact_id: contact.id,
+                    phone,
+                    body: format!("message {i}"),
+                    priority,
+                    kind: None,
+                    in_reply_to: None,
+                },
+            )
+            .unwrap(),
+        );
+    }
+    app.dispatch_all(8).await;
+    let by_id = |id: &str| app.outgoing().into_iter().find(|m| m.id == id).unwrap();
+    let reply = by_id(&ids[0]);
+    assert_eq!(
+        reply.channel_id, "phone",
+        "a reply stays with the worker's channel"
+    );
+    assert_ne!(reply.status, MessageStatus::Sent);
+    for id in &ids[1..] {
+        let m = by_id(id);
+        assert_eq!(
+            (m.channel_id.as_str(), m.status),
+            ("kannel", MessageStatus::Sent),
+            "{id}"
+        );
+    }
+    assert_eq!(gw.requests().len(), 3);
+    let since = app.state.metrics.unreachable_since("phone");
+    assert!(since.is_some());
+    assert!(app.state.metrics.unreachable_since("kannel").is_none());
+    let (_, metrics) = app.get("/metrics").await;
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("hotline_channel_unreachable_since_seconds{channel=\"phone\"}"))
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(!line.ends_with(" 0"), "{line}");
+    assert!(metrics.contains("hotline_channel_unreachable_since_seconds{channel=\"kannel\"} 0"));
+}

@@ -12,9 +12,9 @@ use tokio::task::JoinHandle;
 
 use super::{
     bulk_still_wanted, claim, defer_bulk, mark_attempt_failed, mark_cancelled, mark_expired,
-    mark_sent, release,
+    mark_sent, move_waiting, release,
 };
-use crate::db::models::{MessageStatus, PRIORITY_BULK};
+use crate::db::models::{MessageStatus, PRIORITY_BULK, PRIORITY_NOTICE};
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::sms::channels::{Channel, OutgoingSms, SendError};
 use crate::text::Encoding;
@@ -94,6 +94,26 @@ impl Worker {
             self.record(move |c| mark_expired(c, &msg, &token)).await;
             return Step::Worked;
         }
+        if let Some(to) = self.failover_to(&msg, t) {
+            let n = self
+                .state
+                .db
+                .run({
+                    let (msg, token, to) = (msg.clone(), token.clone(), to.clone());
+                    move |c| move_waiting(c, &msg, &token, &to)
+                })
+                .await;
+            match n {
+                Ok(n) => {
+                    tracing::warn!(from = %msg.channel_id, %to, moved = n, "unreachable: waiting messages moved to another channel");
+                    self.state.outbox_wake.notify_waiters();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not move messages off an unreachable channel")
+                }
+            }
+            return Step::Worked;
+        }
         if msg.priority >= PRIORITY_BULK {
             // Bulk goes out only inside the send window: outside it, this message and the
             // channel's other bulk wait for the next opening.
@@ -155,6 +175,7 @@ impl Worker {
         metrics.observe_gateway(&self.channel.config().id, started.elapsed());
         match result {
             Ok(accepted) => {
+                metrics.channel_ok(&self.channel.config().id);
                 let waited = (now() - msg.created_at).num_milliseconds().max(0) as f64 / 1000.0;
                 metrics.observe_dispatch(&self.channel.config().id, waited);
                 self.record(move |c| {
@@ -177,9 +198,40 @@ impl Worker {
                     mark_attempt_failed(c, &cfg, &msg, &token, &text, retryable).map(|_| ())
                 })
                 .await;
+                if retryable {
+                    // A gateway that keeps failing (a phone off, out of credit or signal) is
+                    // asked again less and less often, up to once a minute, not with every
+                    // waiting message.
+                    let n = metrics.channel_failed(&self.channel.config().id, now());
+                    if n >= crate::metrics::UNREACHABLE_AFTER {
+                        let pause = work::backoff(1, 60, n - crate::metrics::UNREACHABLE_AFTER);
+                        tokio::select! {
+                            _ = tokio::time::sleep(pause.to_std().unwrap_or_default()) => {}
+                            _ = shutdown.changed() => return Step::Stop,
+                        }
+                    }
+                }
             }
         }
         Step::Worked
+    }
+
+    /// Where a message that answers nothing goes when this channel has been unreachable for
+    /// `outbox.failover_after_secs`: the default channel, when it is another one and answers.
+    fn failover_to(
+        &self,
+        msg: &crate::db::models::Message,
+        t: chrono::NaiveDateTime,
+    ) -> Option<String> {
+        let after = self.state.config.outbox.failover_after_secs;
+        let id = &self.channel.config().id;
+        let since = self.state.metrics.unreachable_since(id)?;
+        let default = self.state.channels.default_id();
+        let due = after > 0 && (t - since).num_seconds() >= after as i64;
+        (due && msg.priority >= PRIORITY_NOTICE
+            && default != id
+            && self.state.metrics.unreachable_since(default).is_none())
+        .then(|| default.to_string())
     }
 
     /// Records an outcome: after a send it must not be lost (`work::record`).

@@ -411,6 +411,10 @@ pub struct OutboxConfig {
     pub poll_interval_ms: u64,
     /// Timeout of one call to a gateway.
     pub send_timeout_secs: u64,
+    /// A channel unreachable this long hands its waiting messages that answer nothing (alerts,
+    /// notices about a case) to the default channel; replies stay with the worker's channel.
+    /// 0: never.
+    pub failover_after_secs: u64,
 }
 
 impl Default for OutboxConfig {
@@ -424,6 +428,7 @@ impl Default for OutboxConfig {
             in_flight_grace_secs: 300,
             poll_interval_ms: 500,
             send_timeout_secs: 15,
+            failover_after_secs: 900,
         }
     }
 }
@@ -648,4 +653,52 @@ mod window_tests {
         assert_eq!(w().next_open(utc(2, 22, 0)), utc(3, 0, 0));
         assert_eq!(w().next_open(utc(2, 5, 0)), utc(2, 5, 0));
     }
+}
+
+/// Hands a channel's waiting messages that answer nothing (priority `PRIORITY_NOTICE` and
+/// below: case notices, alerts, invitations) to another channel; `msg`, claimed, goes too.
+/// Returns how many moved.
+pub fn move_waiting(
+    conn: &mut DbConn,
+    msg: &Message,
+    token: &str,
+    to: &str,
+) -> Result<usize, DbError> {
+    crate::db::transaction(conn, |conn| {
+        diesel::update(crate::held_row!(
+            messages,
+            &msg.id,
+            token,
+            MessageStatus::Sending
+        ))
+        .set((
+            messages::status.eq(MessageStatus::Queued),
+            messages::attempts.eq(messages::attempts - 1),
+            messages::lease_owner.eq(None::<String>),
+            messages::lease_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+        let ids: Vec<String> = messages::table
+            .filter(messages::channel_id.eq(&msg.channel_id))
+            .filter(messages::direction.eq(Direction::Out))
+            .filter(messages::status.eq(MessageStatus::Queued))
+            .filter(messages::priority.ge(crate::db::models::PRIORITY_NOTICE))
+            .select(messages::id)
+            .load(conn)?;
+        let t = now();
+        for chunk in ids.chunks(1000) {
+            diesel::update(messages::table.filter(messages::id.eq_any(chunk)))
+                .set((
+                    messages::channel_id.eq(to),
+                    messages::next_attempt_at.eq(t),
+                    messages::updated_at.eq(t),
+                ))
+                .execute(conn)?;
+        }
+        let detail = format!("moved from {} (unreachable) to {to}", msg.channel_id);
+        for id in &ids {
+            record_event(conn, id, MessageStatus::Queued, Some(&detail))?;
+        }
+        Ok::<_, DbError>(ids.len())
+    })
 }

@@ -347,6 +347,7 @@ pub async fn channels(state: web::Data<WebState>, me: Admin) -> Result<HttpRespo
                 "last_received": a.last_received.map(|t| state.config.local_minute(t)),
                 "last_sent": a.last_sent.map(|t| state.config.local_minute(t)),
                 "last_error": a.last_error.map(|(t, e)| format!("{} {e}", state.config.local_minute(t))),
+                "unreachable_since": state.metrics.unreachable_since(&id).map(|t| state.config.local_minute(t)),
             }))
         })
         .collect();
