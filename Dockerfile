@@ -4,7 +4,7 @@ FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 RUN mkdir -p src benches \
- && echo 'fn main() {}' > src/main.rs && touch src/lib.rs && echo 'fn main() {}' > benches/receive.rs && echo 'fn main() {}' > benches/console.rs \
+ && echo 'fn main() {}' > src/main.rs && touch src/lib.rs && echo 'fn main() {}' > benches/receive.rs && echo 'fn main() {}' > benches/console.rs && echo 'fn main() {}' > benches/alerts.rs \
  && cargo build --release --locked --bin hotline \
  && rm -rf src benches
 COPY src src

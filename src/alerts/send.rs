@@ -340,9 +340,20 @@ pub fn queue_batch(
             crate::text::sms_size(text)
         };
         let (bo, zh, both) = (size("bo"), size("zh"), size("both"));
+        // Ids that sort by when they were made (milliseconds in 12 hex digits, then random),
+        // so a batch's rows go to the end of the id index instead of all over it: with random
+        // ids each batch of a large notice dirtied nearly every leaf page of that index (on
+        // SQLite, 20,000 alerts over a million spilled ~27,000 pages and took ~1 s to insert
+        // and commit; in order, ~2,300 pages and ~0.35 s).
         let id_expr = match conn {
-            DbConn::Sqlite(_) => "lower(hex(randomblob(16)))",
-            DbConn::Pg(_) => "gen_random_uuid()::text",
+            DbConn::Sqlite(_) => {
+                "printf('%012x', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)) \
+                 || lower(hex(randomblob(10)))"
+            }
+            DbConn::Pg(_) => {
+                "lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') \
+                 || substr(md5(random()::text), 1, 20)"
+            }
         };
         let sql = format!(
             "INSERT INTO messages (id, channel_id, direction, contact_id, phone, body, encoding, \
