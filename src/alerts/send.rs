@@ -355,6 +355,9 @@ pub fn queue_batch(
                  || substr(md5(random()::text), 1, 20)"
             }
         };
+        // The batch's range is given for contacts as well as workers (the same rows, as
+        // c.id = w.contact_id): without it PostgreSQL hash-joined each batch against a
+        // sequential scan of all contacts (2.0 s a batch at a million; 1.4 s with it).
         let sql = format!(
             "INSERT INTO messages (id, channel_id, direction, contact_id, phone, body, encoding, \
              segments, status, priority, kind, attempts, next_attempt_at, expires_at, created_at, \
@@ -364,7 +367,8 @@ pub fn queue_batch(
              CASE c.language WHEN 'bo' THEN {ebo} WHEN 'zh' THEN {ezh} ELSE {eboth} END, \
              CASE c.language WHEN 'bo' THEN {sbo} WHEN 'zh' THEN {szh} ELSE {sboth} END, \
              'queued', {priority}, 'job_alert', 0, ?, ?, ?, ?, ? \
-             {from_where} AND w.contact_id > ? AND w.contact_id <= ? AND ({reason}) IS NULL \
+             {from_where} AND w.contact_id > ? AND w.contact_id <= ? \
+             AND c.id > ? AND c.id <= ? AND ({reason}) IS NULL \
              ON CONFLICT DO NOTHING",
             channel = m.channel,
             ebo = lit(bo.encoding.as_str()),
@@ -387,6 +391,8 @@ pub fn queue_batch(
             .bind::<Timestamp, _>(t)
             .bind::<Timestamp, _>(t)
             .bind::<Text, _>(&n.id)
+            .bind::<Text, _>(&after)
+            .bind::<Text, _>(&upto)
             .bind::<Text, _>(&after)
             .bind::<Text, _>(&upto)
             .bind::<Text, _>(&n.id)
