@@ -340,10 +340,24 @@ pub fn queue_batch(
             crate::text::sms_size(text)
         };
         let (bo, zh, both) = (size("bo"), size("zh"), size("both"));
+        // Ids that sort by when they were made (milliseconds in 12 hex digits, then random),
+        // so a batch's rows go to the end of the id index instead of all over it: with random
+        // ids each batch of a large notice dirtied nearly every leaf page of that index (on
+        // SQLite, 20,000 alerts over a million spilled ~27,000 pages and took ~1 s to insert
+        // and commit; in order, ~2,300 pages and ~0.35 s).
         let id_expr = match conn {
-            DbConn::Sqlite(_) => "lower(hex(randomblob(16)))",
-            DbConn::Pg(_) => "gen_random_uuid()::text",
+            DbConn::Sqlite(_) => {
+                "printf('%012x', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)) \
+                 || lower(hex(randomblob(10)))"
+            }
+            DbConn::Pg(_) => {
+                "lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') \
+                 || substr(md5(random()::text), 1, 20)"
+            }
         };
+        // The batch's range is given for contacts as well as workers (the same rows, as
+        // c.id = w.contact_id): without it PostgreSQL hash-joined each batch against a
+        // sequential scan of all contacts (2.0 s a batch at a million; 1.4 s with it).
         let sql = format!(
             "INSERT INTO messages (id, channel_id, direction, contact_id, phone, body, encoding, \
              segments, status, priority, kind, attempts, next_attempt_at, expires_at, created_at, \
@@ -353,7 +367,8 @@ pub fn queue_batch(
              CASE c.language WHEN 'bo' THEN {ebo} WHEN 'zh' THEN {ezh} ELSE {eboth} END, \
              CASE c.language WHEN 'bo' THEN {sbo} WHEN 'zh' THEN {szh} ELSE {sboth} END, \
              'queued', {priority}, 'job_alert', 0, ?, ?, ?, ?, ? \
-             {from_where} AND w.contact_id > ? AND w.contact_id <= ? AND ({reason}) IS NULL \
+             {from_where} AND w.contact_id > ? AND w.contact_id <= ? \
+             AND c.id > ? AND c.id <= ? AND ({reason}) IS NULL \
              ON CONFLICT DO NOTHING",
             channel = m.channel,
             ebo = lit(bo.encoding.as_str()),
@@ -376,6 +391,8 @@ pub fn queue_batch(
             .bind::<Timestamp, _>(t)
             .bind::<Timestamp, _>(t)
             .bind::<Text, _>(&n.id)
+            .bind::<Text, _>(&after)
+            .bind::<Text, _>(&upto)
             .bind::<Text, _>(&after)
             .bind::<Text, _>(&upto)
             .bind::<Text, _>(&n.id)

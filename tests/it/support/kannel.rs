@@ -948,6 +948,25 @@ impl FakeSmsc {
             .clone()
     }
 
+    /// How many MTs have been received so far.
+    pub fn received_count(&self) -> usize {
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .received
+            .len()
+    }
+
+    /// The MTs received after the first `from` (cheap to poll when thousands have arrived).
+    pub fn received_since(&self, from: usize) -> Vec<ReceivedMt> {
+        let st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.received
+            .get(from..)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// The raw `<...>` payload of every `Got message` line, for debugging.
     pub fn raw_lines(&self) -> Vec<String> {
         self.shared
