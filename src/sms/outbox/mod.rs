@@ -616,45 +616,6 @@ pub fn cancel_waiting_alerts(conn: &mut DbConn, contact_id: &ContactId) -> Resul
     .execute(conn)?)
 }
 
-#[cfg(test)]
-mod window_tests {
-    use super::*;
-    use chrono::{NaiveDate, NaiveTime};
-
-    fn w() -> Window {
-        Window {
-            start: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
-            end: NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
-            utc_offset_secs: 8 * 3600,
-        }
-    }
-
-    fn utc(d: u32, h: u32, m: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2026, 12, d)
-            .unwrap()
-            .and_hms_opt(h, m, 0)
-            .unwrap()
-    }
-
-    #[test]
-    fn the_window_is_in_bureau_time() {
-        // 08:00 Beijing is 00:00 UTC; 21:00 Beijing is 13:00 UTC.
-        assert!(w().is_open(utc(2, 0, 0)));
-        assert!(w().is_open(utc(2, 12, 59)));
-        assert!(!w().is_open(utc(2, 13, 0)));
-        assert!(!w().is_open(utc(1, 23, 59)));
-    }
-
-    #[test]
-    fn outside_it_waits_for_the_next_morning() {
-        // 22:00 Beijing on the 2nd: the 3rd at 08:00 Beijing.
-        assert_eq!(w().next_open(utc(2, 14, 0)), utc(3, 0, 0));
-        // 06:00 Beijing on the 3rd (22:00 UTC on the 2nd): the same morning.
-        assert_eq!(w().next_open(utc(2, 22, 0)), utc(3, 0, 0));
-        assert_eq!(w().next_open(utc(2, 5, 0)), utc(2, 5, 0));
-    }
-}
-
 /// Hands a channel's waiting messages that answer nothing (priority `PRIORITY_NOTICE` and
 /// below: case notices, alerts, invitations) to another channel; `msg`, claimed, goes too.
 /// Returns how many moved.
@@ -701,4 +662,43 @@ pub fn move_waiting(
         }
         Ok::<_, DbError>(ids.len())
     })
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+    use chrono::{NaiveDate, NaiveTime};
+
+    fn w() -> Window {
+        Window {
+            start: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(21, 0, 0).unwrap(),
+            utc_offset_secs: 8 * 3600,
+        }
+    }
+
+    fn utc(d: u32, h: u32, m: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 12, d)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_window_is_in_bureau_time() {
+        // 08:00 Beijing is 00:00 UTC; 21:00 Beijing is 13:00 UTC.
+        assert!(w().is_open(utc(2, 0, 0)));
+        assert!(w().is_open(utc(2, 12, 59)));
+        assert!(!w().is_open(utc(2, 13, 0)));
+        assert!(!w().is_open(utc(1, 23, 59)));
+    }
+
+    #[test]
+    fn outside_it_waits_for_the_next_morning() {
+        // 22:00 Beijing on the 2nd: the 3rd at 08:00 Beijing.
+        assert_eq!(w().next_open(utc(2, 14, 0)), utc(3, 0, 0));
+        // 06:00 Beijing on the 3rd (22:00 UTC on the 2nd): the same morning.
+        assert_eq!(w().next_open(utc(2, 22, 0)), utc(3, 0, 0));
+        assert_eq!(w().next_open(utc(2, 5, 0)), utc(2, 5, 0));
+    }
 }
