@@ -176,6 +176,11 @@ impl Config {
         {
             config.region = None;
         }
+        for ch in &mut config.channels {
+            if ch.tps == crate::sms::channels::TPS_UNSET {
+                ch.tps = ch.kind.default_tps();
+            }
+        }
         config.validate()?;
         Ok(config)
     }
@@ -527,6 +532,18 @@ fn overlay(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Resu
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_phone_sends_one_sms_a_second_unless_told_otherwise() {
+        let toml = "[[channels]]\nid = \"city\"\nkind = \"log\"\n\
+                    [[channels]]\nid = \"phone\"\nkind = \"android\"\nbase_url = \"http://192.168.1.20:8080\"\n\
+                    username = \"sms\"\npassword = \"p\"\nsigning_key = \"a-signing-key-of-16+\"\n\
+                    [[channels]]\nid = \"fast-phone\"\nkind = \"android\"\ntps = 3\nbase_url = \"http://192.168.1.21:8080\"\n\
+                    username = \"sms\"\npassword = \"p\"\nsigning_key = \"a-signing-key-of-16+\"\n";
+        let c = super::Config::from_sources(Some(toml), None, Vec::new()).unwrap();
+        let tps: Vec<u32> = c.channels.iter().map(|ch| ch.tps).collect();
+        assert_eq!(tps, [10, 1, 3]);
+    }
+
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

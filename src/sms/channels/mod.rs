@@ -308,8 +308,23 @@ impl ChannelConfig {
     }
 }
 
+/// Not given in the configuration: the kind's own default (`ChannelKind::default_tps`).
+pub const TPS_UNSET: u32 = u32::MAX;
+
 fn default_tps() -> u32 {
-    10
+    TPS_UNSET
+}
+
+impl ChannelKind {
+    /// Messages (segments) a second when the configuration does not say: an Android phone
+    /// sends 30 SMS a minute unless raised on the phone, and a SIM has its own limits, so 1;
+    /// others 10.
+    pub fn default_tps(self) -> u32 {
+        match self {
+            ChannelKind::Android => 1,
+            _ => 10,
+        }
+    }
 }
 fn default_concurrency() -> u32 {
     2
