@@ -5,6 +5,7 @@
 mod support;
 
 mod alerts;
+mod alerts_e2e;
 mod android_channel;
 mod api;
 mod browser_harness;
