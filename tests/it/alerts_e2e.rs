@@ -539,8 +539,8 @@ fn workers_subscribe_by_sms_a_broker_posts_an_officer_approves_and_the_alerts_ar
         assert!(shared.contains(&ZH[2..]), "{shared}");
         assert!(!shared.contains(&BO[2..]), "{shared}");
         fits(&b, 390).await;
-        scroll_to(&b, "#results").await;
-        shot(&b, "notice-broker-results-phone.png").await;
+        scroll_to(&b, "#shared").await;
+        shot(&b, "notice-broker-shared-phone.png").await;
     });
     drop(hotline);
 }
