@@ -448,6 +448,7 @@ fn workers_subscribe_by_sms_a_broker_posts_an_officer_approves_and_the_alerts_ar
         let matching = o.find(css("#preview-matching")).await.unwrap();
         assert_eq!(matching.text().await.unwrap().trim(), "3");
         fits(&o, 390).await;
+        shot(&o, "notice-officer-top-phone.png").await;
         scroll_to(&o, "#checks").await;
         shot(&o, "notice-officer-phone.png").await;
         scroll_to(&o, "#preview").await;
