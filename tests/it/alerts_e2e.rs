@@ -408,7 +408,7 @@ fn workers_subscribe_by_sms_a_broker_posts_an_officer_approves_and_the_alerts_ar
         let text_bo = "ལྷ་སར་ལྕགས་ལས་པ་༢༠དགོས། ཉིན་གླ་སྒོར་༢༦༠། ཟ་ཉལ་འགན་ལེན། ཁ་པར་13908910001";
         fill(&b, "#text_bo", text_bo).await;
         let counted = format!("{} 字", text_bo.chars().count());
-        b.wait_for_text("#meter_bo", &counted, Duration::from_secs(5))
+        b.wait_for_text("#meter_bo", &counted, Duration::from_secs(10))
             .await;
         fits(&b, 390).await;
         scroll_to(&b, "#draft").await;
@@ -424,7 +424,8 @@ fn workers_subscribe_by_sms_a_broker_posts_an_officer_approves_and_the_alerts_ar
         let o = Browser::start(390, 844).await;
         o.goto(&format!("{base}/console/login")).await.unwrap();
         sign_in(&o, "yangjin", OFFICER_PASSWORD).await;
-        o.find(css("header.top")).await.unwrap();
+        // Signed in (the login page has the header too, without who is signed in).
+        o.find(css("header.top .who")).await.unwrap();
         o.goto(&format!("{base}/console/notices/{code}"))
             .await
             .unwrap();
