@@ -17,10 +17,10 @@ use crate::support::kannel::{
 };
 use crate::support::process::{free_port, Hotline};
 
-const SECRET: &str = "e2e-secret-0123456789";
+pub(crate) const SECRET: &str = "e2e-secret-0123456789";
 
 /// Kannel is required in CI; elsewhere the test says it was skipped.
-fn kannel_or_skip() -> bool {
+pub(crate) fn kannel_or_skip() -> bool {
     if kannel_available() {
         return true;
     }
@@ -31,7 +31,7 @@ fn kannel_or_skip() -> bool {
     false
 }
 
-fn get_url(port: u16) -> String {
+pub(crate) fn get_url(port: u16) -> String {
     format!(
         "http://127.0.0.1:{port}/channels/kannel/receive?secret={SECRET}&from=%p&to=%P&text=%b&id=%I&coding=%c&charset=%C&ts=%T&smsc=%i"
     )

@@ -5,6 +5,7 @@
 mod support;
 
 mod alerts;
+mod alerts_e2e;
 mod alerts_kill;
 mod android_channel;
 mod api;

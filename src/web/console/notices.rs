@@ -413,12 +413,22 @@ pub async fn page(
                         n.targeting()
                     };
                     probe.targeting = serde_json::to_string(&t).unwrap_or_default();
-                    v["preview"] = json!(send::preview(c, &st, &probe)?);
+                    let preview = send::preview(c, &st, &probe)?;
+                    v["preview_cost"] = json!(format!("{:.2}", preview.cost_yuan));
+                    v["preview"] = json!(preview);
                     v["targeting"] = targeting_json(&st, &probe);
                 }
+                let names = crate::accounts::users::display_names(c)?;
                 let trail: Vec<Value> = crate::cases::audit_of(c, &notices::subject(&n.id))?
                     .iter()
-                    .map(|e| json!({ "at": st.config.local_minute(e.created_at), "actor": e.actor, "action": st.pages.t(&format!("notice_action.{}", e.action)), "detail": e.detail }))
+                    .map(|e| {
+                        json!({
+                            "at": st.config.local_minute(e.created_at),
+                            "actor": super::case_page::actor_name(&st, &names, &e.actor),
+                            "action": st.pages.t(&format!("notice_action.{}", e.action)),
+                            "detail": e.detail.as_deref().map(|d| trail_detail(&st, d)),
+                        })
+                    })
                     .collect();
                 v["trail"] = json!(trail);
             }
@@ -435,6 +445,25 @@ pub async fn page(
     data["officer"] = json!(officer);
     data["broker"] = json!(me.role == UserRole::Broker);
     render(&state, Some(&me), "notice", data)
+}
+
+/// An audit detail as the trail shows it: a status change (`draft → submitted: reason`) in
+/// the statuses' names; anything else (a title) as recorded.
+fn trail_detail(st: &WebState, detail: &str) -> String {
+    let (change, reason) = match detail.split_once(": ") {
+        Some((c, r)) => (c, Some(r)),
+        None => (detail, None),
+    };
+    let named = change.split_once(" → ").and_then(|(from, to)| {
+        let name =
+            |s: &str| NoticeStatus::parse(s).map(|x| st.pages.t(&format!("notice_status.{x}")));
+        Some(format!("{} → {}", name(from)?, name(to)?))
+    });
+    match (named, reason) {
+        (Some(n), Some(r)) => format!("{n}：{r}"),
+        (Some(n), None) => n,
+        (None, _) => detail.to_string(),
+    }
 }
 
 fn notice_json(st: &WebState, n: &Notice) -> Value {
