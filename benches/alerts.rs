@@ -215,14 +215,7 @@ fn notice_input(today: NaiveDate) -> NoticeInput {
 
 /// A submitted notice, as a broker leaves it; returns it with its preview time and count.
 fn submitted_notice(state: &AppState) -> (notices::Notice, Duration, i64) {
-    let c = &state.config;
-    let env = notices::Env {
-        alerts: &c.alerts,
-        counties: &c.counties,
-        templates: &state.templates,
-        country_code: &c.default_country_code,
-        today: c.today(),
-    };
+    let env = notices::Env::of(state);
     let v = notices::validate(&env, &notice_input(env.today)).unwrap_or_else(|e| panic!("{e:?}"));
     let mut conn = state.db.get().unwrap();
     let n = notices::create(&mut conn, &v, "安居劳务", "user:bench").unwrap();

@@ -241,14 +241,8 @@ fn job_alerts(state: &AppState, c: &mut DbConn) -> Result<(), DemoError> {
             .set(crate::db::schema::workers::county.eq(county))
             .execute(c)?;
     }
-    let today = state.config.today();
-    let env = notices::Env {
-        alerts: &state.config.alerts,
-        counties: &state.config.counties,
-        templates: &state.templates,
-        country_code: &state.config.default_country_code,
-        today,
-    };
+    let env = notices::Env::of(state);
+    let today = env.today;
     let input = notices::NoticeInput {
         title: "拉萨北环路工地招钢筋工".into(),
         employer: "西藏天路建设有限公司".into(),

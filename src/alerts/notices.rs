@@ -256,6 +256,20 @@ pub struct Env<'a> {
     pub today: NaiveDate,
 }
 
+impl<'a> Env<'a> {
+    /// The service's own: its settings, its templates, today in bureau time.
+    pub fn of(state: &'a crate::AppState) -> Env<'a> {
+        let c = &state.config;
+        Env {
+            alerts: &c.alerts,
+            counties: &c.counties,
+            templates: &state.templates,
+            country_code: &c.default_country_code,
+            today: c.today(),
+        }
+    }
+}
+
 fn chars_between(
     errors: &mut Vec<FieldError>,
     field: &str,

@@ -74,14 +74,7 @@ pub fn input(today: NaiveDate) -> NoticeInput {
 }
 
 fn env(app: &TestApp) -> notices::Env<'_> {
-    let c = &app.state.config;
-    notices::Env {
-        alerts: &c.alerts,
-        counties: &c.counties,
-        templates: &app.state.templates,
-        country_code: &c.default_country_code,
-        today: c.today(),
-    }
+    notices::Env::of(&app.state)
 }
 
 /// A submitted notice from `input`.

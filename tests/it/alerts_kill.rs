@@ -109,14 +109,7 @@ fn setup() -> Setup {
         })
         .unwrap();
     }
-    let c = &state.config;
-    let env = notices::Env {
-        alerts: &c.alerts,
-        counties: &c.counties,
-        templates: &state.templates,
-        country_code: &c.default_country_code,
-        today: c.today(),
-    };
+    let env = notices::Env::of(&state);
     let v = notices::validate(&env, &crate::alerts::input(env.today))
         .unwrap_or_else(|e| panic!("{e:?}"));
     let notice = {

@@ -166,14 +166,7 @@ fn load(c: &mut DbConn, code: &str, agency: Option<&str>) -> Result<Notice, ApiE
 }
 
 fn env(state: &WebState) -> notices::Env<'_> {
-    let c = &state.config;
-    notices::Env {
-        alerts: &c.alerts,
-        counties: &c.counties,
-        templates: &state.templates,
-        country_code: &c.default_country_code,
-        today: c.today(),
-    }
+    notices::Env::of(state)
 }
 
 /// A notice's fields did not pass: each bad field with a code and detail; nothing saved.

@@ -54,14 +54,7 @@ fn load(c: &mut DbConn, code: &str, agency: Option<&str>) -> Result<Notice, Cons
 }
 
 fn env(state: &WebState) -> notices::Env<'_> {
-    let c = &state.config;
-    notices::Env {
-        alerts: &c.alerts,
-        counties: &c.counties,
-        templates: &state.templates,
-        country_code: &c.default_country_code,
-        today: c.today(),
-    }
+    notices::Env::of(state)
 }
 
 #[derive(Debug, Deserialize)]
@@ -590,26 +583,17 @@ pub async fn decide(
     Ok(redirect(&format!("/console/notices/{code}")))
 }
 
-/// A broker cancels their own notice before or after approval.
+/// A broker (or an officer) cancels a notice before or after approval.
 pub async fn broker_cancel(
     state: web::Data<WebState>,
     me: NoticeUser,
     path: web::Path<String>,
     _form: super::Button,
 ) -> Result<HttpResponse, ConsoleError> {
-    let agency = agency_of(&me)?;
-    let code = path.into_inner();
-    let actor = me.actor();
-    let c2 = code.clone();
-    state
-        .db
-        .run(move |c| -> Result<(), ConsoleError> {
-            let n = load(c, &c2, agency.as_deref())?;
-            notices::cancel(c, &n.id, &actor)?;
-            Ok(())
-        })
-        .await?;
-    Ok(redirect(&format!("/console/notices/{code}")))
+    on_own_notice(state, &me, path.into_inner(), |c, n, actor| {
+        notices::cancel(c, &n.id, actor).map(|_| ())
+    })
+    .await
 }
 
 /// A broker asks for approval of a saved draft.
@@ -620,15 +604,30 @@ pub async fn broker_submit(
     _form: super::Button,
 ) -> Result<HttpResponse, ConsoleError> {
     me.require(&[UserRole::Broker])?;
-    let agency = agency_of(&me)?;
-    let code = path.into_inner();
+    on_own_notice(state, &me, path.into_inner(), |c, n, actor| {
+        notices::submit(c, &n.id, actor).map(|_| ())
+    })
+    .await
+}
+
+/// Does `f` to a notice this user may see, then shows it.
+async fn on_own_notice<F>(
+    state: web::Data<WebState>,
+    me: &Me,
+    code: String,
+    f: F,
+) -> Result<HttpResponse, ConsoleError>
+where
+    F: FnOnce(&mut DbConn, &Notice, &str) -> Result<(), NoticeError> + Send + 'static,
+{
+    let agency = agency_of(me)?;
     let actor = me.actor();
     let c2 = code.clone();
     state
         .db
         .run(move |c| -> Result<(), ConsoleError> {
             let n = load(c, &c2, agency.as_deref())?;
-            notices::submit(c, &n.id, &actor)?;
+            f(c, &n, &actor)?;
             Ok(())
         })
         .await?;
