@@ -424,8 +424,17 @@ pub fn draft(env: &Env, v: &Valid, lang: &str) -> Result<String, String> {
         (None, Some(p)) => p.clone(),
         (None, None) => String::new(),
     };
+    // A broker's own words in a Tibetan text: a shad closes them only when they end in
+    // Tibetan; Chinese words get none glued to them.
+    let phrase = |s: &str| {
+        let s = s.trim().trim_end_matches('།').trim_end();
+        match s.chars().last() {
+            Some(c) if lang == "bo" && ('\u{0F00}'..='\u{0FFF}').contains(&c) => format!("{s}།"),
+            _ => s.to_string(),
+        }
+    };
     let data = serde_json::json!({
-        "title": v.title,
+        "title": phrase(&v.title),
         "employer": v.employer,
         "place": place,
         // A Tibetan word running into the next ends with a tsheg, never a shad.
@@ -437,10 +446,10 @@ pub fn draft(env: &Env, v: &Valid, lang: &str) -> Result<String, String> {
         "workers": v.workers_wanted,
         "wage": yuan(v.wage_fen),
         "unit": v.wage_unit.as_str(),
-        "pay_terms": v.pay_terms,
+        "pay_terms": phrase(&v.pay_terms),
         "start": v.start_on.format("%-m月%-d日").to_string(),
         "start_bo": format!("{}/{}", v.start_on.format("%-m"), v.start_on.format("%-d")),
-        "duration": v.duration,
+        "duration": phrase(&v.duration),
         "board": v.board_lodging.as_str(),
         "phone": crate::text::phone::national(&v.contact_phone),
     });

@@ -671,17 +671,32 @@ async fn import_projects(
                     )?;
                     Ok(Ok(report))
                 }
-                Err(crate::projects::ImportError::Invalid(problems)) => Ok(Err(problems)),
-                Err(crate::projects::ImportError::Read(e)) => {
-                    Err(ApiError::BadRequest(e.to_string()))
-                }
-                Err(crate::projects::ImportError::Db(e)) => Err(e.into()),
+                Err(e) => import_failed(e),
             }
         })
         .await?;
+    Ok(import_answer(result))
+}
+
+/// An import that did not go through: bad rows are the caller's answer (`Ok(Err)`), an
+/// unreadable body a 400, storage a 503.
+pub(crate) fn import_failed<T>(
+    e: crate::projects::ImportError,
+) -> Result<Result<T, Vec<crate::projects::Problem>>, ApiError> {
+    match e {
+        crate::projects::ImportError::Invalid(problems) => Ok(Err(problems)),
+        crate::projects::ImportError::Read(e) => Err(ApiError::BadRequest(e.to_string())),
+        crate::projects::ImportError::Db(e) => Err(e.into()),
+    }
+}
+
+/// The answer to an all-or-nothing CSV import: its report, or 400 with every bad line.
+pub(crate) fn import_answer(
+    result: Result<ImportReport, Vec<crate::projects::Problem>>,
+) -> HttpResponse {
     match result {
-        Ok(report) => Ok(HttpResponse::Ok().json(report)),
-        Err(problems) => Ok(HttpResponse::BadRequest().json(ImportProblems {
+        Ok(report) => HttpResponse::Ok().json(report),
+        Err(problems) => HttpResponse::BadRequest().json(ImportProblems {
             error: format!(
                 "{} problem(s) in the file, nothing was imported",
                 problems.len()
@@ -693,6 +708,6 @@ async fn import_projects(
                     message: p.message,
                 })
                 .collect(),
-        })),
+        }),
     }
 }

@@ -85,6 +85,19 @@ pub fn submitted(app: &TestApp, input: &NoticeInput) -> notices::Notice {
     notices::submit(&mut c, &n.id, "user:broker").unwrap()
 }
 
+/// A notice from `input`, submitted and approved for everyone it matches.
+pub fn approved(app: &TestApp, input: &NoticeInput) -> notices::Notice {
+    let n = submitted(app, input);
+    notices::approve(
+        &mut app.conn(),
+        &n.id,
+        &Targeting::default(),
+        None,
+        "user:o",
+    )
+    .unwrap()
+}
+
 fn alerts_of(app: &TestApp, notice_id: &str) -> Vec<Message> {
     messages::table
         .filter(messages::notice_id.eq(notice_id))
@@ -284,15 +297,7 @@ async fn the_weekly_cap_and_a_missing_tibetan_text_leave_workers_out() {
         )
     };
     for _ in 0..2 {
-        let n = submitted(&app, &input(today));
-        notices::approve(
-            &mut app.conn(),
-            &n.id,
-            &Targeting::default(),
-            None,
-            "user:o",
-        )
-        .unwrap();
+        approved(&app, &input(today));
     }
     send::queue_pending(app.state.clone()).await;
     let mut no_bo = input(today);
@@ -338,15 +343,7 @@ async fn outside_the_send_window_alerts_wait_and_a_cancel_stops_them() {
         ",construction,",
         true,
     );
-    let n = submitted(&app, &input(today));
-    notices::approve(
-        &mut app.conn(),
-        &n.id,
-        &Targeting::default(),
-        None,
-        "user:o",
-    )
-    .unwrap();
+    let n = approved(&app, &input(today));
     send::queue_pending(app.state.clone()).await;
     let queued = alerts_of(&app, &n.id);
     assert_eq!(queued.len(), 1);

@@ -10,8 +10,8 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use super::schema::{
-    ErrorBody, FieldErrors, ImportProblem, ImportProblems, ImportReport, WorkerInput, WorkerList,
-    WorkerSaved, WorkerView,
+    ErrorBody, FieldErrors, ImportProblems, ImportReport, WorkerInput, WorkerList, WorkerSaved,
+    WorkerView,
 };
 use super::{doc, ApiError, Token, TokenRoles};
 use crate::accounts::tokens::Role;
@@ -318,28 +318,9 @@ pub async fn import_workers(
             let file = format!("API upload ({actor})");
             match register::import_csv(c, &rules, &body[..], &file, &actor) {
                 Ok(report) => Ok(Ok(ImportReport::from(report))),
-                Err(crate::projects::ImportError::Invalid(problems)) => Ok(Err(problems)),
-                Err(crate::projects::ImportError::Read(e)) => {
-                    Err(ApiError::BadRequest(e.to_string()))
-                }
-                Err(crate::projects::ImportError::Db(e)) => Err(e.into()),
+                Err(e) => super::import_failed(e),
             }
         })
         .await?;
-    match result {
-        Ok(report) => Ok(HttpResponse::Ok().json(report)),
-        Err(problems) => Ok(HttpResponse::BadRequest().json(ImportProblems {
-            error: format!(
-                "{} problem(s) in the file, nothing was imported",
-                problems.len()
-            ),
-            problems: problems
-                .into_iter()
-                .map(|p| ImportProblem {
-                    line: p.line,
-                    message: p.message,
-                })
-                .collect(),
-        })),
-    }
+    Ok(super::import_answer(result))
 }
