@@ -12,10 +12,10 @@ import sys
 # Bottom to top. A module may use modules of its own layer (without a cycle) and of any layer
 # below; never one above.
 LAYERS = [
-    ["text", "secret", "calendar", "db", "places"],  # pure logic and storage
+    ["text", "secret", "calendar", "db", "places", "time"],  # pure logic and storage
     ["templates", "work", "metrics"],  # rendering, the background-work core, counters
     ["sms", "mail"],  # transport: gateways and the outbox; email
-    ["projects", "accounts", "cases", "reports", "alerts"],  # the domain
+    ["projects", "accounts", "cases", "reports", "alerts", "followups"],  # the domain
     ["conversations"],  # what a worker's SMS means: intent, dialogs
     ["web", "demo"],  # HTTP (API, console, webhooks), the demonstration
     ["config", "server"],  # assembles every module's configuration; the running service

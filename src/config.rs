@@ -65,6 +65,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub referrals: ReferralConfig,
     pub alerts: AlertsConfig,
+    pub followups: crate::followups::FollowupsConfig,
 }
 
 impl Default for Config {
@@ -94,6 +95,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             referrals: ReferralConfig::default(),
             alerts: AlertsConfig::default(),
+            followups: crate::followups::FollowupsConfig::default(),
         }
     }
 }
@@ -297,6 +299,7 @@ impl Config {
             return Err(err("referrals.link_valid_days", "must be at least 1"));
         }
         self.alerts.validate().map_err(|(k, m)| err(k, m))?;
+        self.followups.validate().map_err(|(k, m)| err(k, m))?;
         if self.counties.is_empty() || self.counties.len() > 30 {
             return Err(err("counties", "list between 1 and 30 counties"));
         }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod conversations;
 pub mod db;
 pub mod demo;
+pub mod followups;
 pub mod mail;
 pub mod metrics;
 pub mod places;
@@ -21,6 +22,7 @@ pub mod server;
 pub mod sms;
 pub mod templates;
 pub mod text;
+pub mod time;
 pub mod web;
 pub mod work;
 
@@ -51,6 +53,8 @@ pub struct AppState {
     /// Signs acknowledgement links in referral emails (`console.secret_key`, or a key kept in
     /// the database).
     pub link_key: Arc<secret::Secret>,
+    /// Now, for everything scheduled (tests move it forward).
+    pub time: Arc<time::TimeSource>,
 }
 
 impl AppState {
@@ -78,11 +82,15 @@ impl AppState {
             move || cases::referrals::remind(state.clone()),
         );
         let state = self.clone();
-        runner.every(
+        let runner = runner.every(
             "queuing approved job notices",
             std::time::Duration::from_secs(2),
             move || alerts::send::queue_pending(state.clone()),
-        )
+        );
+        let state = self.clone();
+        runner.every("follow-ups", std::time::Duration::from_secs(5), move || {
+            followups::run::periodic(state.clone())
+        })
     }
 
     /// Opens the database, applies migrations, loads templates and channels.
@@ -126,6 +134,7 @@ impl AppState {
             calendar: Arc::new(calendar),
             jobs_wake: Arc::new(Notify::new()),
             link_key: Arc::new(link_key),
+            time: Arc::new(time::TimeSource::default()),
         })
     }
 }

@@ -10,7 +10,6 @@ use crate::sms::outbox::dispatcher;
 use crate::{db, AppState};
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let url = db::redact_url(&config.database_url);
     let state = tokio::task::spawn_blocking(move || AppState::new(config)).await??;
     // Deadlines past the calendar data are only estimates: say so well before the year turns.
     let horizon = state.config.today() + chrono::Duration::days(90);
@@ -30,6 +29,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             state.config.public_base_url()
         );
     }
+    let running = start(state).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests and sends in flight");
+    running.stop().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The service running: HTTP server, outbox dispatcher workers, job runner.
+pub struct Running {
+    handle: actix_web::dev::ServerHandle,
+    stop_tx: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    server_task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Starts serving `state` on `state.config.listen`. Tests start the whole service this way
+/// over a state whose clock they move.
+pub async fn start(state: AppState) -> anyhow::Result<Running> {
+    let url = db::redact_url(&state.config.database_url);
     let listen = state.config.listen.clone();
     let web_state = crate::web::WebState::new(state.clone())?;
     let data = web::Data::new(web_state.clone());
@@ -46,9 +65,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     .run();
     let handle = server.handle();
     let (stop_tx, stop_rx) = watch::channel(false);
-    let workers = dispatcher::spawn(&state, stop_rx.clone());
-    let tidy = tokio::spawn(web_state.tidy(stop_rx.clone()));
-    let job_runner = tokio::spawn(state.job_runner().run(stop_rx));
+    let mut tasks = dispatcher::spawn(&state, stop_rx.clone());
+    tasks.push(tokio::spawn(web_state.tidy(stop_rx.clone())));
+    tasks.push(tokio::spawn(state.job_runner().run(stop_rx)));
     let channels: Vec<String> = state
         .channels
         .iter()
@@ -56,19 +75,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .collect();
     tracing::info!(%listen, database = %url, channels = %channels.join(","), version = env!("CARGO_PKG_VERSION"), "hotline serving");
     let server_task = tokio::spawn(server);
+    Ok(Running {
+        handle,
+        stop_tx,
+        tasks,
+        server_task,
+    })
+}
 
-    shutdown_signal().await;
-    tracing::info!("shutting down: finishing requests and sends in flight");
-    handle.stop(true).await;
-    let _ = stop_tx.send(true);
-    for w in workers {
-        let _ = w.await;
+impl Running {
+    /// Stops gracefully: requests and sends in flight finish, the job in hand too.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.handle.stop(true).await;
+        let _ = self.stop_tx.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.server_task.await??;
+        Ok(())
     }
-    let _ = job_runner.await;
-    let _ = tidy.await;
-    server_task.await??;
-    tracing::info!("stopped");
-    Ok(())
 }
 
 async fn shutdown_signal() {

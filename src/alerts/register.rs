@@ -501,7 +501,7 @@ pub enum Saved {
 
 /// The contact of a phone, created (language not chosen yet) when there is none. Inside the
 /// caller's transaction.
-fn contact_of(conn: &mut DbConn, phone: &str) -> Result<Contact, DbError> {
+pub fn contact_of(conn: &mut DbConn, phone: &str) -> Result<Contact, DbError> {
     let find = |conn: &mut DbConn| {
         contacts::table
             .filter(contacts::phone.eq(phone))

@@ -9,16 +9,16 @@ pub mod reference;
 pub mod referrals;
 pub mod rules;
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 use crate::db::models::{
-    AuditEvent, Case, CaseId, Complaint, Contact, ContactId, Language, NewAuditEvent, NewCase,
-    NewComplaint,
+    AuditEvent, Case, CaseId, CaseSource, Complaint, Contact, ContactId, Language, NewAuditEvent,
+    NewCase, NewComplaint,
 };
-use crate::db::schema::{audit_events, cases, complaints, projects};
+use crate::db::schema::{audit_events, case_signals, cases, complaints, projects};
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::metrics::CaseCounts;
 use rules::{employer_key, CaseRules, CaseState, PriorityFacts};
@@ -153,78 +153,28 @@ pub fn file_complaint(
     };
     // Two workers of one site filing at the same moment must land in one case.
     crate::db::lock_key(conn, &key)?;
-    let since = clock.today - Duration::days(rules.join_window_days as i64);
-    let open: Vec<&str> = CaseState::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| s.as_str())
-        .collect();
-    let existing: Option<Case> = cases::table
-        .filter(cases::employer_key.eq(&key))
-        .filter(cases::state.eq_any(&open))
-        .filter(cases::received_on.ge(since))
-        .order(cases::received_on.desc())
-        .select(Case::as_select())
-        .first(conn)
-        .optional()?;
-    let t = now();
+    let existing = open_case_on(conn, rules, clock, &key)?;
     let actor = worker_actor(f.contact);
     let (case_id, joined) = match existing {
         Some(c) => (c.id, true),
         None => {
-            let id = CaseId::random();
-            let reference = unused_reference(conn)?;
-            let accept_due = match clock.calendar.deadline_estimate(
-                clock.today,
-                rules.accept_working_days,
-                &[],
-                clock.region,
-            ) {
-                Ok(d) => d.map(|(d, _)| d),
-                Err(e) => {
-                    // A complaint is never refused for want of calendar data; the gap is audited.
-                    tracing::error!(error = %e, "no acceptance deadline: calendar data missing");
-                    audit(
-                        conn,
-                        None,
-                        "system",
-                        "calendar_missing",
-                        Some(&e.to_string()),
-                    )?;
-                    None
-                }
-            };
-            diesel::insert_into(cases::table)
-                .values(NewCase {
-                    id: &id,
-                    reference: &reference,
-                    state: CaseState::Received,
-                    priority: 4,
-                    project_id: a.project_id.as_deref(),
-                    employer: &employer,
-                    employer_key: &key,
-                    county: &county,
-                    collective: false,
-                    representative_id: None,
-                    workers: 0,
-                    amount_yuan: 0,
-                    received_on: clock.today,
-                    accept_due,
-                    extension_days: 0,
-                    created_at: t,
-                    updated_at: t,
-                })
-                .execute(conn)?;
-            audit(
+            let opened = open_case(
                 conn,
-                Some(&id),
+                rules,
+                clock,
+                &NewCaseFacts {
+                    key: &key,
+                    employer: &employer,
+                    county: &county,
+                    project_id: a.project_id.as_deref(),
+                    source: CaseSource::Complaint,
+                },
                 &actor,
-                "case_opened",
-                Some(&format!("reference {reference}")),
             )?;
-            (id, false)
+            (opened, false)
         }
     };
+    let t = now();
     let complaint_id = new_id();
     diesel::insert_into(complaints::table)
         .values(NewComplaint {
@@ -287,6 +237,240 @@ pub fn file_complaint(
     })
 }
 
+/// A follow-up answer saying a worker was not paid (or only partly), as evidence on a case.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = case_signals)]
+pub struct CaseSignal {
+    pub id: String,
+    pub case_id: CaseId,
+    pub contact_id: ContactId,
+    pub followup_id: String,
+    /// `partly` or `none`.
+    pub paid: String,
+    pub months: Option<i32>,
+    pub amount_yuan: Option<i64>,
+    pub answered_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+/// One worker's answer for an early warning.
+#[derive(Debug, Clone)]
+pub struct Signal {
+    pub contact_id: ContactId,
+    pub followup_id: String,
+    pub paid: &'static str,
+    pub months: Option<u32>,
+    pub amount_yuan: Option<u64>,
+    pub answered_at: NaiveDateTime,
+}
+
+/// Several workers placed with one employer or project said they were not paid in full.
+pub struct Warning<'a> {
+    pub facts: NewCaseFacts<'a>,
+    /// Every such answer within the warning window, one worker possibly several times.
+    pub signals: &'a [Signal],
+    /// Distinct workers at which a case opens before anyone complained.
+    pub threshold: usize,
+}
+
+/// What an early warning did.
+#[derive(Debug)]
+pub struct Warned {
+    pub case: Case,
+    /// A new case (source `early_warning`), rather than evidence on an open one.
+    pub opened: bool,
+}
+
+/// The early warning of arrears: the signals join the open case against the employer, if there
+/// is one; otherwise, once `threshold` distinct workers have signalled, a case opens with
+/// them as its evidence (source `early_warning`, no complainant), its priority by the usual
+/// rules. A signal already on the case is updated (the worker answered months or amount
+/// later). None: below the threshold, and no case. Call inside the caller's transaction.
+pub fn early_warning(
+    conn: &mut DbConn,
+    rules: &CaseRules,
+    clock: &Clock,
+    w: &Warning,
+) -> Result<Option<Warned>, DbError> {
+    crate::db::lock_key(conn, w.facts.key)?;
+    let (case_id, opened) = match open_case_on(conn, rules, clock, w.facts.key)? {
+        Some(c) => (c.id, false),
+        None => {
+            let mut who: Vec<&ContactId> = w.signals.iter().map(|s| &s.contact_id).collect();
+            who.sort();
+            who.dedup();
+            if who.len() < w.threshold {
+                return Ok(None);
+            }
+            let id = open_case(conn, rules, clock, &w.facts, "system:early_warning")?;
+            audit(
+                conn,
+                Some(&id),
+                "system:early_warning",
+                "early_warning",
+                Some(&format!(
+                    "{} workers placed with {} said they were not paid in full",
+                    who.len(),
+                    w.facts.employer
+                )),
+            )?;
+            (id, true)
+        }
+    };
+    let t = now();
+    for s in w.signals {
+        let months = s.months.map(|m| m as i32);
+        let amount = s.amount_yuan.map(|a| a as i64);
+        let updated = diesel::update(
+            case_signals::table
+                .filter(case_signals::case_id.eq(&case_id))
+                .filter(case_signals::followup_id.eq(&s.followup_id)),
+        )
+        .set((
+            case_signals::paid.eq(s.paid),
+            case_signals::months.eq(months),
+            case_signals::amount_yuan.eq(amount),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            diesel::insert_into(case_signals::table)
+                .values((
+                    case_signals::id.eq(new_id()),
+                    case_signals::case_id.eq(&case_id),
+                    case_signals::contact_id.eq(&s.contact_id),
+                    case_signals::followup_id.eq(&s.followup_id),
+                    case_signals::paid.eq(s.paid),
+                    case_signals::months.eq(months),
+                    case_signals::amount_yuan.eq(amount),
+                    case_signals::answered_at.eq(s.answered_at),
+                    case_signals::created_at.eq(t),
+                ))
+                .execute(conn)?;
+            if !opened {
+                audit(
+                    conn,
+                    Some(&case_id),
+                    "system:early_warning",
+                    "signal_added",
+                    Some(&format!("follow-up {}", s.followup_id)),
+                )?;
+            }
+        }
+    }
+    let before: Case = cases::table
+        .find(&case_id)
+        .select(Case::as_select())
+        .first(conn)?;
+    let case = recompute(conn, rules, &before)?;
+    Ok(Some(Warned { case, opened }))
+}
+
+/// A case's follow-up signals, oldest first.
+pub fn signals_of(conn: &mut DbConn, case_id: &CaseId) -> Result<Vec<CaseSignal>, DbError> {
+    Ok(case_signals::table
+        .filter(case_signals::case_id.eq(case_id))
+        .order(case_signals::answered_at)
+        .select(CaseSignal::as_select())
+        .load(conn)?)
+}
+
+/// The open case against `key` (a project or an employer) received within the join window,
+/// if any.
+pub fn open_case_on(
+    conn: &mut DbConn,
+    rules: &CaseRules,
+    clock: &Clock,
+    key: &str,
+) -> Result<Option<Case>, DbError> {
+    let since = clock.today - Duration::days(rules.join_window_days as i64);
+    let open: Vec<&str> = CaseState::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| s.as_str())
+        .collect();
+    Ok(cases::table
+        .filter(cases::employer_key.eq(key))
+        .filter(cases::state.eq_any(&open))
+        .filter(cases::received_on.ge(since))
+        .order(cases::received_on.desc())
+        .select(Case::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// What a new case is about.
+pub struct NewCaseFacts<'a> {
+    pub key: &'a str,
+    pub employer: &'a str,
+    pub county: &'a str,
+    pub project_id: Option<&'a str>,
+    pub source: CaseSource,
+}
+
+/// Opens a case, received today, with its acceptance deadline; audited as `case_opened` by
+/// `actor`. Its totals come from `recompute` once its complaints or signals are in.
+fn open_case(
+    conn: &mut DbConn,
+    rules: &CaseRules,
+    clock: &Clock,
+    facts: &NewCaseFacts,
+    actor: &str,
+) -> Result<CaseId, DbError> {
+    let id = CaseId::random();
+    let reference = unused_reference(conn)?;
+    let accept_due = match clock.calendar.deadline_estimate(
+        clock.today,
+        rules.accept_working_days,
+        &[],
+        clock.region,
+    ) {
+        Ok(d) => d.map(|(d, _)| d),
+        Err(e) => {
+            // A complaint is never refused for want of calendar data; the gap is audited.
+            tracing::error!(error = %e, "no acceptance deadline: calendar data missing");
+            audit(
+                conn,
+                None,
+                "system",
+                "calendar_missing",
+                Some(&e.to_string()),
+            )?;
+            None
+        }
+    };
+    let t = now();
+    diesel::insert_into(cases::table)
+        .values(NewCase {
+            id: &id,
+            reference: &reference,
+            state: CaseState::Received,
+            priority: 4,
+            project_id: facts.project_id,
+            employer: facts.employer,
+            employer_key: facts.key,
+            county: facts.county,
+            collective: false,
+            representative_id: None,
+            workers: 0,
+            amount_yuan: 0,
+            received_on: clock.today,
+            accept_due,
+            extension_days: 0,
+            created_at: t,
+            updated_at: t,
+            source: facts.source,
+        })
+        .execute(conn)?;
+    audit(
+        conn,
+        Some(&id),
+        actor,
+        "case_opened",
+        Some(&format!("reference {reference}")),
+    )?;
+    Ok(id)
+}
+
 /// Totals, collectiveness, representative and priority from the case's complaints.
 fn recompute(conn: &mut DbConn, rules: &CaseRules, case: &Case) -> Result<Case, DbError> {
     let all: Vec<Complaint> = complaints::table
@@ -294,15 +478,35 @@ fn recompute(conn: &mut DbConn, rules: &CaseRules, case: &Case) -> Result<Case, 
         .order(complaints::created_at)
         .select(Complaint::as_select())
         .load(conn)?;
+    let signals: Vec<CaseSignal> = case_signals::table
+        .filter(case_signals::case_id.eq(&case.id))
+        .select(CaseSignal::as_select())
+        .load(conn)?;
     let mut complainants: Vec<&str> = all.iter().map(|c| c.contact_id.as_str()).collect();
     complainants.sort();
     complainants.dedup();
+    // Workers who said so in a follow-up count as well; one who also complained counts once,
+    // with the amount of their complaint.
+    let mut people = complainants.clone();
+    people.extend(signals.iter().map(|s| s.contact_id.as_str()));
+    people.sort();
+    people.dedup();
     // Reports overlap ("we are 8 people"), so the case has as many workers as the larger of the
     // distinct complainants and the largest group anyone reported.
     let reported = all.iter().map(|c| c.workers).max().unwrap_or(1);
-    let workers = (complainants.len() as i32).max(reported);
-    let amount: i64 = all.iter().map(|c| c.amount_yuan).sum();
-    let months = all.iter().filter_map(|c| c.months).max().unwrap_or(0);
+    let workers = (people.len() as i32).max(reported);
+    let signalled: i64 = signals
+        .iter()
+        .filter(|s| !complainants.contains(&s.contact_id.as_str()))
+        .filter_map(|s| s.amount_yuan)
+        .sum();
+    let amount: i64 = all.iter().map(|c| c.amount_yuan).sum::<i64>() + signalled;
+    let months = all
+        .iter()
+        .filter_map(|c| c.months)
+        .chain(signals.iter().filter_map(|s| s.months))
+        .max()
+        .unwrap_or(0);
     let collective = workers >= rules.collective_workers as i32;
     let representative = match (&case.representative_id, collective) {
         (Some(r), _) => Some(r.clone()),

@@ -204,6 +204,7 @@ pub(super) fn set_opt_out(
         if register::get(conn, id)?.is_some_and(|w| w.alerts_consent) {
             register::set_consent(conn, id, false, via)?;
         }
+        crate::followups::run::opted_out(conn, id, t)?;
     } else if let Some(w) = register::get(conn, id)? {
         let withdrawn_by_opt_out =
             !w.alerts_consent && w.consent_source.is_some() && w.consent_source == previous_via;
@@ -349,56 +350,74 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
                             | Intent::Jobs
                             | Intent::ChangeJobs
                     );
-                let result = match dialog {
-                    Some(conv) if conv.kind == conversations::KIND_LANGUAGE => {
-                        match intent::picked_language(&msg.body) {
-                            Some(chosen) => {
-                                // Remembered, then what they first wrote is answered in it.
-                                let original = conversations::language_picked(conn, &conv)?;
-                                diesel::update(contacts::table.find(&contact.id))
-                                    .set((
-                                        contacts::language.eq(chosen),
-                                        contacts::language_chosen.eq(true),
-                                        contacts::updated_at.eq(t),
-                                    ))
-                                    .execute(conn)?;
-                                let contact = Contact {
-                                    language: chosen,
-                                    language_chosen: true,
-                                    ..contact.clone()
-                                };
-                                let ctx = Ctx {
-                                    state,
-                                    contact: &contact,
-                                    channel_id: &msg.channel_id,
-                                    text: &original,
-                                    lang: chosen,
-                                };
-                                answer(conn, &ctx, &intent::classify(&original), None)
-                            }
-                            None if unknown => conversations::ask_language(
-                                conn,
-                                &ctx_of(state, &contact, &msg, lang),
-                                Some(&conv),
-                            ),
-                            None => {
-                                // They wrote in a script: that says it.
-                                conversations::language_picked(conn, &conv)?;
-                                answer(conn, &ctx_of(state, &contact, &msg, lang), &intent, None)
+                // The follow-up just asked takes its answers first (a bare digit, even from a
+                // worker whose language is not known).
+                let followup = conversations::followup::try_answer(
+                    conn,
+                    &ctx_of(state, &contact, &msg, lang),
+                    dialog.as_ref(),
+                    &intent,
+                    state.time.now(),
+                );
+                let result = match (followup, dialog) {
+                    (Err(e), _) => Err(e),
+                    (Ok(Some(replies)), _) => Ok(replies),
+                    (Ok(None), dialog) => match dialog {
+                        Some(conv) if conv.kind == conversations::KIND_LANGUAGE => {
+                            match intent::picked_language(&msg.body) {
+                                Some(chosen) => {
+                                    // Remembered, then what they first wrote is answered in it.
+                                    let original = conversations::language_picked(conn, &conv)?;
+                                    diesel::update(contacts::table.find(&contact.id))
+                                        .set((
+                                            contacts::language.eq(chosen),
+                                            contacts::language_chosen.eq(true),
+                                            contacts::updated_at.eq(t),
+                                        ))
+                                        .execute(conn)?;
+                                    let contact = Contact {
+                                        language: chosen,
+                                        language_chosen: true,
+                                        ..contact.clone()
+                                    };
+                                    let ctx = Ctx {
+                                        state,
+                                        contact: &contact,
+                                        channel_id: &msg.channel_id,
+                                        text: &original,
+                                        lang: chosen,
+                                    };
+                                    answer(conn, &ctx, &intent::classify(&original), None)
+                                }
+                                None if unknown => conversations::ask_language(
+                                    conn,
+                                    &ctx_of(state, &contact, &msg, lang),
+                                    Some(&conv),
+                                ),
+                                None => {
+                                    // They wrote in a script: that says it.
+                                    conversations::language_picked(conn, &conv)?;
+                                    answer(
+                                        conn,
+                                        &ctx_of(state, &contact, &msg, lang),
+                                        &intent,
+                                        None,
+                                    )
+                                }
                             }
                         }
-                    }
-                    None if unknown => conversations::ask_language(
-                        conn,
-                        &ctx_of(state, &contact, &msg, lang),
-                        None,
-                    ),
-                    dialog => answer(
-                        conn,
-                        &ctx_of(state, &contact, &msg, lang),
-                        &intent,
-                        dialog.as_ref(),
-                    ),
+                        None if unknown => conversations::ask_language(
+                            conn,
+                            &ctx_of(state, &contact, &msg, lang),
+                            None,
+                        ),
+                        dialog => answer(
+                            conn,
+                            &ctx_of(state, &contact, &msg, lang),
+                            &intent,
+                            dialog.as_ref(),
+                        ),
+                    },
                 };
                 result.map_err(|e| match e {
                     ReplyError::Db(e) => InboundError::Db(e),

@@ -2,6 +2,7 @@
 //! wage-complaint intake, the one-message form, and case status queries.
 
 pub mod complaint;
+pub mod followup;
 pub mod inbound;
 pub mod intent;
 pub mod subscribe;

@@ -70,6 +70,15 @@ crate::text_enum! {
 }
 
 crate::text_enum! {
+    /// Where a case came from: a worker's complaint, or an early warning (follow-up answers
+    /// of several workers saying an employer did not pay them) before anyone complained.
+    pub enum CaseSource {
+        Complaint = "complaint",
+        EarlyWarning = "early_warning",
+    }
+}
+
+crate::text_enum! {
     /// An SMS dialog: open until filed (`done`), cancelled by the worker, dropped after too
     /// long (`abandoned`), or given up for a call back after repeated wrong answers.
     pub enum ConversationStatus {
@@ -343,6 +352,7 @@ pub struct Case {
     pub finished_on: Option<NaiveDate>,
     /// An inspector asked for the +30-day extension; a supervisor approves it.
     pub extension_requested_by: Option<String>,
+    pub source: CaseSource,
 }
 
 #[derive(Debug, Insertable)]
@@ -365,6 +375,7 @@ pub struct NewCase<'a> {
     pub extension_days: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub source: CaseSource,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]

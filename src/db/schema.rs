@@ -113,6 +113,7 @@ diesel::table! {
         updated_at -> Timestamp,
         finished_on -> Nullable<Date>,
         extension_requested_by -> Nullable<Text>,
+        source -> Text,
     }
 }
 
@@ -339,6 +340,107 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    placements (id) {
+        id -> Text,
+        contact_id -> Text,
+        employer -> Text,
+        employer_key -> Text,
+        project_id -> Nullable<Text>,
+        notice_id -> Nullable<Text>,
+        agency -> Nullable<Text>,
+        county -> Nullable<Text>,
+        place_outside -> Nullable<Text>,
+        trade -> Nullable<Text>,
+        start_on -> Date,
+        source -> Text,
+        recorded_by -> Text,
+        schedule_version -> Text,
+        ended_on -> Nullable<Date>,
+        end_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    trainings (id) {
+        id -> Text,
+        course -> Text,
+        provider -> Text,
+        trade -> Nullable<Text>,
+        end_on -> Date,
+        schedule_version -> Text,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    trainees (id) {
+        id -> Text,
+        training_id -> Text,
+        contact_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    followups (id) {
+        id -> Text,
+        contact_id -> Text,
+        subject -> Text,
+        placement_id -> Nullable<Text>,
+        schedule -> Text,
+        step -> Text,
+        due_at -> Timestamp,
+        status -> Text,
+        question -> Nullable<Text>,
+        answers -> Text,
+        language -> Nullable<Text>,
+        channel_id -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        note -> Nullable<Text>,
+        case_id -> Nullable<Text>,
+        unpaid -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_signals (id) {
+        id -> Text,
+        case_id -> Text,
+        contact_id -> Text,
+        followup_id -> Text,
+        paid -> Text,
+        months -> Nullable<Integer>,
+        amount_yuan -> Nullable<BigInt>,
+        answered_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subsidy_claims (id) {
+        id -> Text,
+        placement_id -> Text,
+        kind -> Text,
+        contact_id -> Text,
+        agency -> Nullable<Text>,
+        eligible_on -> Date,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(messages -> contacts (contact_id));
 diesel::joinable!(workers -> contacts (contact_id));
 diesel::joinable!(notice_responses -> notices (notice_id));
@@ -353,6 +455,12 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(referrals -> cases (case_id));
 diesel::joinable!(referrals -> departments (department));
 diesel::joinable!(referral_updates -> referrals (referral_id));
+diesel::joinable!(placements -> contacts (contact_id));
+diesel::joinable!(trainees -> trainings (training_id));
+diesel::joinable!(followups -> contacts (contact_id));
+diesel::joinable!(followups -> placements (placement_id));
+diesel::joinable!(case_signals -> cases (case_id));
+diesel::joinable!(subsidy_claims -> placements (placement_id));
 diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     messages,
@@ -374,4 +482,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     workers,
     notices,
     notice_responses,
+    placements,
+    trainings,
+    trainees,
+    followups,
+    case_signals,
+    subsidy_claims,
 );

@@ -4,7 +4,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use hotline::db::models::{NewCase, NewComplaint, NewContact};
+use hotline::db::models::{CaseSource, NewCase, NewComplaint, NewContact};
 use hotline::db::schema::{cases, complaints, contacts, referrals};
 use hotline::db::DbConn;
 use hotline::reports::{self, svg, MonthlyReport};
@@ -74,6 +74,7 @@ fn case(conn: &mut DbConn, c: CaseRow) -> String {
             extension_days: 0,
             created_at: t,
             updated_at: t,
+            source: CaseSource::Complaint,
         })
         .execute(conn)
         .unwrap();

@@ -601,12 +601,18 @@ pub fn bulk_still_wanted(conn: &mut DbConn, msg: &Message) -> Result<bool, DbErr
     Ok(consent.unwrap_or(false))
 }
 
-/// Cancels the alerts still waiting for a worker who has just opted out; returns how many.
+/// Cancels the alerts and follow-up questions still waiting for a worker who has just opted
+/// out; returns how many.
 pub fn cancel_waiting_alerts(conn: &mut DbConn, contact_id: &ContactId) -> Result<usize, DbError> {
     Ok(diesel::update(
         messages::table
             .filter(messages::contact_id.eq(contact_id))
-            .filter(messages::notice_id.is_not_null())
+            .filter(
+                messages::notice_id
+                    .is_not_null()
+                    .nullable()
+                    .or(messages::kind.like("followup%")),
+            )
             .filter(messages::status.eq(MessageStatus::Queued)),
     )
     .set((
