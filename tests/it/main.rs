@@ -14,6 +14,7 @@ mod cli;
 mod complaints;
 mod console;
 mod console_e2e;
+mod followups;
 mod gateway;
 mod jobs;
 mod json_channel;

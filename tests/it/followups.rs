@@ -1,0 +1,511 @@
+//! Follow-ups over months of schedule in seconds (the service's time is moved forward): what
+//! is asked when, the answers by SMS through the real receive route, the early warning of
+//! arrears, subsidies, reminders, silencing, the send window, and schedule edits.
+
+use chrono::{Duration, NaiveDate};
+use diesel::prelude::*;
+use hotline::cases::rules::PriorityFacts;
+use hotline::db::models::{Case, CaseSource, Message};
+use hotline::db::schema::{cases, complaints, contacts, followups, messages, placements as pl_t};
+use hotline::followups::placements::{self, PlacementInput, Rules};
+use hotline::followups::run::{self, Ran};
+use hotline::followups::{subsidies, PlacementSource, StepConfig, SubsidyKind};
+use hotline::AppState;
+
+use crate::support::app::{road_project, TestApp};
+
+pub const ZH_A: &str = "+8613900000701";
+pub const BO_B: &str = "+8613900000702";
+pub const BO_C: &str = "+8613900000703";
+pub const ZH_D: &str = "+8613900000704";
+
+pub fn app() -> TestApp {
+    TestApp::with_kannel("http://127.0.0.1:9/cgi-bin/sendsms", |_| {})
+}
+
+/// Sets the worker's language, as if they had chosen it by SMS.
+pub fn speaks(state: &AppState, phone: &str, lang: &str) {
+    let mut c = state.db.get().unwrap();
+    hotline::conversations::inbound::choose_language(&mut c, phone, lang).unwrap();
+}
+
+/// Records a placement through the same checks as the console and the API.
+pub fn place(
+    state: &AppState,
+    phone: &str,
+    employer: &str,
+    project_code: Option<&str>,
+    agency: Option<&str>,
+    outside: Option<&str>,
+    start_on: NaiveDate,
+) -> String {
+    let mut c = state.db.get().unwrap();
+    let cfg = &state.config;
+    let rules = Rules {
+        counties: &cfg.counties,
+        trades: &cfg.alerts.trades,
+        country_code: &cfg.default_country_code,
+        today: cfg.today(),
+    };
+    let input = PlacementInput {
+        phone: phone.into(),
+        employer: employer.into(),
+        project_code: project_code.map(String::from),
+        agency: agency.map(String::from),
+        county: outside.is_none().then(|| "城关区".to_string()),
+        place_outside: outside.map(String::from),
+        trade: Some("construction".into()),
+        start_on: start_on.to_string(),
+        ..PlacementInput::default()
+    };
+    let valid = placements::check(&mut c, &rules, &input).unwrap().unwrap();
+    let r = hotline::db::transaction(&mut c, |c| {
+        placements::record(
+            c,
+            &cfg.followups,
+            cfg.utc_offset_secs(),
+            &valid,
+            PlacementSource::Console,
+            "officer:yangjin",
+            state.time.now(),
+        )
+    })
+    .unwrap();
+    r.placement.id
+}
+
+/// One run of the follow-ups at the service's now.
+pub fn tick(state: &AppState) -> Ran {
+    let mut c = state.db.get().unwrap();
+    run::run(&mut c, state, state.time.now()).unwrap()
+}
+
+/// Moves the service's time to `days` after `from` (at noon in Lhasa) and runs.
+pub fn at(state: &AppState, from: NaiveDate, days: i64) -> Ran {
+    let day = from + Duration::days(days);
+    state.time.set(day.and_hms_opt(4, 0, 0).unwrap());
+    tick(state)
+}
+
+/// The messages sent to `phone`, oldest first.
+pub fn to(app: &TestApp, phone: &str) -> Vec<Message> {
+    messages::table
+        .filter(messages::phone.eq(phone))
+        .filter(messages::direction.eq("out"))
+        .order(messages::created_at)
+        .select(Message::as_select())
+        .load(&mut *app.conn())
+        .unwrap()
+}
+
+fn last_to(app: &TestApp, phone: &str) -> String {
+    to(app, phone)
+        .last()
+        .map(|m| m.body.clone())
+        .unwrap_or_default()
+}
+
+async fn says(app: &TestApp, phone: &str, text: &str) -> String {
+    let id = hotline::db::new_id();
+    let (status, _) = app.kannel_mo(phone, text, &id).await;
+    assert!(status.is_success(), "{phone}: {text}: {status}");
+    last_to(app, phone)
+}
+
+fn claims_of(app: &TestApp, placement: &str) -> Vec<SubsidyKind> {
+    let today = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+    subsidies::list(
+        &mut app.conn(),
+        None,
+        today,
+        today + Duration::days(365 * 100),
+    )
+    .unwrap()
+    .into_iter()
+    .filter(|l| l.claim.placement_id == placement)
+    .map(|l| l.claim.kind)
+    .collect()
+}
+
+#[actix_web::test]
+async fn a_placement_is_followed_up_at_one_three_and_six_months_and_earns_its_subsidies() {
+    let app = app();
+    let s = &app.state;
+    speaks(s, ZH_D, "zh");
+    let start = s.config.today();
+    let p = place(
+        s,
+        ZH_D,
+        "日喀则鑫源劳务工地",
+        None,
+        Some("拉萨诺布劳务有限公司"),
+        Some("江苏省苏州市"),
+        start,
+    );
+    // Nothing before a month has passed.
+    assert_eq!(at(s, start, 20).asked, 0);
+    assert!(to(&app, ZH_D).is_empty());
+    // One month: who asks, that answers stay confidential, the first question.
+    assert_eq!(at(s, start, 31).asked, 1);
+    let first = last_to(&app, ZH_D);
+    assert!(first.contains("回访") && first.contains("保密"), "{first}");
+    assert!(
+        first.contains("日喀则鑫源劳务工地") && first.contains("1在"),
+        "{first}"
+    );
+    // A second run asks nothing again.
+    assert_eq!(tick(s).asked, 0);
+    assert_eq!(to(&app, ZH_D).len(), 1);
+    let paid = says(&app, ZH_D, "1").await;
+    assert!(paid.contains("工资"), "{paid}");
+    let thanks = says(&app, ZH_D, "1").await;
+    assert!(thanks.contains("谢谢"), "{thanks}");
+    assert!(claims_of(&app, &p).is_empty(), "no subsidy before 6 months");
+    // Three months, then six: both answered in one message each.
+    assert_eq!(at(s, start, 92).asked, 1);
+    says(&app, ZH_D, "1 1").await;
+    assert_eq!(at(s, start, 184).asked, 1);
+    let done = says(&app, ZH_D, "11").await;
+    assert!(done.contains("谢谢"), "{done}");
+    let mut kinds = claims_of(&app, &p);
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec![
+            SubsidyKind::JobSeeking,
+            SubsidyKind::Placement,
+            SubsidyKind::Travel
+        ]
+    );
+    // The evidence: three follow-ups, each answered "still working", "paid".
+    let listed = subsidies::list(
+        &mut app.conn(),
+        Some(SubsidyKind::Placement),
+        start,
+        start + Duration::days(400),
+    )
+    .unwrap();
+    assert_eq!(listed.len(), 1);
+    let ev = &listed[0].evidence;
+    assert_eq!(ev.len(), 3);
+    assert!(ev.iter().all(|e| e.working == Some(1) && e.paid == Some(1)));
+    // Nothing more is ever asked of this placement.
+    assert_eq!(at(s, start, 400), Ran::default());
+}
+
+#[actix_web::test]
+async fn three_workers_not_paid_open_an_early_warning_case_and_one_files() {
+    let app = app();
+    let s = &app.state;
+    road_project(&mut app.conn(), "LS-2026-001");
+    speaks(s, ZH_A, "zh");
+    speaks(s, BO_B, "bo");
+    speaks(s, BO_C, "bo");
+    let start = s.config.today();
+    for phone in [ZH_A, BO_B, BO_C] {
+        place(
+            s,
+            phone,
+            "",
+            Some("LS-2026-001"),
+            Some("拉萨诺布劳务有限公司"),
+            None,
+            start,
+        );
+    }
+    assert_eq!(at(s, start, 31).asked, 3);
+    let bo = last_to(&app, BO_B);
+    assert!(
+        bo.contains("ལྷ་སའི་བྱང་ངོས་ལམ"),
+        "the project's Tibetan name: {bo}"
+    );
+    // A: Chinese, one answer a message.
+    says(&app, ZH_A, "1").await;
+    let months_q = says(&app, ZH_A, "3").await;
+    assert!(months_q.contains("几个月"), "{months_q}");
+    // B: Tibetan digits; C: two answers in one message.
+    says(&app, BO_B, "༡").await;
+    says(&app, BO_B, "༣").await;
+    let case: Option<Case> = cases::table
+        .select(Case::as_select())
+        .first(&mut *app.conn())
+        .optional()
+        .unwrap();
+    assert!(case.is_none(), "two workers are not yet a warning");
+    says(&app, BO_C, "༡ ༢").await;
+    let case: Case = cases::table
+        .select(Case::as_select())
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(case.source, CaseSource::EarlyWarning);
+    assert_eq!(case.workers, 3);
+    let complainants: i64 = complaints::table
+        .filter(complaints::case_id.eq(&case.id))
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(complainants, 0, "nobody complained yet");
+    // Government-invested: the usual rules put it at 2 (a private employer's would be 4).
+    let rules = &s.config.cases;
+    assert_eq!(
+        case.priority,
+        rules.priority(&PriorityFacts {
+            government_invested: true,
+            workers: 3,
+            amount_yuan: 0,
+            months: 0,
+        })
+    );
+    assert_eq!(case.priority, 2);
+    // A goes on: two months, 1,000–5,000 yuan, and yes, file now: the complaint is already
+    // filled in from the placement; they only confirm.
+    says(&app, ZH_A, "2").await;
+    let file_q = says(&app, ZH_A, "2").await;
+    assert!(file_q.contains("投诉"), "{file_q}");
+    let confirm = says(&app, ZH_A, "1").await;
+    assert!(
+        confirm.contains("拉萨北环路改造工程")
+            && confirm.contains("3000")
+            && confirm.contains("回复1提交"),
+        "{confirm}"
+    );
+    let filed = says(&app, ZH_A, "1").await;
+    assert!(
+        filed.contains(&case.reference),
+        "joins the warning's case: {filed}"
+    );
+    let who: Vec<String> = complaints::table
+        .inner_join(contacts::table)
+        .filter(complaints::case_id.eq(&case.id))
+        .select(contacts::phone)
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(who, vec![ZH_A.to_string()]);
+    // B answers the rest later and says no to filing: the signal's figures join the case.
+    says(&app, BO_B, "༣").await;
+    says(&app, BO_B, "༤").await;
+    let thanks = says(&app, BO_B, "༢").await;
+    assert!(thanks.contains("12333"), "{thanks}");
+    let case: Case = cases::table
+        .find(&case.id)
+        .select(Case::as_select())
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(case.workers, 3);
+    assert_eq!(
+        case.amount_yuan,
+        3_000 + 20_000,
+        "A's complaint and B's bracket"
+    );
+    // The 3-month follow-ups of these placements fall silent: the case asks its own questions.
+    let ran = at(s, start, 95);
+    assert_eq!((ran.asked, ran.silenced), (0, 3));
+}
+
+#[actix_web::test]
+async fn an_unanswered_follow_up_is_reminded_once_then_closed() {
+    let app = app();
+    let s = &app.state;
+    speaks(s, ZH_A, "zh");
+    let start = s.config.today();
+    place(s, ZH_A, "达孜区工业园建材厂", None, None, None, start);
+    assert_eq!(at(s, start, 31).asked, 1);
+    assert_eq!(at(s, start, 32).reminded, 0, "not before two days");
+    assert_eq!(at(s, start, 33).reminded, 1);
+    let reminder = last_to(&app, ZH_A);
+    assert!(
+        reminder.contains("提醒") && reminder.contains("1在"),
+        "{reminder}"
+    );
+    assert_eq!(at(s, start, 34), Ran::default());
+    let ran = at(s, start, 36);
+    assert_eq!((ran.reminded, ran.closed), (0, 1));
+    let status: String = followups::table
+        .filter(followups::step.eq("1m"))
+        .select(followups::status)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(status, "unanswered");
+    assert_eq!(to(&app, ZH_A).len(), 2, "the question and one reminder");
+    // An answer after it closed is an ordinary message again (the menu).
+    let menu = says(&app, ZH_A, "你好").await;
+    assert!(menu.contains("回复1"), "{menu}");
+}
+
+#[actix_web::test]
+async fn answers_out_of_turn_unreadable_answers_and_a_worker_who_left() {
+    let app = app();
+    let s = &app.state;
+    speaks(s, ZH_A, "zh");
+    let start = s.config.today();
+    let p = place(s, ZH_A, "达孜区工业园建材厂", None, None, None, start);
+    at(s, start, 31);
+    // Free text: asked again, with an example.
+    let again = says(&app, ZH_A, "还在干呢").await;
+    assert!(again.contains("例如") && again.contains("1在"), "{again}");
+    // A status query in between goes where it always goes; the follow-up waits.
+    let status = says(&app, ZH_A, "查询").await;
+    assert!(!status.contains("1在"), "{status}");
+    // Days later, the answer: back home, paid.
+    at(s, start, 32);
+    says(&app, ZH_A, "3").await;
+    says(&app, ZH_A, "1").await;
+    let ended: Option<NaiveDate> = pl_t::table
+        .find(&p)
+        .select(pl_t::ended_on)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert!(ended.is_some(), "the placement ended");
+    // The later steps fall silent.
+    let ran = at(s, start, 95);
+    assert_eq!((ran.asked, ran.silenced), (0, 1));
+    at(s, start, 190);
+    assert!(claims_of(&app, &p).is_empty());
+}
+
+#[actix_web::test]
+async fn a_worker_who_texted_stop_is_never_asked() {
+    let app = app();
+    let s = &app.state;
+    speaks(s, ZH_A, "zh");
+    let start = s.config.today();
+    place(s, ZH_A, "达孜区工业园建材厂", None, None, None, start);
+    says(&app, ZH_A, "T").await;
+    let before = to(&app, ZH_A).len();
+    let ran = at(s, start, 31);
+    assert_eq!((ran.asked, ran.silenced), (0, 1));
+    assert_eq!(to(&app, ZH_A).len(), before);
+}
+
+#[actix_web::test]
+async fn outside_the_send_window_a_step_waits_and_is_asked_late_once() {
+    let app = TestApp::with_kannel("http://127.0.0.1:9/cgi-bin/sendsms", |c| {
+        c.alerts.send_window = "08:00-21:00".into();
+    });
+    let s = &app.state;
+    speaks(s, ZH_A, "zh");
+    let start = s.config.today();
+    place(s, ZH_A, "达孜区工业园建材厂", None, None, None, start);
+    // 23:00 in Lhasa (15:00 UTC), a month and more later: the window is closed.
+    let night = (start + Duration::days(40)).and_hms_opt(15, 0, 0).unwrap();
+    s.time.set(night);
+    assert_eq!(tick(s).asked, 0);
+    // 09:00 the next morning (01:00 UTC): asked, late but within the window, and once.
+    let morning = (start + Duration::days(41)).and_hms_opt(1, 0, 0).unwrap();
+    s.time.set(morning);
+    assert_eq!(tick(s).asked, 1);
+    assert_eq!(tick(s).asked, 0);
+    assert_eq!(to(&app, ZH_A).len(), 1);
+}
+
+#[actix_web::test]
+async fn a_schedule_changed_later_applies_to_new_placements_and_fires_nothing_twice() {
+    let app = app();
+    let start = app.state.config.today();
+    speaks(&app.state, ZH_A, "zh");
+    speaks(&app.state, ZH_D, "zh");
+    place(
+        &app.state,
+        ZH_A,
+        "达孜区工业园建材厂",
+        None,
+        None,
+        None,
+        start,
+    );
+    at(&app.state, start, 31);
+    says(&app, ZH_A, "1 1").await;
+    // The bureau edits the schedule (2 weeks and 2 months instead of 1, 3 and 6 months), and
+    // restarts the service over the same database.
+    let mut config = (*app.state.config).clone();
+    let step = |name: &str, months, days| StepConfig {
+        name: name.into(),
+        months,
+        days,
+        hour: "10:00".into(),
+    };
+    config.followups.placement = vec![step("2w", 0, 14), step("2m", 2, 0)];
+    let edited = AppState::with_db(config, app.state.db.clone()).unwrap();
+    edited.time.set(app.state.time.now());
+    place(&edited, ZH_D, "达孜区工业园建材厂", None, None, None, start);
+    let steps = |phone: &str| -> Vec<String> {
+        followups::table
+            .inner_join(contacts::table)
+            .filter(contacts::phone.eq(phone))
+            .order(followups::due_at)
+            .select(followups::step)
+            .load(&mut *app.conn())
+            .unwrap()
+    };
+    assert_eq!(
+        steps(ZH_A),
+        vec!["1m", "3m", "6m"],
+        "the old placement keeps its schedule"
+    );
+    assert_eq!(steps(ZH_D), vec!["2w", "2m"]);
+    let versions: Vec<String> = pl_t::table
+        .select(pl_t::schedule_version)
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_ne!(versions[0], versions[1]);
+    // The first worker's one-month step is not asked again under the new schedule; the second
+    // worker's overdue steps are asked one at a time.
+    let ran = at(&edited, start, 70);
+    assert_eq!(ran.asked, 1);
+    assert_eq!(
+        to(&app, ZH_A).len(),
+        2,
+        "the question, the thanks: nothing more"
+    );
+}
+
+#[actix_web::test]
+async fn interest_in_a_notice_leads_a_week_later_to_did_you_start_and_a_placement() {
+    let app = app();
+    let s = &app.state;
+    let today = s.config.today();
+    let n = crate::alerts::approved(&app, &crate::alerts::input(today));
+    let contact = crate::alerts::worker(
+        &mut app.conn(),
+        "+8613900000705",
+        "zh",
+        "城关区",
+        ",construction,",
+        true,
+    );
+    diesel::insert_into(hotline::db::schema::notice_responses::table)
+        .values((
+            hotline::db::schema::notice_responses::id.eq("r1"),
+            hotline::db::schema::notice_responses::notice_id.eq(&n.id),
+            hotline::db::schema::notice_responses::contact_id.eq(&contact),
+            hotline::db::schema::notice_responses::created_at.eq(s.time.now()),
+            hotline::db::schema::notice_responses::updated_at.eq(s.time.now()),
+        ))
+        .execute(&mut *app.conn())
+        .unwrap();
+    assert_eq!(at(s, today, 3).asked, 0);
+    let ran = at(s, today, 8);
+    assert_eq!((ran.scheduled, ran.asked), (1, 1));
+    let q = last_to(&app, "+8613900000705");
+    assert!(q.contains(&n.employer) && q.contains("开始"), "{q}");
+    says(&app, "+8613900000705", "是").await;
+    let placed: Vec<(Option<String>, Option<String>, String)> = pl_t::table
+        .select((pl_t::notice_id, pl_t::agency, pl_t::source))
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(
+        placed,
+        vec![(
+            Some(n.id.clone()),
+            Some(n.agency.clone()),
+            "worker".to_string()
+        )]
+    );
+    // Its own follow-ups are now scheduled.
+    let n_followups: i64 = followups::table
+        .filter(followups::subject.like("placement:%"))
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(n_followups, 3);
+}
