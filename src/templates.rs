@@ -170,6 +170,40 @@ impl Templates {
         }
     }
 
+    /// Several templates as one text, a part a line, signed once at the start. `Both` gives
+    /// the Tibetan parts then the Chinese ones in one SMS, or one SMS per language (each signed
+    /// in its own script) when together they would take more than `max_both_segments`.
+    pub fn render_parts(
+        &self,
+        lang: Language,
+        parts: &[(&str, &Value)],
+        max_both_segments: u32,
+    ) -> Result<Vec<String>, TemplateError> {
+        let one = |l: &str, signature: &str| -> Result<String, TemplateError> {
+            let mut out = Vec::with_capacity(parts.len());
+            for (i, (name, data)) in parts.iter().enumerate() {
+                let sig = if i == 0 { signature } else { "" };
+                out.push(self.render_signed(l, name, (*data).clone(), sig)?);
+            }
+            Ok(out.join("\n"))
+        };
+        Ok(match lang {
+            Language::Bo => vec![one("bo", &self.signature("bo"))?],
+            Language::Zh => vec![one("zh", &self.signature("zh"))?],
+            Language::Both => {
+                let together = format!("{}\n{}", one("bo", &self.signature("zh"))?, one("zh", "")?);
+                if crate::text::sms_size(&together).segments > max_both_segments as usize {
+                    vec![
+                        one("bo", &self.signature("bo"))?,
+                        one("zh", &self.signature("zh"))?,
+                    ]
+                } else {
+                    vec![together]
+                }
+            }
+        })
+    }
+
     /// One language's SMS text.
     pub fn render_lang(
         &self,

@@ -8,9 +8,9 @@
 use chrono::NaiveDateTime;
 use serde_json::json;
 
-use super::complaint::yes_no;
+use super::complaint::{next_step, yes_no};
 use super::intent::Intent;
-use super::{Ctx, Reply, ReplyError};
+use super::{Ctx, Reply, ReplyError, KIND_COMPLAINT};
 use crate::db::models::{Conversation, Language};
 use crate::db::DbConn;
 use crate::followups::answers::{self, Next};
@@ -94,31 +94,46 @@ fn replies(
     applied: answers::Applied,
 ) -> Result<Option<Vec<Reply>>, ReplyError> {
     let about = &applied.about;
-    let question = |q: Question| -> Result<String, ReplyError> {
-        Ok(run::render_question(ctx.state, ctx.lang, q, about)?)
-    };
-    let reply = match applied.next {
-        Next::Ask(q) => Reply {
-            kind: q.template(),
-            body: question(q)?,
-        },
-        Next::Again(q) => Reply {
-            kind: "followup_again".into(),
-            body: format!(
-                "{}\n{}",
-                ctx.render("followup_again", json!({}))?,
-                question(q)?
-            ),
-        },
-        Next::Thanks(t) => ctx.reply(t, about.clone())?,
-        Next::GaveUp => ctx.reply("followup_gave_up", json!({}))?,
+    let empty = json!({});
+    let (kind, parts): (String, Vec<(String, &serde_json::Value)>) = match applied.next {
+        Next::Ask(q) => (q.template(), vec![(q.template(), about)]),
+        Next::Again(q) => (
+            "followup_again".into(),
+            vec![("followup_again".into(), &empty), (q.template(), about)],
+        ),
+        Next::Thanks(t) => (t.into(), vec![(t.into(), about)]),
+        Next::GaveUp => (
+            "followup_gave_up".into(),
+            vec![("followup_gave_up".into(), &empty)],
+        ),
         Next::File(answers) => {
+            // The complaint dialog, at its summary: everything is known from the placement and
+            // the answers; the worker confirms (or cancels).
             tracing::info!(followup = %f.id, "a follow-up answer becomes a complaint");
-            let intro = ctx.reply("followup_file", json!({}))?;
-            return Ok(Some(super::start(conn, ctx, answers, Some(intro))?));
+            let step = next_step(&answers);
+            let kept = serde_json::to_string(&answers).unwrap_or_else(|_| "{}".into());
+            super::open_conversation(conn, ctx, KIND_COMPLAINT, step.as_str(), &kept, ctx.lang)?;
+            return Ok(Some(vec![Reply {
+                kind: step.template().into(),
+                body: ctx.ask(step, &answers)?,
+            }]));
         }
     };
-    Ok(Some(vec![reply]))
+    let parts: Vec<(&str, &serde_json::Value)> =
+        parts.iter().map(|(n, d)| (n.as_str(), *d)).collect();
+    let bodies = ctx
+        .state
+        .templates
+        .render_parts(ctx.lang, &parts, run::BOTH_SEGMENTS)?;
+    Ok(Some(
+        bodies
+            .into_iter()
+            .map(|body| Reply {
+                kind: kind.clone(),
+                body,
+            })
+            .collect(),
+    ))
 }
 
 #[cfg(test)]

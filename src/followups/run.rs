@@ -76,6 +76,9 @@ impl From<diesel::result::Error> for RunError {
     }
 }
 
+/// A text in both languages goes as one SMS up to this many segments, else one per language.
+pub const BOTH_SEGMENTS: u32 = 3;
+
 /// What one run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Ran {
@@ -283,23 +286,27 @@ fn ask(
     };
     let lang = contact.lang();
     let about = about(conn, &f)?;
-    let intro = state.templates.render(lang, "followup_intro", &about)?;
-    let question = render_question(state, lang, first, &about)?;
-    let body = format!("{intro}\n{question}");
     let channel = channel_for(conn, state, &contact)?;
-    outbox::enqueue(
-        conn,
-        &state.config.outbox,
-        &Draft {
-            channel_id: channel.clone(),
-            contact_id: contact.id.clone(),
-            phone: contact.phone.clone(),
-            body,
-            priority: PRIORITY_NOTICE,
-            kind: Some(format!("followup_{}", f.schedule.as_str())),
-            in_reply_to: None,
-        },
+    let bodies = state.templates.render_parts(
+        lang,
+        &[("followup_intro", &about), (&first.template(), &about)],
+        BOTH_SEGMENTS,
     )?;
+    for body in bodies {
+        outbox::enqueue(
+            conn,
+            &state.config.outbox,
+            &Draft {
+                channel_id: channel.clone(),
+                contact_id: contact.id.clone(),
+                phone: contact.phone.clone(),
+                body,
+                priority: PRIORITY_NOTICE,
+                kind: Some(format!("followup_{}", f.schedule.as_str())),
+                in_reply_to: None,
+            },
+        )?;
+    }
     diesel::update(followups::table.find(&f.id))
         .set((
             followups::status.eq(FollowupStatus::Open.as_str()),
@@ -329,7 +336,12 @@ pub fn about(conn: &mut DbConn, f: &Followup) -> Result<serde_json::Value, DbErr
                     .flatten(),
                 None => None,
             };
-            json!({ "employer": employer, "employer_bo": employer_bo.unwrap_or(employer.clone()) })
+            // The Tibetan name without its final shad: the question puts its own after it.
+            let employer_bo = employer_bo.unwrap_or(employer.clone());
+            json!({
+                "employer": employer,
+                "employer_bo": employer_bo.trim_end_matches('།').trim_end(),
+            })
         }
         "trainee" => {
             let course: Option<String> = trainees::table
@@ -354,16 +366,6 @@ pub fn about(conn: &mut DbConn, f: &Followup) -> Result<serde_json::Value, DbErr
             json!({ "employer": employer, "employer_bo": employer, "code": code })
         }
     })
-}
-
-/// A question's text, with what it names.
-pub fn render_question(
-    state: &AppState,
-    lang: Language,
-    q: Question,
-    about: &serde_json::Value,
-) -> Result<String, TemplateError> {
-    state.templates.render(lang, &q.template(), about)
 }
 
 /// The channel a follow-up goes by: the one the worker last wrote on, else their county's.
@@ -423,25 +425,30 @@ fn remind(conn: &mut DbConn, state: &AppState, now: NaiveDateTime) -> Result<usi
                 .and_then(Language::parse)
                 .unwrap_or(contact.lang());
             let about = about(c, &f)?;
-            let lead = state.templates.render(lang, "followup_reminder", &about)?;
-            let body = format!("{lead}\n{}", render_question(state, lang, q, &about)?);
             let channel = f
                 .channel_id
                 .clone()
                 .unwrap_or_else(|| state.channels.default_id().to_string());
-            outbox::enqueue(
-                c,
-                &state.config.outbox,
-                &Draft {
-                    channel_id: channel,
-                    contact_id: contact.id.clone(),
-                    phone: contact.phone.clone(),
-                    body,
-                    priority: PRIORITY_NOTICE,
-                    kind: Some("followup_reminder".into()),
-                    in_reply_to: None,
-                },
+            let bodies = state.templates.render_parts(
+                lang,
+                &[("followup_reminder", &about), (&q.template(), &about)],
+                BOTH_SEGMENTS,
             )?;
+            for body in bodies {
+                outbox::enqueue(
+                    c,
+                    &state.config.outbox,
+                    &Draft {
+                        channel_id: channel.clone(),
+                        contact_id: contact.id.clone(),
+                        phone: contact.phone.clone(),
+                        body,
+                        priority: PRIORITY_NOTICE,
+                        kind: Some("followup_reminder".into()),
+                        in_reply_to: None,
+                    },
+                )?;
+            }
             Ok(1)
         })?;
     }

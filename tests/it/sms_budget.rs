@@ -309,3 +309,139 @@ async fn every_reply_to_a_worker_keeps_its_segment_budget() {
         assert!(kinds.contains(k), "no {k} among {kinds:?}");
     }
 }
+
+/// Follow-ups: the first question with who asks and the promise of confidentiality, and the
+/// reminder, in 2 segments in one language (3 in both); every later question, the example
+/// after an unreadable answer and the thanks in 1 in Chinese, 2 in Tibetan.
+#[actix_web::test]
+async fn every_follow_up_keeps_its_segment_budget() {
+    use crate::followups::{at, place, speaks};
+    let app = TestApp::with_kannel("http://127.0.0.1:9/cgi-bin/sendsms", |_| {});
+    let s = &app.state;
+    // The longest names: a project with a long Chinese and Tibetan name.
+    let t = hotline::db::now();
+    diesel::insert_into(hotline::db::schema::projects::table)
+        .values(hotline::db::models::NewProject {
+            id: "p-long",
+            code: "P2026-777",
+            name_zh: LONG_EMPLOYER_ZH,
+            name_bo: Some(LONG_EMPLOYER_BO),
+            county: "堆龙德庆区",
+            department: "住建",
+            owner: None,
+            contractor: None,
+            government_invested: true,
+            created_at: t,
+            updated_at: t,
+        })
+        .execute(&mut *app.conn())
+        .unwrap();
+    let (zh, bo, both) = ("+8613900000041", "+8613900000042", "+8613900000043");
+    speaks(s, zh, "zh");
+    speaks(s, bo, "bo");
+    let start = s.config.today();
+    for p in [zh, bo, both] {
+        place(
+            s,
+            p,
+            "",
+            Some("P2026-777"),
+            Some("拉萨诺布劳务有限公司"),
+            None,
+            start,
+        );
+    }
+    at(s, start, 31);
+    at(s, start, 33); // the reminder
+    let n = std::cell::Cell::new(0);
+    for (from, wrong, answers) in [
+        (zh, "啊", ["1", "3", "12", "4", "2"]),
+        (bo, "ཀ", ["༡", "༣", "༡༢", "༤", "༡"]),
+        (both, "x", ["1", "2", "3", "1", "2"]),
+    ] {
+        for text in std::iter::once(wrong).chain(answers) {
+            n.set(n.get() + 1);
+            app.kannel_mo(from, text, &format!("f{}", n.get())).await;
+        }
+    }
+    // A trainee looking for work, offered alerts.
+    {
+        let mut c = app.conn();
+        hotline::db::transaction(&mut c, |c| {
+            hotline::followups::placements::record_training(
+                c,
+                &s.config.followups,
+                s.config.utc_offset_secs(),
+                &hotline::followups::placements::TrainingInput {
+                    course: "藏式家具制作培训班".into(),
+                    provider: "拉萨市职业技能培训中心".into(),
+                    trade: Some("handicraft".into()),
+                    end_on: start,
+                    phones: vec!["+8613900000044".into()],
+                },
+                "cli",
+                s.time.now(),
+            )
+        })
+        .unwrap();
+    }
+    speaks(s, "+8613900000044", "bo");
+    at(s, start, 40);
+    app.kannel_mo("+8613900000044", "༣", "t1").await;
+    app.kannel_mo("+8613900000044", "༡", "t2").await;
+
+    let langs: Vec<(String, Language)> = contacts::table
+        .select((contacts::phone, contacts::language))
+        .load(&mut *app.conn())
+        .unwrap();
+    let mut over = Vec::new();
+    let mut kinds = std::collections::BTreeSet::new();
+    for m in app.outgoing() {
+        let lang = langs
+            .iter()
+            .find(|(p, _)| *p == m.phone)
+            .map(|(_, l)| *l)
+            .unwrap();
+        let kind = m.kind.clone().unwrap_or_default();
+        kinds.insert(format!("{kind}/{lang}"));
+        let first = kind.starts_with("followup_placement")
+            || kind.starts_with("followup_training")
+            || kind == "followup_reminder"
+            || kind.starts_with("complaint_");
+        let limit = match (lang, first) {
+            (Language::Both, _) => 3,
+            (_, true) => 2,
+            (Language::Zh, false) => 1,
+            (Language::Bo, false) => 2,
+        };
+        if m.segments > limit {
+            over.push(format!(
+                "{kind} ({lang}): {} segments (budget {limit}), {} UTF-16 units: {}",
+                m.segments,
+                m.body.encode_utf16().count(),
+                m.body
+            ));
+        }
+    }
+    assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
+    for k in [
+        "followup_placement/zh",
+        "followup_placement/bo",
+        "followup_placement/both",
+        "followup_reminder/bo",
+        "followup_again/bo",
+        "followup_q_paid/bo",
+        "followup_q_months/bo",
+        "followup_q_amount/bo",
+        "followup_q_file/bo",
+        "followup_q_file/zh",
+        "followup_thanks_unpaid/zh",
+        "followup_thanks_unpaid/both",
+        "complaint_confirm/bo",
+        "followup_training/bo",
+        "followup_q_alerts/bo",
+        "followup_thanks/bo",
+    ] {
+        assert!(kinds.contains(k), "no {k} among {kinds:?}");
+    }
+}
