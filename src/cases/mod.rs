@@ -365,6 +365,19 @@ pub fn early_warning(
     Ok(Some(Warned { case, opened }))
 }
 
+/// A case's follow-up signals with the workers who gave them, oldest first.
+pub fn signals_with_contacts(
+    conn: &mut DbConn,
+    case_id: &CaseId,
+) -> Result<Vec<(CaseSignal, Contact)>, DbError> {
+    Ok(case_signals::table
+        .inner_join(crate::db::schema::contacts::table)
+        .filter(case_signals::case_id.eq(case_id))
+        .order(case_signals::answered_at)
+        .select((CaseSignal::as_select(), Contact::as_select()))
+        .load(conn)?)
+}
+
 /// A case's follow-up signals, oldest first.
 pub fn signals_of(conn: &mut DbConn, case_id: &CaseId) -> Result<Vec<CaseSignal>, DbError> {
     Ok(case_signals::table

@@ -460,6 +460,7 @@ diesel::joinable!(trainees -> trainings (training_id));
 diesel::joinable!(followups -> contacts (contact_id));
 diesel::joinable!(followups -> placements (placement_id));
 diesel::joinable!(case_signals -> cases (case_id));
+diesel::joinable!(case_signals -> contacts (contact_id));
 diesel::joinable!(subsidy_claims -> placements (placement_id));
 diesel::allow_tables_to_appear_in_same_query!(
     contacts,

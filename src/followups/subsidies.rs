@@ -249,42 +249,50 @@ pub fn decide(
     })
 }
 
-/// The claims as CSV for the finance office (UTF-8 with a BOM, Chinese headers): one line a
-/// claim, with the evidence's dates and answers.
-pub fn csv(rows: &[Listed], kind_zh: &dyn Fn(SubsidyKind) -> String) -> Vec<u8> {
+/// The claims as CSV for the finance office (UTF-8 with a BOM): one line a claim, with the
+/// evidence's dates and answers. `label(section, key)` names the headers (`subsidies_csv`),
+/// the kinds (`subsidy_kind`), the statuses (`claim_status`) and the answers
+/// (`followup_working`, `followup_paid`) in the console's language.
+pub fn csv(rows: &[Listed], label: &dyn Fn(&str, &str) -> String) -> Vec<u8> {
+    const HEADERS: [&str; 10] = [
+        "kind",
+        "phone",
+        "agency",
+        "employer",
+        "start_on",
+        "place",
+        "eligible_on",
+        "status",
+        "reason",
+        "evidence",
+    ];
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
         let mut w = csv::Writer::from_writer(&mut out);
-        let _ = w.write_record([
-            "补贴类型",
-            "电话",
-            "经纪机构",
-            "用工单位",
-            "开始日期",
-            "务工地",
-            "符合条件日期",
-            "状态",
-            "回访记录",
-        ]);
+        let _ = w.write_record(HEADERS.iter().map(|h| label("subsidies_csv", h)));
         for r in rows {
+            let answer = |section: &str, v: Option<u32>| {
+                v.map(|v| label(section, &v.to_string()))
+                    .unwrap_or_else(|| "-".into())
+            };
             let evidence = r
                 .evidence
                 .iter()
                 .map(|e| {
                     format!(
-                        "{} {} 在岗{} 工资{}",
+                        "{} {} {} {}",
                         e.step,
                         e.answered_at
                             .map(|t| t.date().to_string())
-                            .unwrap_or_else(|| "-".into()),
-                        e.working.map(|v| v.to_string()).unwrap_or("-".into()),
-                        e.paid.map(|v| v.to_string()).unwrap_or("-".into()),
+                            .unwrap_or_else(|| label("followup_status", &e.status)),
+                        answer("followup_working", e.working),
+                        answer("followup_paid", e.paid),
                     )
                 })
                 .collect::<Vec<_>>()
                 .join("; ");
             let _ = w.write_record([
-                kind_zh(r.claim.kind),
+                label("subsidy_kind", r.claim.kind.as_str()),
                 r.contact.phone.clone(),
                 r.placement.agency.clone().unwrap_or_default(),
                 r.placement.employer.clone(),
@@ -295,7 +303,8 @@ pub fn csv(rows: &[Listed], kind_zh: &dyn Fn(SubsidyKind) -> String) -> Vec<u8> 
                     .or(r.placement.place_outside.clone())
                     .unwrap_or_default(),
                 r.claim.eligible_on.to_string(),
-                r.claim.status.as_str().to_string(),
+                label("claim_status", r.claim.status.as_str()),
+                r.claim.reason.clone().unwrap_or_default(),
                 evidence,
             ]);
         }

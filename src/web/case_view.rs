@@ -63,6 +63,10 @@ pub struct CaseView {
     pub reference: String,
     #[schema(value_type = crate::db::models::CaseState)]
     pub state: String,
+    /// `complaint`, or `early_warning`: opened from follow-up answers of several workers
+    /// before anyone complained.
+    #[schema(value_type = crate::db::models::CaseSource)]
+    pub source: String,
     /// 1 most urgent, 4 least.
     #[schema(minimum = 1, maximum = 4)]
     pub priority: i32,
@@ -108,6 +112,7 @@ pub fn case_view(state: &AppState, c: &Case, project_code: Option<&str>, paused:
         reference: c.reference.clone(),
         // `to_string`: the state's text, whether the row holds it as a string or as an enum.
         state: c.state.to_string(),
+        source: c.source.to_string(),
         priority: c.priority,
         employer: c.employer.clone(),
         project_code: project_code.map(str::to_string),

@@ -15,6 +15,7 @@ mod complaints;
 mod console;
 mod console_e2e;
 mod followups;
+mod followups_e2e;
 mod gateway;
 mod jobs;
 mod json_channel;

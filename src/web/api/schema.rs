@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 
 use crate::cases::actions::Action;
 use crate::db::models::{
-    AuditEvent, CasePause, CaseState, Language, Project, Referral, ReferralStatus, ReferralUpdate,
-    ReferralUpdateKind,
+    AuditEvent, CasePause, CaseSource, CaseState, Language, Project, Referral, ReferralStatus,
+    ReferralUpdate, ReferralUpdateKind,
 };
 use crate::web::case_view::CaseView;
 
@@ -44,6 +44,11 @@ macro_rules! text_schema {
 }
 
 text_schema!(CaseState, "CaseState", "A case's life-cycle state: received (the bureau decides within 5 working days whether to accept it), accepted (立案; investigation within 60 working days), refused (with a reason the worker is told), investigating, resolved (the amount recovered is recorded), transferred (to the police or another office), closed.");
+text_schema!(
+    CaseSource,
+    "CaseSource",
+    "Where a case came from: complaint (a worker complained), or early_warning (several workers placed with one employer said in their follow-ups that they were not paid in full, before anyone complained)."
+);
 text_schema!(
     Language,
     "Language",

@@ -85,7 +85,25 @@ fn case_data(
         None => None,
     };
     let rows = crate::cases::complaints_with_contacts(c, &case.id)?;
-    let months = rows.iter().filter_map(|(k, _)| k.months).max().unwrap_or(0);
+    let signal_rows = crate::cases::signals_with_contacts(c, &case.id)?;
+    let months = rows
+        .iter()
+        .filter_map(|(k, _)| k.months)
+        .chain(signal_rows.iter().filter_map(|(s, _)| s.months))
+        .max()
+        .unwrap_or(0);
+    let signals: Vec<Value> = signal_rows
+        .iter()
+        .map(|(s, who)| {
+            json!({
+                "answered_at": state.config.local_minute(s.answered_at),
+                "phone": if reveal { who.phone.clone() } else { mask_phone(&who.phone) },
+                "paid": state.pages.t(&format!("case.signal_{}", s.paid)),
+                "months": s.months,
+                "amount": s.amount_yuan.map(thousands),
+            })
+        })
+        .collect();
     let complaints: Vec<Value> = rows
         .iter()
         .map(|(k, who)| {
@@ -211,6 +229,8 @@ fn case_data(
     v["finished_on"] = json!(case.finished_on);
     v["extension_requested_by"] = json!(case.extension_requested_by);
     v["complaints"] = Value::Array(complaints);
+    v["signals"] = Value::Array(signals);
+    v["early_warning"] = json!(case.source == crate::db::models::CaseSource::EarlyWarning);
     v["revealed"] = json!(reveal);
     v["conversation"] = Value::Array(conversation);
     v["timeline"] = Value::Array(timeline);

@@ -7,6 +7,7 @@ mod admin;
 pub mod auth;
 mod case_actions;
 mod case_page;
+mod followups;
 pub mod guard;
 mod login;
 mod notices;
@@ -55,7 +56,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/notices/{code}/edit", web::get().to(notices::edit_form))
         .route("/workers", web::get().to(workers::list))
         .route("/workers.csv", web::get().to(workers::csv))
-        .route("/workers/{id}", web::get().to(workers::page));
+        .route("/workers/{id}", web::get().to(workers::page))
+        .route("/placements", web::get().to(followups::list))
+        .route("/subsidies", web::get().to(followups::subsidies_page))
+        .route(
+            "/subsidies/{month}.csv",
+            web::get().to(followups::subsidies_csv),
+        );
     for (path, route) in POSTS {
         scope = scope.route(path, route());
     }
@@ -100,6 +107,8 @@ const POSTS: &[(&str, MakeRoute)] = &[
     // Before `/workers/{id}`, which would take "invite" for an id.
     ("/workers/invite", || web::post().to(workers::invite)),
     ("/workers/{id}", || web::post().to(workers::save)),
+    ("/placements", || web::post().to(followups::create)),
+    ("/subsidies/{id}", || web::post().to(followups::decide)),
 ];
 
 /// The paths of the console's CSRF-checked POST routes, under `/console` (for the tests).

@@ -101,6 +101,7 @@ pub async fn queue(
             v["simulated"] = json!(simulated.contains(&c.id));
             v["referral_overdue"] = json!(referral_overdue.contains(&c.id));
             v["callback"] = json!(callback.contains(&c.id));
+            v["early_warning"] = json!(c.source == crate::db::models::CaseSource::EarlyWarning);
             v
         })
         .collect();

@@ -1,0 +1,372 @@
+//! Placements and subsidies in the console. Brokers record and see their own agency's
+//! placements (numbers masked); officers and admins see all, and decide subsidy claims from
+//! the monthly list (with its CSV for the finance office).
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::guard::{NoticeUsers, Officer};
+use super::{redirect, render, Authorized, ConsoleError, Form, Me};
+use crate::accounts::users::UserRole;
+use crate::db::DbError;
+use crate::followups::placements::{self, PlacementInput, Rules};
+use crate::followups::run::Followup;
+use crate::followups::subsidies::{self, DecideError, Listed};
+use crate::followups::{month_of, ClaimStatus, PlacementSource, SubsidyKind};
+use crate::text::mask_phone;
+use crate::web::WebState;
+
+type PlacementUser = Authorized<NoticeUsers>;
+
+/// The agency whose placements this user sees and records for; None: all (officers, admins).
+fn agency_of(me: &Me) -> Result<Option<String>, ConsoleError> {
+    match me.role {
+        UserRole::Broker => me
+            .user
+            .agency
+            .clone()
+            .map(Some)
+            .ok_or(ConsoleError::Forbidden),
+        _ => Ok(None),
+    }
+}
+
+fn rules(state: &WebState) -> Rules<'_> {
+    Rules {
+        counties: &state.config.counties,
+        trades: &state.config.alerts.trades,
+        country_code: &state.config.default_country_code,
+        today: state.config.local(state.time.now()).date(),
+    }
+}
+
+/// `/console/placements`: the placements with their follow-ups, and the form to record one.
+pub async fn list(
+    state: web::Data<WebState>,
+    me: PlacementUser,
+) -> Result<HttpResponse, ConsoleError> {
+    page(&state, &me, &PlacementInput::default(), &[], None).await
+}
+
+async fn page(
+    state: &WebState,
+    me: &Me,
+    input: &PlacementInput,
+    errors: &[placements::FieldError],
+    recorded: Option<bool>,
+) -> Result<HttpResponse, ConsoleError> {
+    let agency = agency_of(me)?;
+    let a2 = agency.clone();
+    let rows = state
+        .db
+        .run(move |c| -> Result<_, DbError> {
+            let list = placements::list(c, a2.as_deref(), 300)?;
+            let mut out = Vec::with_capacity(list.len());
+            for (p, contact) in list {
+                let steps: Vec<Followup> = {
+                    use crate::db::schema::followups;
+                    use diesel::prelude::*;
+                    followups::table
+                        .filter(followups::placement_id.eq(&p.id))
+                        .order(followups::due_at)
+                        .select(Followup::as_select())
+                        .load(c)?
+                };
+                out.push((p, contact, steps));
+            }
+            Ok(out)
+        })
+        .await?;
+    let broker = agency.is_some();
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|(p, contact, steps)| {
+            json!({
+                "phone": if broker { mask_phone(&contact.phone) } else { contact.phone.clone() },
+                "employer": p.employer,
+                "agency": p.agency,
+                "place": p.county.clone().or(p.place_outside.clone()),
+                "outside": p.place_outside.is_some(),
+                "trade": p.trade.as_deref().and_then(|t| state.config.alerts.trade(t)).map(|t| t.zh.clone()),
+                "start_on": p.start_on.to_string(),
+                "ended_on": p.ended_on.map(|d| d.to_string()),
+                "end_reason": p.end_reason.as_deref().map(|r| state.pages.t(&format!("end_reason.{r}"))),
+                "source": state.pages.t(&format!("placement_source.{}", p.source.as_str())),
+                "steps": steps.iter().map(|f| {
+                    let a = f.answers();
+                    json!({
+                        "step": f.step,
+                        "due": state.config.local(f.due_at).date().to_string(),
+                        "status": f.status.as_str(),
+                        "status_name": state.pages.t(&format!("followup_status.{}", f.status.as_str())),
+                        "unpaid": f.unpaid,
+                        "working": a.working.map(|w| state.pages.t(&format!("followup_working.{w}"))),
+                    })
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let error_list: Vec<Value> = errors
+        .iter()
+        .map(|e| {
+            json!({
+                "field": e.field,
+                "text": format!(
+                    "{}：{}",
+                    state.pages.t(&format!("placements.{}", e.field)),
+                    state.pages.t(&format!("placement_errors.{}", e.code))
+                ),
+            })
+        })
+        .collect();
+    render(
+        state,
+        Some(me),
+        "placements",
+        json!({
+            "title": state.pages.t("placements.title"),
+            "nav": "placements",
+            "items": items,
+            "broker": broker,
+            "agency": agency,
+            "officer": me.role.runs_alerts(),
+            "errors": error_list,
+            "recorded": recorded.map(|new| state.pages.t(if new { "placements.recorded" } else { "placements.known" })),
+            "input": {
+                "phone": input.phone, "employer": input.employer,
+                "project_code": input.project_code, "notice_code": input.notice_code,
+                "agency": input.agency, "county": input.county, "place_outside": input.place_outside,
+                "trade": input.trade, "start_on": input.start_on,
+            },
+            "counties": state.config.counties.iter().map(|c| c.zh.as_str()).collect::<Vec<_>>(),
+            "trades": state.config.alerts.trades.iter().map(|t| json!({ "code": t.code, "name": t.zh })).collect::<Vec<_>>(),
+            "today": state.config.local(state.time.now()).date().to_string(),
+        }),
+    )
+}
+
+/// Records a placement from the form: a broker's always for their own agency.
+pub async fn create(
+    state: web::Data<WebState>,
+    me: PlacementUser,
+    form: Form<PlacementInput>,
+) -> Result<HttpResponse, ConsoleError> {
+    let mut input = form.into_inner();
+    if let Some(a) = agency_of(&me)? {
+        input.agency = Some(a);
+    }
+    let actor = me.actor();
+    let st = state.clone();
+    let i2 = input.clone();
+    let outcome = state
+        .db
+        .run(move |c| -> Result<_, DbError> {
+            let valid = match placements::check(c, &rules(&st), &i2)? {
+                Ok(v) => v,
+                Err(errors) => return Ok(Err(errors)),
+            };
+            let recorded = crate::db::transaction(c, |c| {
+                placements::record(
+                    c,
+                    &st.config.followups,
+                    st.config.utc_offset_secs(),
+                    &valid,
+                    PlacementSource::Console,
+                    &actor,
+                    st.time.now(),
+                )
+            })?;
+            Ok(Ok(recorded.created))
+        })
+        .await?;
+    match outcome {
+        Ok(created) => page(&state, &me, &PlacementInput::default(), &[], Some(created)).await,
+        Err(errors) => page(&state, &me, &input, &errors, None).await,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SubsidyQuery {
+    #[serde(default)]
+    month: String,
+    #[serde(default)]
+    kind: String,
+}
+
+/// A month (`2027-06`), or this month: its first day and the next month's.
+fn month_range(text: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let first = if text.is_empty() {
+        today.with_day(1)?
+    } else {
+        NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d").ok()?
+    };
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    Some((first, next))
+}
+
+fn kind_of(text: &str) -> Result<Option<SubsidyKind>, ConsoleError> {
+    match text {
+        "" => Ok(None),
+        k => SubsidyKind::parse(k)
+            .map(Some)
+            .ok_or_else(|| ConsoleError::BadRequest(format!("kind {k:?}"))),
+    }
+}
+
+async fn claims(
+    state: &WebState,
+    q: &SubsidyQuery,
+) -> Result<(NaiveDate, Option<SubsidyKind>, Vec<Listed>), ConsoleError> {
+    let today = state.config.local(state.time.now()).date();
+    let (from, until) = month_range(&q.month, today)
+        .ok_or_else(|| ConsoleError::BadRequest(format!("month {:?}", q.month)))?;
+    let kind = kind_of(&q.kind)?;
+    let rows = state
+        .db
+        .run(move |c| subsidies::list(c, kind, from, until))
+        .await?;
+    Ok((from, kind, rows))
+}
+
+/// `/console/subsidies`: the claims that became eligible in a month, with their evidence.
+pub async fn subsidies_page(
+    state: web::Data<WebState>,
+    me: Officer,
+    q: web::Query<SubsidyQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let (first, kind, rows) = claims(&state, &q).await?;
+    let t = |k: &str| state.pages.t(k);
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|l| {
+            json!({
+                "id": l.claim.id,
+                "kind": t(&format!("subsidy_kind.{}", l.claim.kind.as_str())),
+                "phone": l.contact.phone,
+                "agency": l.placement.agency,
+                "employer": l.placement.employer,
+                "place": l.placement.county.clone().or(l.placement.place_outside.clone()),
+                "start_on": l.placement.start_on.to_string(),
+                "eligible_on": l.claim.eligible_on.to_string(),
+                "status": l.claim.status.as_str(),
+                "status_name": t(&format!("claim_status.{}", l.claim.status.as_str())),
+                "open": l.claim.status == ClaimStatus::Eligible,
+                "reason": l.claim.reason,
+                "evidence": l.evidence.iter().map(|e| json!({
+                    "step": e.step,
+                    "answered": e.answered_at.map(|a| state.config.local(a).date().to_string()),
+                    "working": e.working.map(|w| t(&format!("followup_working.{w}"))),
+                    "paid": e.paid.map(|p| t(&format!("followup_paid.{p}"))),
+                    "status": t(&format!("followup_status.{}", e.status)),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let month = month_of(first);
+    let prev = month_of(first - chrono::Duration::days(1));
+    let next = month_of(first + chrono::Duration::days(32));
+    render(
+        &state,
+        Some(&me),
+        "subsidies",
+        json!({
+            "title": t("subsidies.title"),
+            "nav": "placements",
+            "month": month,
+            "prev": prev,
+            "next": next,
+            "kind": kind.map(|k| k.as_str()),
+            "kinds": SubsidyKind::ALL.iter().map(|k| json!({ "value": k.as_str(), "name": t(&format!("subsidy_kind.{}", k.as_str())) })).collect::<Vec<_>>(),
+            "items": items,
+            "csv": format!("/console/subsidies/{month}.csv{}", kind.map(|k| format!("?kind={}", k.as_str())).unwrap_or_default()),
+        }),
+    )
+}
+
+/// The month's claims as CSV for the finance office.
+pub async fn subsidies_csv(
+    state: web::Data<WebState>,
+    me: Officer,
+    path: web::Path<String>,
+    q: web::Query<SubsidyQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let q = SubsidyQuery {
+        month: path.into_inner(),
+        kind: q.into_inner().kind,
+    };
+    let (first, _, rows) = claims(&state, &q).await?;
+    let pages = state.pages.clone();
+    let bytes = subsidies::csv(&rows, &|section, key| pages.t(&format!("{section}.{key}")));
+    let actor = me.actor();
+    let month = month_of(first);
+    let m2 = month.clone();
+    state
+        .db
+        .run(move |c| {
+            crate::cases::audit_about(c, "subsidies", &actor, "subsidies_exported", Some(&m2))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"subsidies-{month}.csv\""),
+        ))
+        .body(bytes))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Decision {
+    op: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    month: String,
+}
+
+/// The officer approves or rejects a claim.
+pub async fn decide(
+    state: web::Data<WebState>,
+    me: Officer,
+    path: web::Path<String>,
+    form: Form<Decision>,
+) -> Result<HttpResponse, ConsoleError> {
+    let id = path.into_inner();
+    let d = form.into_inner();
+    let approve = match d.op.as_str() {
+        "approve" => true,
+        "reject" => false,
+        op => return Err(ConsoleError::BadRequest(op.to_string())),
+    };
+    let actor = me.actor();
+    let now = state.time.now();
+    let reason = d.reason.clone();
+    let decided = state
+        .db
+        .run(move |c| {
+            Ok::<_, DbError>(subsidies::decide(
+                c,
+                &id,
+                approve,
+                Some(&reason),
+                &actor,
+                now,
+            ))
+        })
+        .await?;
+    match decided {
+        Ok(_) => Ok(redirect(&format!("/console/subsidies?month={}", d.month))),
+        Err(DecideError::NotFound) => Err(ConsoleError::NotFound),
+        Err(DecideError::Db(e)) => Err(e.into()),
+        Err(DecideError::ReasonNeeded) => Err(ConsoleError::BadRequest(
+            state.pages.t("subsidies.reason_needed"),
+        )),
+        Err(DecideError::Decided(_)) => {
+            Err(ConsoleError::BadRequest(state.pages.t("subsidies.already")))
+        }
+    }
+}
