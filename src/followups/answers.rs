@@ -147,6 +147,7 @@ pub fn apply(
             followups::question.eq(next.map(|q| q.as_str())),
             followups::status.eq(status.as_str()),
             followups::unpaid.eq(a.unpaid()),
+            followups::first_answered_at.eq(f.first_answered_at.unwrap_or(now)),
             followups::answered_at.eq(now),
             followups::closed_at.eq(next.is_none().then_some(now)),
             followups::updated_at.eq(now),

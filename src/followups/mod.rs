@@ -8,7 +8,8 @@
 //! - `run`: the periodic work: ask what is due (inside the send window), remind once, close
 //!   what was not answered, silence what no longer makes sense;
 //! - `answers`: taking a worker's answer, ending a placement, the early warning of arrears;
-//! - `subsidies`: what a placement confirmed at six months earns, and the officer's decision.
+//! - `subsidies`: what a placement confirmed at six months earns, and the officer's decision;
+//! - `stats`: response rates per step and language, and each broker's record.
 //!
 //! A follow-up is a row (`followups`) before anything is sent: one per subject and step (a
 //! unique index), created with all its steps when the placement or training is recorded,
@@ -20,6 +21,7 @@ pub mod answers;
 pub mod placements;
 pub mod questions;
 pub mod run;
+pub mod stats;
 pub mod subsidies;
 
 use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime};

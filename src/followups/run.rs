@@ -42,7 +42,9 @@ pub struct Followup {
     pub language: Option<String>,
     pub channel_id: Option<String>,
     pub sent_at: Option<NaiveDateTime>,
+    pub message_id: Option<String>,
     pub reminded_at: Option<NaiveDateTime>,
+    pub first_answered_at: Option<NaiveDateTime>,
     pub answered_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
     pub note: Option<String>,
@@ -292,8 +294,9 @@ fn ask(
         &[("followup_intro", &about), (&first.template(), &about)],
         BOTH_SEGMENTS,
     )?;
+    let mut first_message = None;
     for body in bodies {
-        outbox::enqueue(
+        let id = outbox::enqueue(
             conn,
             &state.config.outbox,
             &Draft {
@@ -306,6 +309,7 @@ fn ask(
                 in_reply_to: None,
             },
         )?;
+        first_message.get_or_insert(id);
     }
     diesel::update(followups::table.find(&f.id))
         .set((
@@ -314,6 +318,7 @@ fn ask(
             followups::language.eq(lang.as_str()),
             followups::channel_id.eq(&channel),
             followups::sent_at.eq(now),
+            followups::message_id.eq(first_message),
             followups::updated_at.eq(now),
         ))
         .execute(conn)?;

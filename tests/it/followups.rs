@@ -509,3 +509,140 @@ async fn interest_in_a_notice_leads_a_week_later_to_did_you_start_and_a_placemen
         .unwrap();
     assert_eq!(n_followups, 3);
 }
+
+#[actix_web::test]
+async fn brokers_record_placements_and_see_their_record_officers_see_rates_and_every_broker() {
+    use crate::support::console::{add_user, ConsoleClient, PASSWORD};
+    use hotline::accounts::users::UserRole;
+    let app = app();
+    let s = &app.state;
+    add_user(&app, "norbu", UserRole::Broker, None);
+    add_user(&app, "yangjin", UserRole::Officer, None);
+    add_user(&app, "dawa", UserRole::Inspector, None);
+    let start = s.config.today();
+    let mut broker = ConsoleClient::login(&app, "norbu", PASSWORD).await;
+    let empty = broker.get("/console/placements").await;
+    assert!(empty.body.contains("还没有登记的就业安置"));
+    // A bad form: every problem named, in Chinese, nothing recorded.
+    let bad = broker
+        .post(
+            "/console/placements",
+            &[
+                ("phone", "12"),
+                ("employer", ""),
+                ("start_on", "2027-13-01"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 200, "{}", bad.body);
+    for want in [
+        "不是有效的手机号",
+        "用工单位：必填",
+        "日期格式",
+        "请填写县区或区外务工地",
+    ] {
+        assert!(bad.body.contains(want), "{want}: {}", bad.body);
+    }
+    let start_s = start.to_string();
+    let fields = [
+        ("phone", "13900000706"),
+        ("employer", "达孜区工业园建材厂"),
+        ("county", "达孜区"),
+        ("trade", "construction"),
+        ("start_on", start_s.as_str()),
+        // A broker cannot record for another agency: the field is ignored.
+        ("agency", "别的公司"),
+    ];
+    let ok = broker.post("/console/placements", &fields).await;
+    assert!(ok.body.contains("已登记，回访已排期"), "{}", ok.body);
+    assert!(ok.body.contains("+86139****0706"), "masked for the broker");
+    let again = broker.post("/console/placements", &fields).await;
+    assert!(again.body.contains("没有重复登记"), "{}", again.body);
+    let agency: Vec<Option<String>> = pl_t::table
+        .select(pl_t::agency)
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(agency, vec![Some("norbu".to_string())]);
+    // A month on, the worker answers: still there, paid in full.
+    speaks(s, "+8613900000706", "zh");
+    at(s, start, 31);
+    says(&app, "+8613900000706", "1 1").await;
+    let mine = broker.get("/console/placements").await;
+    assert!(mine.body.contains("id=\"my-record\""), "{}", mine.body);
+    assert!(
+        mine.body.contains("100%（1/1）"),
+        "paid in full, answered: {}",
+        mine.body
+    );
+    assert!(
+        !mine.body.contains("id=\"rates\""),
+        "rates are the officer's"
+    );
+    assert_eq!(broker.get("/console/subsidies").await.status, 403);
+    // The officer: the full number, the response rate of the step, every agency's record.
+    let mut officer = ConsoleClient::login(&app, "yangjin", PASSWORD).await;
+    let page = officer.get("/console/placements").await;
+    assert!(page.body.contains("+8613900000706"));
+    assert!(
+        page.body.contains("id=\"rates\"") && page.body.contains("1m"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("data-agency=\"norbu\""));
+    assert_eq!(officer.get("/console/subsidies").await.status, 200);
+    // Inspectors have no business here.
+    let mut inspector = ConsoleClient::login(&app, "dawa", PASSWORD).await;
+    assert_eq!(inspector.get("/console/placements").await.status, 403);
+}
+
+#[actix_web::test]
+async fn a_brokers_record_counts_retention_pay_answers_and_cases() {
+    let app = app();
+    let s = &app.state;
+    let start = s.config.today();
+    let agency = Some("拉萨诺布劳务有限公司");
+    for p in [ZH_A, ZH_D] {
+        speaks(s, p, "zh");
+    }
+    speaks(s, BO_B, "bo");
+    place(s, ZH_A, "达孜区工业园建材厂", None, agency, None, start);
+    place(s, ZH_D, "达孜区工业园建材厂", None, agency, None, start);
+    place(s, BO_B, "堆龙物流园", None, agency, None, start);
+    at(s, start, 31);
+    says(&app, ZH_A, "1 1").await; // there, paid
+    says(&app, ZH_D, "2 2 1 1 2").await; // changed job, paid partly, …, no complaint
+                                         // B never answers.
+    at(s, start, 92);
+    says(&app, ZH_A, "1 1").await;
+    let today = start + Duration::days(100);
+    let r = hotline::followups::stats::records(&mut app.conn(), agency, today).unwrap();
+    assert_eq!(r.len(), 1);
+    let r = &r[0];
+    assert_eq!(r.placements, 3);
+    // At 3 months: A still there, D left at one month; B unknown.
+    assert_eq!((r.retained_3m.yes, r.retained_3m.of), (1, 2));
+    assert_eq!(r.retained_6m.of, 0, "not 6 months old yet");
+    assert_eq!((r.paid_in_full.yes, r.paid_in_full.of), (2, 3));
+    // Asked: A twice, D once, B once (its 3-month step waits behind the unanswered first);
+    // answered: A twice, D once.
+    assert_eq!((r.answered.yes, r.answered.of), (3, 4));
+    assert_eq!((r.cases, r.early_warnings), (0, 0));
+    let rates = hotline::followups::stats::response_rates(
+        &mut app.conn(),
+        (start - Duration::days(1)).and_hms_opt(0, 0, 0).unwrap(),
+    )
+    .unwrap();
+    let one_zh = rates
+        .iter()
+        .find(|r| r.step == "1m" && r.language == "zh")
+        .unwrap();
+    assert_eq!((one_zh.sent, one_zh.answered), (2, 2));
+    let one_bo = rates
+        .iter()
+        .find(|r| r.step == "1m" && r.language == "bo")
+        .unwrap();
+    assert_eq!(
+        (one_bo.sent, one_bo.answered, one_bo.median_minutes),
+        (1, 0, None)
+    );
+}

@@ -74,7 +74,11 @@ CREATE TABLE followups (
     language TEXT,
     channel_id TEXT,
     sent_at TIMESTAMP,
+    -- The first SMS that asked (its delivery is the step's "delivered").
+    message_id TEXT,
     reminded_at TIMESTAMP,
+    -- The first and the latest answer.
+    first_answered_at TIMESTAMP,
     answered_at TIMESTAMP,
     closed_at TIMESTAMP,
     -- Why a step was silenced, or the case its answers went to.

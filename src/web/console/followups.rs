@@ -15,7 +15,7 @@ use crate::db::DbError;
 use crate::followups::placements::{self, PlacementInput, Rules};
 use crate::followups::run::Followup;
 use crate::followups::subsidies::{self, DecideError, Listed};
-use crate::followups::{month_of, ClaimStatus, PlacementSource, SubsidyKind};
+use crate::followups::{month_of, stats, ClaimStatus, PlacementSource, SubsidyKind};
 use crate::text::mask_phone;
 use crate::web::WebState;
 
@@ -81,6 +81,38 @@ async fn page(
         })
         .await?;
     let broker = agency.is_some();
+    let officer = me.role.runs_alerts();
+    let today = state.config.local(state.time.now()).date();
+    let a3 = agency.clone();
+    let since = state.time.now() - chrono::Duration::days(365);
+    let (records, rates) = state
+        .db
+        .run(move |c| -> Result<_, DbError> {
+            let records = stats::records(c, a3.as_deref(), today)?;
+            let rates = if officer {
+                stats::response_rates(c, since)?
+            } else {
+                Vec::new()
+            };
+            Ok((records, rates))
+        })
+        .await?;
+    let records: Vec<Value> = records.iter().map(|r| record_json(r)).collect();
+    let rates: Vec<Value> = rates
+        .iter()
+        .map(|r| {
+            json!({
+                "schedule": state.pages.t(&format!("schedule.{}", r.schedule)),
+                "step": r.step,
+                "language": state.pages.t(&format!("language.{}", r.language)),
+                "sent": r.sent,
+                "delivered": r.delivered,
+                "answered": r.answered,
+                "answered_pct": stats::Share { of: r.sent, yes: r.answered }.percent(),
+                "median": r.median_minutes.map(|m| duration_text(state, m)),
+            })
+        })
+        .collect();
     let items: Vec<Value> = rows
         .iter()
         .map(|(p, contact, steps)| {
@@ -132,7 +164,9 @@ async fn page(
             "items": items,
             "broker": broker,
             "agency": agency,
-            "officer": me.role.runs_alerts(),
+            "officer": officer,
+            "records": records,
+            "rates": rates,
             "errors": error_list,
             "recorded": recorded.map(|new| state.pages.t(if new { "placements.recorded" } else { "placements.known" })),
             "input": {
@@ -369,4 +403,34 @@ pub async fn decide(
             Err(ConsoleError::BadRequest(state.pages.t("subsidies.already")))
         }
     }
+}
+
+/// A broker's record as the console shows it (percentages, and the counts behind them).
+pub fn record_json(r: &stats::Record) -> Value {
+    let share = |s: &stats::Share| json!({ "pct": s.percent(), "yes": s.yes, "of": s.of });
+    json!({
+        "agency": r.agency,
+        "notices": r.notices,
+        "placements": r.placements,
+        "retained_3m": share(&r.retained_3m),
+        "retained_6m": share(&r.retained_6m),
+        "paid_in_full": share(&r.paid_in_full),
+        "answered": share(&r.answered),
+        "cases": r.cases,
+        "early_warnings": r.early_warnings,
+        "warn": r.early_warnings > 0 || r.paid_in_full.percent().is_some_and(|p| p < 80),
+    })
+}
+
+/// Minutes as the console says them: `45分钟`, `5小时`, `2天`.
+fn duration_text(state: &WebState, minutes: i64) -> String {
+    let (n, unit) = match minutes {
+        m if m < 120 => (m, "minutes"),
+        m if m < 48 * 60 => (m / 60, "hours"),
+        m => (m / (24 * 60), "days"),
+    };
+    state
+        .pages
+        .t(&format!("duration.{unit}"))
+        .replace("{{n}}", &n.to_string())
 }

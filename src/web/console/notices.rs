@@ -397,6 +397,14 @@ pub async fn page(
                     .map(|k| check_json(&st, &k))
                     .collect();
                 v["checks"] = json!(checks);
+                // The broker's record so far, beside the notice waiting for approval.
+                let today = st.config.local(st.time.now()).date();
+                if let Some(r) = crate::followups::stats::records(c, Some(&n.agency), today)?
+                    .into_iter()
+                    .next()
+                {
+                    v["record"] = super::followups::record_json(&r);
+                }
                 if n.status == NoticeStatus::Submitted {
                     // The officer's targeting as asked in the query, else the notice's own.
                     let mut probe = n.clone();
