@@ -2,6 +2,7 @@
 //! claims rows with a lease, sends them, and records what the gateway said; delivery reports
 //! move them on. Each status change is also a `message_events` row, the message's history.
 
+pub mod batch;
 pub mod dispatcher;
 
 use chrono::{Duration, NaiveDateTime};
