@@ -352,6 +352,16 @@ impl Config {
                     return Err(err(&key("secret"), "use at least 16 of A-Z a-z 0-9 - _"));
                 }
             }
+            match ch.max_recipients {
+                Some(0) => return Err(err(&key("max_recipients"), "must be at least 1")),
+                Some(_) if ch.kind != ChannelKind::Android => {
+                    return Err(err(
+                        &key("max_recipients"),
+                        "only kind = \"android\" sends one text to several numbers in one call",
+                    ))
+                }
+                _ => {}
+            }
             if ch.kind == ChannelKind::Android {
                 let url = ch
                     .base_url
@@ -641,6 +651,12 @@ secret = "0123456789abcdef"
             (
                 "kind = \"log\"\ncounties = [\"墨竹县\"]",
                 "channels[0].counties",
+            ),
+            ("kind = \"log\"\nmax_recipients = 10", "channels[0].max_recipients"),
+            (
+                "kind = \"android\"\nbase_url = \"http://10.0.0.5:8080\"\nusername = \"u\"\npassword = \"p\"\n\
+                 signing_key = \"a-signing-key-of-16+\"\nmax_recipients = 0",
+                "channels[0].max_recipients",
             ),
         ] {
             let text = format!("[[channels]]\nid = \"c\"\n{toml}\n");

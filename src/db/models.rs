@@ -208,6 +208,9 @@ pub struct Message {
     pub updated_at: NaiveDateTime,
     /// The job notice this alert carries.
     pub notice_id: Option<String>,
+    /// The gateway's id of the one call that carries this message with others of the same
+    /// text (an Android phone's message to several numbers); set before the call is made.
+    pub batch_id: Option<String>,
 }
 
 #[derive(Debug, Insertable)]

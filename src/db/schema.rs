@@ -40,6 +40,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
         notice_id -> Nullable<Text>,
+        batch_id -> Nullable<Text>,
     }
 }
 

@@ -16,5 +16,5 @@ pub use digits::{
 };
 pub use gsm::{is_gsm7, sms_size, split_segments, Encoding, SmsSize};
 pub use keyword::{first_word, normalize_keyword};
-pub use phone::{mask_phone, normalize_phone, PhoneError};
+pub use phone::{mask_phone, normalize_phone, recipient_of, PhoneError};
 pub use script::{detect_script, Script};

@@ -202,6 +202,27 @@ pub fn mask_phone(e164: &str) -> String {
     mask_all_but_last_two(e164)
 }
 
+/// Which of `numbers` (E.164, as we gave them to a gateway) a gateway's `reported` number is:
+/// the same text, else the one whose digits end with the reported digits (the gateway wrote it
+/// without '+', with 00, or as dialled at home). None when none, or more than one, fits.
+pub fn recipient_of<'a>(numbers: &[&'a str], reported: &str) -> Option<&'a str> {
+    if let Some(n) = numbers.iter().find(|n| **n == reported) {
+        return Some(n);
+    }
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let theirs = digits(reported);
+    // International (00) and trunk (0) prefixes are not part of the number.
+    let theirs = theirs.trim_start_matches('0');
+    if theirs.len() < 7 {
+        return None;
+    }
+    let mut fits = numbers.iter().filter(|n| digits(n).ends_with(theirs));
+    match (fits.next(), fits.next()) {
+        (Some(n), None) => Some(n),
+        _ => None,
+    }
+}
+
 fn mask_all_but_last_two(s: &str) -> String {
     let count = s.chars().count();
     // Showing 2 of 3 characters would hide almost nothing.
@@ -225,6 +246,31 @@ mod tests {
 
     fn err(raw: &str, expected: PhoneError) {
         assert_eq!(cn(raw), Err(expected), "input {raw:?}");
+    }
+
+    #[test]
+    fn a_reported_number_is_found_among_the_ones_we_gave() {
+        let ours = ["+8613900000001", "+8613900000002", "+868916331234"];
+        for (reported, expected) in [
+            ("+8613900000002", Some("+8613900000002")),
+            ("8613900000002", Some("+8613900000002")),
+            ("008613900000002", Some("+8613900000002")),
+            ("13900000002", Some("+8613900000002")),
+            ("+86 139 0000 0001", Some("+8613900000001")),
+            ("0891-6331234", Some("+868916331234")),
+            ("13900000003", None),
+            ("0002", None),
+            ("", None),
+        ] {
+            assert_eq!(recipient_of(&ours, reported), expected, "{reported:?}");
+        }
+        // Two numbers that end alike: only the exact one is certain.
+        let alike = ["+8613900000001", "+4413900000001"];
+        assert_eq!(recipient_of(&alike, "13900000001"), None);
+        assert_eq!(
+            recipient_of(&alike, "+4413900000001"),
+            Some("+4413900000001")
+        );
     }
 
     #[test]

@@ -128,12 +128,18 @@ pub async fn status(
             .db
             .run(move |c| {
                 crate::db::transaction(c, |c| {
-                    let o = outbox::apply_report(c, &ch, &r.message_id, r.delivery, &r.detail)?;
+                    let id = outbox::batch::reported_message(
+                        c,
+                        &ch,
+                        &r.message_id,
+                        r.recipient.as_deref(),
+                    )?;
+                    let o = outbox::apply_report(c, &ch, &id, r.delivery, &r.detail)?;
                     if r.refused && o != ReportOutcome::UnknownMessage {
                         let via = format!("carrier via {ch}: {}", r.detail);
-                        inbound::refused_at_carrier(c, &r.message_id, &via)?;
+                        inbound::refused_at_carrier(c, &id, &via)?;
                     }
-                    Ok::<_, crate::db::DbError>((r.message_id, o))
+                    Ok::<_, crate::db::DbError>((id, o))
                 })
             })
             .await;

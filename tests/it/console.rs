@@ -890,3 +890,54 @@ async fn every_template_is_overridable_from_templates_dir() {
     let file = dir.path().join("console/queue.hbs");
     assert!(e.contains(&file.display().to_string()), "{e}");
 }
+
+/// The channels page's lookups (outbox::channel_activity, as diesel writes them) each read one
+/// entry of an index made for them instead of every message of the channel, which took ~150 ms
+/// a lookup with a million alerts queued; the queue depth counts index entries only.
+/// PostgreSQL's plans depend on its statistics: they were checked on a million rows by hand
+/// (migrations/postgres/2026-12-05-000001_channel_activity_indexes).
+#[test]
+fn the_channels_page_lookups_are_index_seeks_on_sqlite() {
+    #[derive(QueryableByName)]
+    struct Step {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+    let tdb = crate::support::db::TestDb::sqlite();
+    let mut conn = tdb.db.get().unwrap();
+    let of = "(`messages`.`channel_id` = ?) AND (`messages`.`direction` = ?)";
+    let cases = [
+        (
+            format!("SELECT max(`messages`.`created_at`) FROM `messages` WHERE ({of}) LIMIT ?"),
+            "SEARCH messages USING COVERING INDEX messages_received_idx (channel_id=? AND direction=?)",
+        ),
+        (
+            format!("SELECT max(`messages`.`sent_at`) FROM `messages` WHERE ({of}) LIMIT ?"),
+            "SEARCH messages USING COVERING INDEX messages_sent_idx (channel_id=? AND direction=?)",
+        ),
+        (
+            format!(
+                "SELECT `messages`.`updated_at`, `messages`.`last_error` FROM `messages` \
+                 WHERE (({of}) AND (`messages`.`last_error` IS NOT NULL)) \
+                 ORDER BY `messages`.`updated_at` DESC LIMIT ?"
+            ),
+            "SEARCH messages USING INDEX messages_error_idx (channel_id=? AND direction=?)",
+        ),
+        (
+            "SELECT COUNT(*) FROM `messages` WHERE ((`messages`.`channel_id` = ?) \
+             AND (`messages`.`status` IN (?, ?)))"
+                .to_string(),
+            "SEARCH messages USING COVERING INDEX messages_outbox_idx (channel_id=? AND status=?)",
+        ),
+    ];
+    for (sql, expected) in cases {
+        let plan: Vec<String> = hotline::per_backend!(&mut *conn, c => {
+            diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load::<Step>(c)
+        })
+        .unwrap()
+        .into_iter()
+        .map(|s| s.detail)
+        .collect();
+        assert_eq!(plan, [expected], "{sql}");
+    }
+}

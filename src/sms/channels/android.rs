@@ -5,6 +5,9 @@
 //! `X-Timestamp`)), accepted within 5 minutes either way. Register `sms:received` to
 //! `/channels/{id}/receive` and `sms:sent`, `sms:delivered`, `sms:failed` to
 //! `/channels/{id}/status`; `system:ping` and `app:started` are welcome at either.
+//!
+//! Bulk messages with one text go to several numbers in one call (`send_batch`): the call's
+//! id is the batch's (`messages.batch_id`), and each report names it and the number.
 
 use std::time::Duration;
 
@@ -15,10 +18,12 @@ use sha2::Sha256;
 
 use super::ChannelConfig;
 use super::{
-    Accepted, Channel, Delivery, InboundSms, OutgoingSms, SendError, SendFuture, StatusReport,
-    WebhookError, WebhookRequest,
+    Accepted, BatchAccepted, BatchFuture, Channel, Delivery, InboundSms, OutgoingBatch,
+    OutgoingSms, SendError, SendFuture, StatusReport, WebhookError, WebhookRequest,
+    ANDROID_MAX_RECIPIENTS,
 };
 use crate::secret::Secret;
+use crate::text::recipient_of;
 
 /// How far a webhook's `X-Timestamp` may be from our clock (replays are refused).
 pub const MAX_SKEW_SECS: i64 = 300;
@@ -70,8 +75,122 @@ struct Received {
 #[serde(rename_all = "camelCase")]
 struct Progress {
     message_id: String,
+    /// Which of the message's numbers (a message may have several).
+    #[serde(default)]
+    phone_number: Option<String>,
     #[serde(default)]
     reason: Option<String>,
+}
+
+/// The app's answer to a send: `{id, state, recipients: [{phoneNumber, state, error}]}`.
+#[derive(Debug, Deserialize)]
+struct MessageState {
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    recipients: Vec<RecipientState>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RecipientState {
+    phone_number: String,
+    state: String,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// What the answer to a batch says of single recipients beyond "taken": one failed at once
+/// (a number the phone refused) or, rarely, already delivered. `recipients` are our message ids
+/// and numbers; the answer's numbers may be written another way (`recipient_of`).
+fn answer_reports(answer: &str, recipients: &[(String, String)]) -> Vec<StatusReport> {
+    let Ok(state) = serde_json::from_str::<MessageState>(answer) else {
+        return Vec::new();
+    };
+    let numbers: Vec<&str> = recipients.iter().map(|(_, n)| n.as_str()).collect();
+    state
+        .recipients
+        .into_iter()
+        .filter_map(|r| {
+            let delivery = match r.state.as_str() {
+                "Failed" => Delivery::Failed,
+                "Delivered" => Delivery::Delivered,
+                _ => return None,
+            };
+            let number = recipient_of(&numbers, &r.phone_number)?;
+            let (id, _) = recipients.iter().find(|(_, n)| n == number)?;
+            let detail = match &r.error {
+                Some(e) => format!("answer: {}: {e}", r.state),
+                None => format!("answer: {}", r.state),
+            };
+            Some(StatusReport {
+                message_id: id.clone(),
+                recipient: Some(r.phone_number),
+                delivery,
+                detail,
+                refused: false,
+            })
+        })
+        .collect()
+}
+
+/// How a send's answer is taken: the status code decides, as for one message.
+fn outcome(status: u16, text: &str) -> Result<String, SendError> {
+    let short: String = text.chars().take(200).collect();
+    let detail = format!("{status} {short}");
+    match status {
+        // 409: the phone has this id already (our retry after a crash): sent once.
+        200..=299 | 409 => Ok(detail),
+        429 => Err(SendError::Retryable(detail)),
+        400..=499 => Err(SendError::Permanent(detail)),
+        _ => Err(SendError::Retryable(detail)),
+    }
+}
+
+impl AndroidChannel {
+    /// `POST {base_url}/message` with our id for it: the status and the answer's text.
+    async fn post_message(
+        &self,
+        id: &str,
+        text: &str,
+        validity_secs: Option<u64>,
+        numbers: Vec<&str>,
+    ) -> Result<(u16, String), SendError> {
+        let c = &self.config;
+        let base = c
+            .base_url
+            .as_deref()
+            .ok_or_else(|| SendError::Permanent("base_url is not set".into()))?;
+        let mut body = json!({
+            "id": id,
+            "textMessage": { "text": text },
+            "phoneNumbers": numbers,
+            "withDeliveryReport": true,
+        });
+        if let Some(sim) = c.sim_number {
+            body["simNumber"] = json!(sim);
+        }
+        if let Some(ttl) = validity_secs {
+            body["ttl"] = json!(ttl);
+        }
+        if let Some(device) = &c.device_id {
+            body["deviceId"] = json!(device);
+        }
+        let resp = self
+            .http
+            .post(format!("{}/message", base.trim_end_matches('/')))
+            .timeout(Duration::from_secs(15))
+            .basic_auth(
+                c.username.as_deref().unwrap_or_default(),
+                c.password.as_ref().map(|p| p.expose()),
+            )
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| SendError::Retryable(e.without_url().to_string()))?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.text().await.unwrap_or_default()))
+    }
 }
 
 fn envelope(req: &WebhookRequest) -> Result<Envelope, WebhookError> {
@@ -169,64 +288,50 @@ impl Channel for AndroidChannel {
         };
         Ok(vec![StatusReport {
             message_id: p.message_id,
+            recipient: p.phone_number,
             delivery,
             detail,
             refused: false,
         }])
     }
 
+    fn max_recipients(&self) -> usize {
+        self.config.max_recipients.unwrap_or(ANDROID_MAX_RECIPIENTS) as usize
+    }
+
+    fn send_batch<'a>(&'a self, batch: &'a OutgoingBatch) -> BatchFuture<'a> {
+        Box::pin(async move {
+            let numbers = batch.recipients.iter().map(|(_, n)| n.as_str()).collect();
+            let (status, text) = self
+                .post_message(&batch.id, &batch.text, batch.validity_secs, numbers)
+                .await?;
+            // Every message of the batch keeps this as its history: the call's state, never
+            // the answer's list of the other workers' numbers.
+            let summary = match serde_json::from_str::<MessageState>(&text) {
+                Ok(MessageState { state: Some(s), .. }) => s,
+                _ => text.chars().take(100).collect(),
+            };
+            let detail = outcome(status, &summary)?;
+            Ok(BatchAccepted {
+                reports: answer_reports(&text, &batch.recipients),
+                detail: format!(
+                    "{detail}, call {} to {} numbers",
+                    batch.id,
+                    batch.recipients.len()
+                ),
+            })
+        })
+    }
+
     fn send<'a>(&'a self, msg: &'a OutgoingSms) -> SendFuture<'a> {
         Box::pin(async move {
-            let c = &self.config;
-            let base = c
-                .base_url
-                .as_deref()
-                .ok_or_else(|| SendError::Permanent("base_url is not set".into()))?;
-            let mut body = json!({
-                "id": msg.id,
-                "textMessage": { "text": msg.text },
-                "phoneNumbers": [msg.to],
-                "withDeliveryReport": true,
-            });
-            if let Some(sim) = c.sim_number {
-                body["simNumber"] = json!(sim);
-            }
-            if let Some(ttl) = msg.validity_secs {
-                body["ttl"] = json!(ttl);
-            }
-            if let Some(device) = &c.device_id {
-                body["deviceId"] = json!(device);
-            }
-            let resp = self
-                .http
-                .post(format!("{}/message", base.trim_end_matches('/')))
-                .timeout(Duration::from_secs(15))
-                .basic_auth(
-                    c.username.as_deref().unwrap_or_default(),
-                    c.password.as_ref().map(|p| p.expose()),
-                )
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| SendError::Retryable(e.without_url().to_string()))?;
-            let status = resp.status().as_u16();
-            let text: String = resp
-                .text()
-                .await
-                .unwrap_or_default()
-                .chars()
-                .take(200)
-                .collect();
-            match status {
-                // 409: the phone has this id already (our retry after a crash): sent once.
-                200..=299 | 409 => Ok(Accepted {
-                    gateway_id: Some(msg.id.clone()),
-                    detail: format!("{status} {text}"),
-                }),
-                429 => Err(SendError::Retryable(format!("{status} {text}"))),
-                400..=499 => Err(SendError::Permanent(format!("{status} {text}"))),
-                _ => Err(SendError::Retryable(format!("{status} {text}"))),
-            }
+            let (status, text) = self
+                .post_message(&msg.id, &msg.text, msg.validity_secs, vec![&msg.to])
+                .await?;
+            Ok(Accepted {
+                gateway_id: Some(msg.id.clone()),
+                detail: outcome(status, &text)?,
+            })
         })
     }
 }
@@ -281,6 +386,51 @@ mod tests {
         let mut unsigned = signed(body, now, "signing-key-0123456789");
         unsigned.headers.clear();
         assert_eq!(c.authenticate(&unsigned), Err(WebhookError::Unauthorized));
+    }
+
+    #[test]
+    fn a_report_names_the_number_of_a_message_to_several() {
+        let c = channel();
+        let now = chrono::Utc::now().timestamp();
+        let body = r#"{"id":"e-1","webhookId":"w","event":"sms:failed","deviceId":"d","payload":{"messageId":"batch-1","phoneNumber":"+8613900000072","simNumber":1,"failedAt":"2026-12-01T08:00:00+08:00","reason":"RESULT_ERROR_GENERIC_FAILURE"}}"#;
+        let r = c.parse_status(&signed(body, now, "k")).unwrap();
+        assert_eq!(r[0].message_id, "batch-1");
+        assert_eq!(r[0].recipient.as_deref(), Some("+8613900000072"));
+        assert_eq!(r[0].delivery, Delivery::Failed);
+        assert!(r[0].detail.contains("RESULT_ERROR_GENERIC_FAILURE"));
+    }
+
+    #[test]
+    fn the_answer_to_a_batch_reports_the_numbers_it_refused_at_once() {
+        let ours = vec![
+            ("m1".to_string(), "+8613900000071".to_string()),
+            ("m2".to_string(), "+8613900000072".to_string()),
+            ("m3".to_string(), "+8613900000073".to_string()),
+        ];
+        let answer = r#"{"id":"batch-1","state":"Pending","recipients":[
+            {"phoneNumber":"+8613900000071","state":"Pending","error":null},
+            {"phoneNumber":"13900000072","state":"Failed","error":"invalid number"},
+            {"phoneNumber":"+8613900000073","state":"Delivered"},
+            {"phoneNumber":"+8613900000099","state":"Failed","error":"not ours"}]}"#;
+        let r = answer_reports(answer, &ours);
+        let got: Vec<(&str, Delivery)> = r
+            .iter()
+            .map(|r| (r.message_id.as_str(), r.delivery))
+            .collect();
+        assert_eq!(got, [("m2", Delivery::Failed), ("m3", Delivery::Delivered)]);
+        assert!(r[0].detail.contains("invalid number"), "{}", r[0].detail);
+        // A 409, or an answer that is not the app's JSON, says nothing of single numbers.
+        assert!(answer_reports(r#"{"message":"exists"}"#, &ours).is_empty());
+        assert!(answer_reports("0: Accepted for delivery", &ours).is_empty());
+    }
+
+    #[test]
+    fn the_phones_answer_decides_like_for_one_message() {
+        assert!(outcome(202, "{}").is_ok());
+        assert!(outcome(409, "{}").is_ok(), "it has the id: sent before");
+        assert!(matches!(outcome(429, ""), Err(SendError::Retryable(_))));
+        assert!(matches!(outcome(400, ""), Err(SendError::Permanent(_))));
+        assert!(matches!(outcome(503, ""), Err(SendError::Retryable(_))));
     }
 
     #[test]

@@ -148,6 +148,7 @@ impl Channel for JsonChannel {
                 Ok(StatusReport {
                     refused: false,
                     message_id: r.id,
+                    recipient: None,
                     delivery,
                     detail,
                 })

@@ -256,6 +256,7 @@ impl Channel for KannelChannel {
         Ok(vec![StatusReport {
             refused: false,
             message_id,
+            recipient: None,
             delivery,
             detail: format!("kannel dlr {code}: {answer}"),
         }])

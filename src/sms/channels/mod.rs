@@ -66,8 +66,11 @@ pub enum Delivery {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusReport {
-    /// Our message id.
+    /// Our message id, or the id of the call that carried it to several numbers (a batch).
     pub message_id: String,
+    /// The number the report is about, when the gateway says: in a batch, it tells the
+    /// messages apart.
+    pub recipient: Option<String>,
     pub delivery: Delivery,
     /// The gateway's own words, kept as evidence.
     pub detail: String,
@@ -93,6 +96,28 @@ pub struct Accepted {
     pub detail: String,
 }
 
+/// One text for several numbers in one call (bulk on a gateway that takes that).
+#[derive(Debug, Clone)]
+pub struct OutgoingBatch {
+    /// The call's id at the gateway (`messages.batch_id`), the same on every retry.
+    pub id: String,
+    pub text: String,
+    pub encoding: Encoding,
+    pub priority: i32,
+    pub validity_secs: Option<u64>,
+    /// Our message id and its number, one per recipient.
+    pub recipients: Vec<(String, String)>,
+}
+
+/// The gateway took a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchAccepted {
+    pub detail: String,
+    /// What the answer already says of single recipients beyond "taken" (one refused at
+    /// once), by our message id.
+    pub reports: Vec<StatusReport>,
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SendError {
     /// Try again later: the gateway is busy or unreachable.
@@ -116,6 +141,8 @@ pub enum WebhookError {
 }
 
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<Accepted, SendError>> + Send + 'a>>;
+pub type BatchFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<BatchAccepted, SendError>> + Send + 'a>>;
 
 pub trait Channel: Send + Sync {
     fn config(&self) -> &ChannelConfig;
@@ -123,6 +150,20 @@ pub trait Channel: Send + Sync {
     fn parse_inbound(&self, req: &WebhookRequest) -> Result<Vec<InboundSms>, WebhookError>;
     fn parse_status(&self, req: &WebhookRequest) -> Result<Vec<StatusReport>, WebhookError>;
     fn send<'a>(&'a self, msg: &'a OutgoingSms) -> SendFuture<'a>;
+
+    /// Numbers one call may carry one text to; 1: the gateway takes one message per call.
+    fn max_recipients(&self) -> usize {
+        1
+    }
+
+    /// Sends one text to several numbers in one call; only when `max_recipients` is above 1.
+    fn send_batch<'a>(&'a self, _batch: &'a OutgoingBatch) -> BatchFuture<'a> {
+        Box::pin(async {
+            Err(SendError::Permanent(
+                "this gateway takes one recipient per call".into(),
+            ))
+        })
+    }
 }
 
 /// The configured channels by id.
@@ -278,6 +319,10 @@ pub struct ChannelConfig {
     pub sim_number: Option<u8>,
     #[serde(default)]
     pub device_id: Option<String>,
+    /// Android: numbers one call to the phone may carry for bulk messages with one text
+    /// (`ANDROID_MAX_RECIPIENTS` when not given; 1 sends each alone).
+    #[serde(default)]
+    pub max_recipients: Option<u32>,
 }
 
 impl ChannelConfig {
@@ -304,9 +349,15 @@ impl ChannelConfig {
             sim_number: None,
             device_id: None,
             counties: Vec::new(),
+            max_recipients: None,
         }
     }
 }
+
+/// Numbers in one call to an Android phone when `max_recipients` is not set. We know of no
+/// limit in the app for `phoneNumbers` (PROTOCOLS.md gives none); 50 keeps a call and its
+/// answer small, and within a minute of the default `tps` of 1 (`outbox::batch::batch_limit`).
+pub const ANDROID_MAX_RECIPIENTS: u32 = 50;
 
 /// Not given in the configuration: the kind's own default (`ChannelKind::default_tps`).
 pub const TPS_UNSET: u32 = u32::MAX;

@@ -150,6 +150,7 @@ impl Channel for TwilioChannel {
         };
         Ok(vec![StatusReport {
             message_id,
+            recipient: None,
             delivery,
             detail,
             refused: error.as_deref() == Some(ERROR_UNSUBSCRIBED),

@@ -1,6 +1,7 @@
 //! Sends what the outbox holds. Per channel: `concurrency` workers sharing one governor limiter
 //! charged per segment. A worker claims one message at a time (the most urgent: replies before
-//! bulk), sends it with no database transaction open, then records the result.
+//! bulk), or, on a gateway that takes several numbers a call, bulk messages with one text
+//! together (`batch`); sends with no database transaction open, then records the result.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -10,13 +11,14 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::batch::{claim_batch, Claimed};
 use super::{
-    bulk_still_wanted, claim, defer_bulk, mark_attempt_failed, mark_cancelled, mark_expired,
+    apply_report, bulk_still_wanted, defer_bulk, mark_attempt_failed, mark_cancelled, mark_expired,
     mark_sent, move_waiting, release,
 };
-use crate::db::models::{MessageStatus, PRIORITY_BULK, PRIORITY_NOTICE};
+use crate::db::models::{Message, MessageStatus, PRIORITY_BULK, PRIORITY_NOTICE};
 use crate::db::{new_id, now, DbConn, DbError};
-use crate::sms::channels::{Channel, OutgoingSms, SendError};
+use crate::sms::channels::{Channel, OutgoingBatch, OutgoingSms, SendError};
 use crate::text::Encoding;
 use crate::work::{self, Step};
 use crate::AppState;
@@ -70,42 +72,55 @@ impl Worker {
     async fn send_one(&self, shutdown: &mut watch::Receiver<bool>) -> Step {
         let o = &self.state.config.outbox;
         let token = format!("{}:{}", self.name, new_id());
-        let channel_id = self.channel.config().id.clone();
+        let cfg = self.channel.config();
+        let (channel_id, tps) = (cfg.id.clone(), cfg.tps);
+        let max_recipients = self.channel.max_recipients();
         let (lease, grace) = (o.lease_secs, o.in_flight_grace_secs);
         let tok = token.clone();
         let claimed = self
             .state
             .db
-            .run(move |c| claim(c, &channel_id, &tok, lease, grace))
+            .run(move |c| claim_batch(c, &channel_id, &tok, lease, grace, max_recipients, tps))
             .await;
-        let msg = match claimed {
-            Ok(Some(m)) => m,
+        let Claimed { batch_id, messages } = match claimed {
+            Ok(Some(c)) => c,
             Ok(None) => return Step::Idle,
             Err(e) => {
                 tracing::warn!(worker = %self.name, error = %e, "could not claim from the outbox");
                 return Step::Idle;
             }
         };
-        if msg.attempts > 1 && msg.status == MessageStatus::Sending {
-            tracing::debug!(msg_id = %msg.id, attempt = msg.attempts, "sending again");
-        }
         let t = now();
-        if msg.expires_at.is_some_and(|e| e <= t) {
-            self.record(move |c| mark_expired(c, &msg, &token)).await;
-            return Step::Worked;
+        let mut batch = Vec::with_capacity(messages.len());
+        for msg in messages {
+            if msg.attempts > 1 && msg.status == MessageStatus::Sending {
+                tracing::debug!(msg_id = %msg.id, attempt = msg.attempts, "sending again");
+            }
+            if msg.expires_at.is_some_and(|e| e <= t) {
+                let token = token.clone();
+                self.record(move |c| mark_expired(c, &msg, &token)).await;
+            } else {
+                batch.push(msg);
+            }
         }
-        if let Some(to) = self.failover_to(&msg, t) {
+        let Some(first) = batch.first().cloned() else {
+            return Step::Worked;
+        };
+        // A batch is bulk throughout: what holds for its most urgent message holds for all.
+        if let Some(to) = self.failover_to(&first, t) {
+            // The others go back to the queue first, and move with it.
+            self.release_all(&batch[1..], &token).await;
             let n = self
                 .state
                 .db
                 .run({
-                    let (msg, token, to) = (msg.clone(), token.clone(), to.clone());
+                    let (msg, token, to) = (first.clone(), token.clone(), to.clone());
                     move |c| move_waiting(c, &msg, &token, &to)
                 })
                 .await;
             match n {
                 Ok(n) => {
-                    tracing::warn!(from = %msg.channel_id, %to, moved = n, "unreachable: waiting messages moved to another channel");
+                    tracing::warn!(from = %first.channel_id, %to, moved = n, "unreachable: waiting messages moved to another channel");
                     self.state.outbox_wake.notify_waiters();
                 }
                 Err(e) => {
@@ -114,95 +129,123 @@ impl Worker {
             }
             return Step::Worked;
         }
-        if msg.priority >= PRIORITY_BULK {
+        if first.priority >= PRIORITY_BULK {
             // Bulk goes out only inside the send window: outside it, this message and the
             // channel's other bulk wait for the next opening.
             let window = self.state.config.bulk_window();
             if !window.is_open(t) {
                 let until = window.next_open(t);
-                let channel = msg.channel_id.clone();
-                self.record(move |c| defer_bulk(c, &msg, &token, until).map(|_| ()))
+                let channel = first.channel_id.clone();
+                self.release_all(&batch[1..], &token).await;
+                let token = token.clone();
+                self.record(move |c| defer_bulk(c, &first, &token, until).map(|_| ()))
                     .await;
                 tracing::info!(%channel, until = %until, "outside the send window: bulk waits");
                 return Step::Worked;
             }
-        }
-        if msg.priority >= PRIORITY_BULK {
             // A worker who opted out while a bulk send was under way gets nothing more.
-            let m = msg.clone();
-            let wanted = self.state.db.run(move |c| bulk_still_wanted(c, &m)).await;
-            if matches!(wanted, Ok(false)) {
-                self.record(move |c| mark_cancelled(c, &msg, &token, "opted out before sending"))
+            let msgs = batch.clone();
+            let still = self
+                .state
+                .db
+                .run(move |c| {
+                    msgs.iter()
+                        .map(|m| bulk_still_wanted(c, m))
+                        .collect::<Result<Vec<bool>, DbError>>()
+                })
+                .await
+                .unwrap_or_default();
+            let mut wanted = Vec::with_capacity(batch.len());
+            for (i, msg) in batch.into_iter().enumerate() {
+                if still.get(i) == Some(&false) {
+                    let token = token.clone();
+                    self.record(move |c| {
+                        mark_cancelled(c, &msg, &token, "opted out before sending")
+                    })
                     .await;
+                } else {
+                    wanted.push(msg);
+                }
+            }
+            batch = wanted;
+            if batch.is_empty() {
                 return Step::Worked;
             }
         }
-        // Charge the limiter per segment (a burst never exceeds one second's quota).
-        let cost = NonZeroU32::new((msg.segments.max(1) as u32).min(self.channel.config().tps))
-            .unwrap_or(NonZeroU32::MIN);
-        tokio::select! {
-            r = self.limiter.until_n_ready(cost) => { let _ = r; }
-            _ = shutdown.changed() => {
-                // Never handed to the gateway: put it back untouched.
-                self.record(move |c| release(c, &msg, &token)).await;
-                return Step::Stop;
-            }
+        // Charged per segment and per number.
+        let cost: u32 = batch.iter().map(|m| m.segments.max(1) as u32).sum();
+        if !self.charge(cost, shutdown).await {
+            // Never handed to the gateway: put them back untouched.
+            self.release_all(&batch, &token).await;
+            return Step::Stop;
         }
-        let out = OutgoingSms {
-            id: msg.id.clone(),
-            to: msg.phone.clone(),
-            text: msg.body.clone(),
-            encoding: if msg.encoding == Encoding::Gsm7.as_str() {
-                Encoding::Gsm7
-            } else {
-                Encoding::Ucs2
-            },
-            priority: msg.priority,
-            validity_secs: msg
-                .expires_at
-                .map(|e| (e - now()).num_seconds().max(60) as u64),
-        };
         let started = Instant::now();
         let timeout = Duration::from_secs(o.send_timeout_secs);
-        let result = match tokio::time::timeout(timeout, self.channel.send(&out)).await {
-            Ok(r) => r,
-            Err(_) => Err(SendError::Retryable(format!(
-                "no answer within {}s",
-                o.send_timeout_secs
-            ))),
+        let no_answer =
+            || SendError::Retryable(format!("no answer within {}s", o.send_timeout_secs));
+        let result = match &batch_id {
+            None => {
+                let out = outgoing(&batch[0]);
+                tokio::time::timeout(timeout, self.channel.send(&out))
+                    .await
+                    .unwrap_or_else(|_| Err(no_answer()))
+                    .map(|a| (a.gateway_id, a.detail, Vec::new()))
+            }
+            Some(id) => {
+                let out = batch_of(id, &batch);
+                tokio::time::timeout(timeout, self.channel.send_batch(&out))
+                    .await
+                    .unwrap_or_else(|_| Err(no_answer()))
+                    .map(|a| (None, a.detail, a.reports))
+            }
         };
         let metrics = &self.state.metrics;
-        metrics.observe_gateway(&self.channel.config().id, started.elapsed());
+        let channel_id = &self.channel.config().id;
+        metrics.observe_gateway(channel_id, started.elapsed());
         match result {
-            Ok(accepted) => {
-                metrics.channel_ok(&self.channel.config().id);
-                let waited = (now() - msg.created_at).num_milliseconds().max(0) as f64 / 1000.0;
-                metrics.observe_dispatch(&self.channel.config().id, waited);
+            Ok((gateway_id, detail, reports)) => {
+                metrics.channel_ok(channel_id);
+                for msg in &batch {
+                    let waited = (now() - msg.created_at).num_milliseconds().max(0) as f64 / 1000.0;
+                    metrics.observe_dispatch(channel_id, waited);
+                }
+                if batch.len() > 1 {
+                    tracing::debug!(channel = %channel_id, batch = ?batch_id, numbers = batch.len(), "one call for several numbers");
+                }
+                let channel = channel_id.clone();
                 self.record(move |c| {
-                    mark_sent(
-                        c,
-                        &msg,
-                        &token,
-                        accepted.gateway_id.as_deref(),
-                        &accepted.detail,
-                    )
+                    crate::db::transaction(c, |c| {
+                        for msg in &batch {
+                            mark_sent(c, msg, &token, gateway_id.as_deref(), &detail)?;
+                        }
+                        // What the answer already says of single numbers (one refused).
+                        for r in &reports {
+                            apply_report(c, &channel, &r.message_id, r.delivery, &r.detail)?;
+                        }
+                        Ok(())
+                    })
                 })
                 .await;
             }
             Err(e) => {
                 let retryable = matches!(e, SendError::Retryable(_));
                 let text = e.to_string();
-                tracing::warn!(channel = %self.channel.config().id, msg_id = %msg.id, error = %text, "send failed");
+                tracing::warn!(channel = %channel_id, msg_id = %first.id, batch = ?batch_id, numbers = batch.len(), error = %text, "send failed");
                 let cfg = self.state.config.outbox.clone();
                 self.record(move |c| {
-                    mark_attempt_failed(c, &cfg, &msg, &token, &text, retryable).map(|_| ())
+                    crate::db::transaction(c, |c| {
+                        for msg in &batch {
+                            mark_attempt_failed(c, &cfg, msg, &token, &text, retryable)?;
+                        }
+                        Ok(())
+                    })
                 })
                 .await;
                 if retryable {
                     // A gateway that keeps failing (a phone off, out of credit or signal) is
                     // asked again less and less often, up to once a minute, not with every
                     // waiting message.
-                    let n = metrics.channel_failed(&self.channel.config().id, now());
+                    let n = metrics.channel_failed(channel_id, now());
                     if n >= crate::metrics::UNREACHABLE_AFTER {
                         let pause = work::backoff(1, 60, n - crate::metrics::UNREACHABLE_AFTER);
                         tokio::select! {
@@ -214,6 +257,31 @@ impl Worker {
             }
         }
         Step::Worked
+    }
+
+    /// Waits until the limiter lets `cost` segments go, at most a second's quota at a time
+    /// (more than its burst at once it refuses). False when shutdown came first.
+    async fn charge(&self, cost: u32, shutdown: &mut watch::Receiver<bool>) -> bool {
+        let tps = self.channel.config().tps.max(1);
+        let mut left = cost.max(1);
+        while left > 0 {
+            let n = left.min(tps);
+            let step = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+            tokio::select! {
+                r = self.limiter.until_n_ready(step) => { let _ = r; }
+                _ = shutdown.changed() => return false,
+            }
+            left -= n;
+        }
+        true
+    }
+
+    /// Puts back claimed messages that were not handed to the gateway.
+    async fn release_all(&self, msgs: &[Message], token: &str) {
+        for msg in msgs {
+            let (msg, token) = (msg.clone(), token.to_string());
+            self.record(move |c| release(c, &msg, &token)).await;
+        }
     }
 
     /// Where a message that answers nothing goes when this channel has been unreachable for
@@ -242,4 +310,47 @@ impl Worker {
         let patience = Duration::from_secs(self.state.config.outbox.lease_secs);
         work::record(&self.state.db, patience, "a send result", f).await;
     }
+}
+
+/// A message as a channel sends it alone.
+fn outgoing(msg: &Message) -> OutgoingSms {
+    OutgoingSms {
+        id: msg.id.clone(),
+        to: msg.phone.clone(),
+        text: msg.body.clone(),
+        encoding: encoding(msg),
+        priority: msg.priority,
+        validity_secs: validity(msg),
+    }
+}
+
+/// Messages with one text as one call under the batch's `id`; the validity is that of the
+/// soonest to expire.
+fn batch_of(id: &str, batch: &[Message]) -> OutgoingBatch {
+    let first = &batch[0];
+    OutgoingBatch {
+        id: id.to_string(),
+        text: first.body.clone(),
+        encoding: encoding(first),
+        priority: first.priority,
+        validity_secs: batch.iter().filter_map(validity).min(),
+        recipients: batch
+            .iter()
+            .map(|m| (m.id.clone(), m.phone.clone()))
+            .collect(),
+    }
+}
+
+fn encoding(msg: &Message) -> Encoding {
+    if msg.encoding == Encoding::Gsm7.as_str() {
+        Encoding::Gsm7
+    } else {
+        Encoding::Ucs2
+    }
+}
+
+/// Seconds the carrier may keep trying: what is left of the message's life, at least a minute.
+fn validity(msg: &Message) -> Option<u64> {
+    msg.expires_at
+        .map(|e| (e - now()).num_seconds().max(60) as u64)
 }

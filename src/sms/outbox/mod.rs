@@ -2,6 +2,7 @@
 //! claims rows with a lease, sends them, and records what the gateway said; delivery reports
 //! move them on. Each status change is also a `message_events` row, the message's history.
 
+pub mod batch;
 pub mod dispatcher;
 
 use chrono::{Duration, NaiveDateTime};
@@ -444,12 +445,15 @@ pub struct ChannelActivity {
     pub last_error: Option<(NaiveDateTime, String)>,
 }
 
-/// A channel's queue depth and last activity.
+/// A channel's queue depth and last activity. The last three are one index entry each
+/// (`messages_received_idx`, `messages_sent_idx`, `messages_error_idx`); the depth counts the
+/// queue's entries in `messages_outbox_idx` without reading a row.
 pub fn channel_activity(conn: &mut DbConn, channel_id: &str) -> Result<ChannelActivity, DbError> {
-    let of_channel = messages::channel_id.eq(channel_id);
+    // No direction filter: only outgoing messages are ever queued or sending, and the
+    // direction is not in the index (with it, SQLite read every queued row: 135 ms for a
+    // million, against 40 ms from the index alone).
     let depth = messages::table
-        .filter(of_channel)
-        .filter(messages::direction.eq(Direction::Out))
+        .filter(messages::channel_id.eq(channel_id))
         .filter(messages::status.eq_any([MessageStatus::Queued, MessageStatus::Sending]))
         .count()
         .get_result(conn)?;

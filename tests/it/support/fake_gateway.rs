@@ -1,6 +1,7 @@
 //! A stand-in for a gateway's sending interface (Kannel's sendsms, or a JSON integration's
 //! send URL), for tests that need to control its answers (503s, 4xx) or see what reached it.
-//! The real Kannel is tested in `kannel_e2e`.
+//! The real Kannel is tested in `kannel_e2e`; the Android app's server answers through a
+//! `Responder` (`android_app`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -9,14 +10,20 @@ use std::sync::{Arc, Mutex};
 /// A request's `Authorization` header and its body.
 pub type Received = (Option<String>, String);
 
+/// Answers a request (its target, `Authorization` header and body) when no scripted answer is
+/// waiting: a gateway whose answer depends on what it was asked.
+pub type Responder = Arc<dyn Fn(&str, Option<&str>, &str) -> (u16, String) + Send + Sync>;
+
 #[derive(Clone, Default)]
 pub struct FakeGateway {
     /// Request targets (path and query) in arrival order.
     pub requests: Arc<Mutex<Vec<String>>>,
     /// Each request's `Authorization` header and body, in the same order.
     pub bodies: Arc<Mutex<Vec<Received>>>,
-    /// Answers to give, in order; when empty, `202 0: Accepted for delivery`.
+    /// Answers to give, in order; when empty, the responder's, else `202 0: Accepted for
+    /// delivery`.
     pub script: Arc<Mutex<Vec<(u16, &'static str)>>>,
+    pub responder: Option<Responder>,
     pub url: String,
     /// Milliseconds to wait before answering each request (a slow gateway).
     pub delay_ms: Arc<std::sync::atomic::AtomicU64>,
@@ -24,10 +31,16 @@ pub struct FakeGateway {
 
 impl FakeGateway {
     pub fn start() -> FakeGateway {
+        FakeGateway::start_with(None)
+    }
+
+    /// A gateway that answers with `responder` unless a scripted answer is waiting.
+    pub fn start_with(responder: Option<Responder>) -> FakeGateway {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/cgi-bin/sendsms", listener.local_addr().unwrap());
         let gw = FakeGateway {
             url,
+            responder,
             ..Default::default()
         };
         let g = gw.clone();
@@ -63,21 +76,25 @@ impl FakeGateway {
                         }
                         let delay = g.delay_ms.load(std::sync::atomic::Ordering::Relaxed);
                         std::thread::sleep(std::time::Duration::from_millis(delay));
-                        let (code, text) = {
+                        let body = String::from_utf8_lossy(&body).into_owned();
+                        let scripted = {
                             let mut s = g.script.lock().unwrap();
-                            if s.is_empty() {
-                                (202, "0: Accepted for delivery")
-                            } else {
-                                s.remove(0)
-                            }
+                            (!s.is_empty()).then(|| s.remove(0))
+                        };
+                        let (code, text) = match (scripted, &g.responder) {
+                            (Some((code, text)), _) => (code, text.to_string()),
+                            (None, Some(respond)) => respond(&target, auth.as_deref(), &body),
+                            (None, None) => (202, "0: Accepted for delivery".to_string()),
                         };
                         g.requests.lock().unwrap().push(target);
-                        g.bodies
-                            .lock()
-                            .unwrap()
-                            .push((auth, String::from_utf8_lossy(&body).into_owned()));
+                        g.bodies.lock().unwrap().push((auth, body));
+                        let kind = if text.starts_with('{') {
+                            "application/json"
+                        } else {
+                            "text/plain"
+                        };
                         let resp = format!(
-                            "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{text}",
+                            "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nContent-Type: {kind}\r\n\r\n{text}",
                             text.len()
                         );
                         if stream.write_all(resp.as_bytes()).is_err() {

@@ -1,3 +1,4 @@
+pub mod android_app;
 pub mod app;
 pub mod browser;
 pub mod console;
