@@ -97,7 +97,7 @@ async fn page(
             Ok((records, rates))
         })
         .await?;
-    let records: Vec<Value> = records.iter().map(|r| record_json(r)).collect();
+    let records: Vec<Value> = records.iter().map(record_json).collect();
     let rates: Vec<Value> = rates
         .iter()
         .map(|r| {
