@@ -212,6 +212,8 @@ pub async fn run(state: &AppState) -> Result<Vec<DemoLogin>, DemoError> {
     state.db.run(move |c| progress(&st, c)).await?;
     let st = state.clone();
     state.db.run(move |c| job_alerts(&st, c)).await?;
+    let st = state.clone();
+    state.db.run(move |c| followups(&st, c)).await?;
     Ok(logins)
 }
 
@@ -265,6 +267,81 @@ fn job_alerts(state: &AppState, c: &mut DbConn) -> Result<(), DemoError> {
     valid.text_bo = notices::draft(&env, &valid, "bo").ok();
     let n = notices::create(c, &valid, DEMO_AGENCY, "user:norbu")?;
     notices::submit(c, &n.id, "user:norbu").map_err(|e| DemoError::Other(e.to_string()))?;
+    Ok(())
+}
+
+/// Five of those workers placed by the demo broker, followed up as the months went: two still
+/// there and paid at six months (their subsidies wait for the officer; one worked outside
+/// Tibet), one who changed jobs at three months, one paid only partly, and one whose first
+/// follow-up is due now (the running service asks it).
+fn followups(state: &AppState, c: &mut DbConn) -> Result<(), DemoError> {
+    use crate::db::schema::followups as f_t;
+    use crate::followups::{answers, placements, run::Followup, FollowupStatus, PlacementSource};
+    let now = state.time.now();
+    let today = state.config.local(now).date();
+    let project = crate::projects::get_by_code(c, PROJECTS[0].0)?.map(|p| p.id);
+    let plan: [(i64, Option<&str>, &[&str]); 5] = [
+        (190, None, &["1 1", "1 1", "1 1"]),
+        (190, Some("江苏省苏州市"), &["1 1", "1 1", "1 1"]),
+        (190, None, &["1 1", "2 1"]),
+        (100, None, &["1 2 2 2 2"]),
+        (40, None, &[]),
+    ];
+    for (i, (days, outside, steps)) in plan.iter().enumerate() {
+        let start = today - chrono::Duration::days(*days);
+        let valid = placements::Valid {
+            phone: format!("+86139089{i:05}"),
+            employer: PROJECTS[0].1.to_string(),
+            project_id: project.clone(),
+            notice_id: None,
+            agency: Some(DEMO_AGENCY.to_string()),
+            county: outside
+                .is_none()
+                .then(|| state.config.counties[0].zh.clone()),
+            place_outside: outside.map(String::from),
+            trade: Some("construction".into()),
+            start_on: start,
+        };
+        let p = placements::record(
+            c,
+            &state.config.followups,
+            state.config.utc_offset_secs(),
+            &valid,
+            PlacementSource::Console,
+            "user:norbu",
+            now - chrono::Duration::days(*days),
+        )?
+        .placement;
+        let due: Vec<Followup> = f_t::table
+            .filter(f_t::placement_id.eq(&p.id))
+            .order(f_t::due_at)
+            .select(Followup::as_select())
+            .load(c)?;
+        for (f, said) in due.iter().zip(steps.iter()) {
+            // Asked at its time, answered two hours later.
+            diesel::update(f_t::table.find(&f.id))
+                .set((
+                    f_t::status.eq(FollowupStatus::Open.as_str()),
+                    f_t::question.eq("working"),
+                    f_t::sent_at.eq(f.due_at),
+                    f_t::updated_at.eq(f.due_at),
+                ))
+                .execute(c)?;
+            let open: Followup = f_t::table
+                .find(&f.id)
+                .select(Followup::as_select())
+                .first(c)?;
+            let tokens: Vec<String> = said.split_whitespace().map(String::from).collect();
+            answers::apply(
+                c,
+                state,
+                &open,
+                &tokens,
+                f.due_at + chrono::Duration::hours(2),
+            )
+            .map_err(|e| DemoError::Other(format!("demo follow-up: {e}")))?;
+        }
+    }
     Ok(())
 }
 
