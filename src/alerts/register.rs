@@ -298,23 +298,14 @@ pub fn check(
             .map(str::trim)
             .filter(|w| !w.is_empty())
         {
-            match rules.trades.iter().find(|t| {
-                t.zh == word
-                    || t.code.eq_ignore_ascii_case(word)
-                    || t.bo.trim_end_matches('།') == word.trim_end_matches('།')
-            }) {
+            match Trade::find(&rules.trades, word) {
                 Some(t) if codes.contains(&t.code) => {}
                 Some(t) => codes.push(t.code.clone()),
                 None => problems.push((
                     TRADES,
                     format!(
                         "\"{word}\" is not a trade; the trades are {}",
-                        rules
-                            .trades
-                            .iter()
-                            .map(|t| t.zh.as_str())
-                            .collect::<Vec<_>>()
-                            .join("、")
+                        Trade::names(&rules.trades)
                     ),
                 )),
             }
