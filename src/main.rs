@@ -59,6 +59,18 @@ enum Command {
         #[command(subcommand)]
         command: WorkersCommand,
     },
+    /// Placements (a worker placed with an employer, followed up by SMS after the start):
+    /// `placements import FILE.csv`.
+    Placements {
+        #[command(subcommand)]
+        command: PlacementsCommand,
+    },
+    /// Training courses and their trainees (followed up after the course's end):
+    /// `trainings import FILE.csv`.
+    Trainings {
+        #[command(subcommand)]
+        command: TrainingsCommand,
+    },
     /// Gateways: `channels test ID --to PHONE` sends one SMS through a configured channel, not
     /// through the outbox, and says what the gateway answered.
     Channels {
@@ -146,6 +158,28 @@ enum WorkersCommand {
 }
 
 #[derive(Subcommand)]
+enum PlacementsCommand {
+    /// Record placements from a CSV file (columns: see README, "Placements and trainings"),
+    /// each with its follow-ups. Nothing is written if any row is bad; a placement already
+    /// recorded (same worker, employer and start date) is not recorded again.
+    Import {
+        /// CSV, UTF-8, with a header row (Chinese or English column names).
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TrainingsCommand {
+    /// Record training courses and their trainees from a CSV file, one row per trainee
+    /// (columns: see README, "Placements and trainings"), each trainee with their follow-ups.
+    /// Nothing is written if any row is bad; a trainee already on a course is not added twice.
+    Import {
+        /// CSV, UTF-8, with a header row (Chinese or English column names).
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum UserCommand {
     /// Add a console user; the password is the first line of standard input.
     Add {
@@ -205,6 +239,12 @@ fn main() -> ExitCode {
             command: ProjectsCommand::Import { file },
         } => import_projects(&config, &file),
         Command::Workers { command } => workers(config, command),
+        Command::Placements {
+            command: PlacementsCommand::Import { file },
+        } => import_followups(config, &file, Import::Placements),
+        Command::Trainings {
+            command: TrainingsCommand::Import { file },
+        } => import_followups(config, &file, Import::Trainings),
         Command::Demo => runtime.block_on(demo(config)),
         Command::Channels {
             command: ChannelsCommand::Test { id, to, lang, text },
@@ -452,6 +492,37 @@ fn workers(config: Config, command: WorkersCommand) -> anyhow::Result<()> {
             println!("{n} invitation(s) queued; `hotline serve` sends them in the send window");
         }
     }
+    Ok(())
+}
+
+enum Import {
+    Placements,
+    Trainings,
+}
+
+/// `placements import` and `trainings import`, as the CLI's actor.
+fn import_followups(config: Config, file: &std::path::Path, what: Import) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use hotline::followups::import;
+    let reader = std::fs::File::open(file).with_context(|| format!("{}", file.display()))?;
+    let state = hotline::AppState::new(config)?;
+    let mut conn = state.db.get()?;
+    let done = match what {
+        Import::Placements => import::placements(&mut conn, &state, reader, "cli").map(|r| {
+            format!(
+                "{} placements recorded, {} already known",
+                r.recorded, r.known
+            )
+        }),
+        Import::Trainings => import::trainings(&mut conn, &state, reader, "cli").map(|r| {
+            format!(
+                "{} course(s), {} trainees recorded, {} already known",
+                r.courses, r.trainees_recorded, r.trainees_known
+            )
+        }),
+    }
+    .with_context(|| format!("{}", file.display()))?;
+    println!("imported {}: {done}", file.display());
     Ok(())
 }
 

@@ -3,7 +3,6 @@
 //! whole file is checked before anything is written, and one bad row writes nothing.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use diesel::prelude::*;
 
@@ -11,6 +10,10 @@ use crate::db::models::{NewProject, Project};
 use crate::db::schema::projects;
 use crate::db::{self, new_id, now, DbConn, DbError};
 use crate::text::keyword::fold_width;
+use crate::text::sheet::{Column, FirstLines, Header, Sheet};
+
+/// A problem with one line of an import file (every import's).
+pub use crate::text::sheet::Problem;
 
 /// Sector departments a project can belong to (保障农民工工资支付条例).
 pub const DEPARTMENTS: [&str; 9] = [
@@ -27,13 +30,6 @@ pub const DEPARTMENTS: [&str; 9] = [
 
 const CODE_LEN: std::ops::RangeInclusive<usize> = 2..=32;
 
-/// A CSV column: its Chinese and English header names, and whether a file must have it.
-struct Column {
-    zh: &'static str,
-    en: &'static str,
-    required: bool,
-}
-
 const CODE: usize = 0;
 const NAME_ZH: usize = 1;
 const NAME_BO: usize = 2;
@@ -44,46 +40,14 @@ const CONTRACTOR: usize = 6;
 const GOVERNMENT_INVESTED: usize = 7;
 
 const COLUMNS: [Column; 8] = [
-    Column {
-        zh: "代码",
-        en: "code",
-        required: true,
-    },
-    Column {
-        zh: "名称",
-        en: "name_zh",
-        required: true,
-    },
-    Column {
-        zh: "藏文名称",
-        en: "name_bo",
-        required: false,
-    },
-    Column {
-        zh: "区县",
-        en: "county",
-        required: true,
-    },
-    Column {
-        zh: "主管部门",
-        en: "department",
-        required: true,
-    },
-    Column {
-        zh: "建设单位",
-        en: "owner",
-        required: false,
-    },
-    Column {
-        zh: "施工总承包",
-        en: "contractor",
-        required: false,
-    },
-    Column {
-        zh: "政府投资",
-        en: "government_invested",
-        required: true,
-    },
+    Column::required("代码", "code"),
+    Column::required("名称", "name_zh"),
+    Column::optional("藏文名称", "name_bo"),
+    Column::required("区县", "county"),
+    Column::required("主管部门", "department"),
+    Column::optional("建设单位", "owner"),
+    Column::optional("施工总承包", "contractor"),
+    Column::required("政府投资", "government_invested"),
 ];
 
 /// One valid row of an import file.
@@ -132,19 +96,6 @@ impl ProjectRow {
             created_at,
             updated_at,
         }
-    }
-}
-
-/// A problem with one line of an import file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub line: u64,
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
     }
 }
 
@@ -222,175 +173,37 @@ fn write(conn: &mut DbConn, rows: &[ProjectRow]) -> Result<ImportReport, DbError
 
 /// Checks a whole file without touching the database: the rows, or every problem found.
 pub fn parse_csv(bytes: &[u8]) -> Result<Vec<ProjectRow>, Vec<Problem>> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes);
-    let mut records = reader.byte_records();
-    let problem = |line, message: String| Problem { line, message };
-
-    let header = match records.next() {
-        None => {
-            return Err(vec![problem(
-                1,
-                "the file is empty; a header row is required".into(),
-            )])
-        }
-        Some(Err(e)) => return Err(vec![problem(1, e.to_string())]),
-        Some(Ok(r)) => r,
-    };
-    let line = header.position().map_or(1, |p| start_line(bytes, p));
-    let header = utf8_fields(&header).map_err(|m| vec![problem(line, m)])?;
-    let header = parse_header(&header)
-        .map_err(|ms| ms.into_iter().map(|m| problem(line, m)).collect::<Vec<_>>())?;
-
+    let mut sheet = Sheet::open(bytes, &COLUMNS)?;
+    let mut codes = FirstLines::default();
     let mut rows = Vec::new();
-    let mut problems = Vec::new();
-    let mut first_line_of: HashMap<String, u64> = HashMap::new();
-    for record in records {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                problems.push(problem(line, e.to_string()));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| start_line(bytes, p));
-        let fields = match utf8_fields(&record) {
-            Ok(f) => f,
-            Err(m) => {
-                problems.push(problem(line, m));
-                continue;
-            }
-        };
-        // Spreadsheets leave rows of bare commas behind.
-        if fields.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        match validate_row(&header, &fields, line) {
-            Ok(row) => match first_line_of.get(&row.code) {
-                Some(first) => problems.push(problem(
-                    line,
-                    format!("code \"{}\" appears twice (also line {first})", row.code),
-                )),
-                None => {
-                    first_line_of.insert(row.code.clone(), line);
-                    rows.push(row);
-                }
-            },
-            Err(ms) => problems.extend(ms.into_iter().map(|m| problem(line, m))),
-        }
+    while let Some(r) = sheet.next_row() {
+        let checked = validate_row(sheet.header(), &r.cells, r.line).and_then(|row| {
+            codes
+                .once(row.code.clone(), r.line, || {
+                    format!("code \"{}\"", row.code)
+                })
+                .map_err(|m| vec![m])?;
+            Ok(row)
+        });
+        rows.extend(sheet.take(r.line, checked));
     }
-    if problems.is_empty() {
-        Ok(rows)
-    } else {
-        Err(problems)
-    }
+    sheet.finish(rows)
 }
 
-/// The line a record starts on. csv positions a record where reading it began, which is before
-/// any blank lines it skipped on the way.
-pub(crate) fn start_line(bytes: &[u8], pos: &csv::Position) -> u64 {
-    let skipped = bytes
-        .get(pos.byte() as usize..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|&&b| b == b'\r' || b == b'\n')
-        .filter(|&&b| b == b'\n')
-        .count();
-    pos.line() + skipped as u64
-}
-
-pub(crate) fn utf8_fields(record: &csv::ByteRecord) -> Result<Vec<&str>, String> {
-    record
-        .iter()
-        .map(std::str::from_utf8)
-        .collect::<Result<_, _>>()
-        .map_err(|_| {
-            "not UTF-8 text: save the file as \"CSV UTF-8\" (in Excel: Save As, CSV UTF-8)".into()
-        })
-}
-
-/// Where each field sits in a row, and the column names the file used (for messages).
-#[derive(Debug)]
-struct Header {
-    index: [Option<usize>; COLUMNS.len()],
-    names: [String; COLUMNS.len()],
-    width: usize,
-}
-
-/// Reads the header row: every required column once, no column twice, nothing unknown.
-/// Columns with an empty name (a spreadsheet's leftovers) are ignored.
+/// The header as the tests read it.
+#[cfg(test)]
 fn parse_header(cells: &[&str]) -> Result<Header, Vec<String>> {
-    let mut header = Header {
-        index: [None; COLUMNS.len()],
-        names: Default::default(),
-        width: cells.len(),
-    };
-    let mut problems = Vec::new();
-    for (i, cell) in cells.iter().enumerate() {
-        let name = cell.trim_start_matches('\u{FEFF}').trim();
-        if name.is_empty() {
-            continue;
-        }
-        let Some(field) = COLUMNS
-            .iter()
-            .position(|c| c.zh == name || c.en.eq_ignore_ascii_case(name))
-        else {
-            problems.push(format!(
-                "unknown column \"{name}\"; the columns are {}",
-                COLUMNS
-                    .iter()
-                    .map(|c| format!("{}/{}", c.zh, c.en))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            continue;
-        };
-        if header.index[field].is_some() {
-            problems.push(format!(
-                "columns \"{}\" and \"{name}\" are the same column",
-                header.names[field]
-            ));
-            continue;
-        }
-        header.index[field] = Some(i);
-        header.names[field] = name.to_string();
-    }
-    for (field, c) in COLUMNS.iter().enumerate() {
-        if c.required && header.index[field].is_none() {
-            problems.push(format!("no column {} ({})", c.zh, c.en));
-        }
-    }
-    if problems.is_empty() {
-        Ok(header)
-    } else {
-        Err(problems)
-    }
+    Header::parse(&COLUMNS, cells)
 }
 
 /// Checks one data row (starting on `line`) against the header.
-fn validate_row(header: &Header, fields: &[&str], line: u64) -> Result<ProjectRow, Vec<String>> {
-    let mut problems = Vec::new();
-    // Empty cells past the last column are a spreadsheet's leftovers; values there are not.
-    if fields
-        .iter()
-        .skip(header.width)
-        .any(|f| !f.trim().is_empty())
-    {
-        problems.push(format!(
-            "{} values but the header has {} columns (a value with a comma needs quotes)",
-            fields.len(),
-            header.width
-        ));
-    }
-    let value = |field: usize| -> &str {
-        header.index[field]
-            .and_then(|i| fields.get(i))
-            .map_or("", |v| v.trim())
-    };
+fn validate_row<S: AsRef<str>>(
+    header: &Header,
+    fields: &[S],
+    line: u64,
+) -> Result<ProjectRow, Vec<String>> {
+    let mut problems: Vec<String> = header.extra_values(fields).into_iter().collect();
+    let value = |field: usize| header.value(fields, field);
     let optional = |field: usize| {
         Some(value(field))
             .filter(|v| !v.is_empty())
@@ -399,7 +212,7 @@ fn validate_row(header: &Header, fields: &[&str], line: u64) -> Result<ProjectRo
     let mut required = |field: usize| -> String {
         let v = value(field);
         if v.is_empty() {
-            problems.push(format!("{} is empty", header.names[field]));
+            problems.push(format!("{} is empty", header.name(field)));
         }
         v.to_string()
     };
@@ -412,13 +225,13 @@ fn validate_row(header: &Header, fields: &[&str], line: u64) -> Result<ProjectRo
     let code = normalize_code(&code_raw);
     if !code_raw.is_empty() {
         if let Err(m) = check_code(&code) {
-            problems.push(format!("{} \"{code_raw}\" {m}", header.names[CODE]));
+            problems.push(format!("{} \"{code_raw}\" {m}", header.name(CODE)));
         }
     }
     if !department.is_empty() && !DEPARTMENTS.contains(&department.as_str()) {
         problems.push(format!(
             "{} \"{department}\" is not one of {}",
-            header.names[DEPARTMENT],
+            header.name(DEPARTMENT),
             DEPARTMENTS.join(", ")
         ));
     }
@@ -428,7 +241,7 @@ fn validate_row(header: &Header, fields: &[&str], line: u64) -> Result<ProjectRo
             if !invested_raw.is_empty() {
                 problems.push(format!(
                     "{} \"{invested_raw}\" is not one of 是, 否, yes, no, true, false, 1, 0, Y, N",
-                    header.names[GOVERNMENT_INVESTED]
+                    header.name(GOVERNMENT_INVESTED)
                 ));
             }
             false

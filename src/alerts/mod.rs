@@ -73,6 +73,26 @@ pub struct Trade {
     pub bo: String,
 }
 
+impl Trade {
+    /// The trade a file or a form names: by its Chinese or Tibetan name, or its code (any case).
+    pub fn find<'a>(trades: &'a [Trade], word: &str) -> Option<&'a Trade> {
+        trades.iter().find(|t| {
+            t.zh == word
+                || t.code.eq_ignore_ascii_case(word)
+                || t.bo.trim_end_matches('།') == word.trim_end_matches('།')
+        })
+    }
+
+    /// The trades' Chinese names, as a message lists them: 建筑、运输、…
+    pub fn names(trades: &[Trade]) -> String {
+        trades
+            .iter()
+            .map(|t| t.zh.as_str())
+            .collect::<Vec<_>>()
+            .join("、")
+    }
+}
+
 /// The trades the seed policy names, in the order a worker picks them by number.
 /// Tibetan names: native review (README).
 pub fn default_trades() -> Vec<Trade> {

@@ -19,7 +19,8 @@ use super::{join_codes, Employment, Gender, Trade};
 use crate::db::models::{Contact, ContactId, Language, NewContact, PRIORITY_BULK};
 use crate::db::schema::{contacts, workers};
 use crate::db::{self, new_id, now, DbConn, DbError};
-use crate::projects::{parse_yes_no, start_line, utf8_fields, ImportError, ImportReport, Problem};
+use crate::projects::{parse_yes_no, ImportError, ImportReport, Problem};
+use crate::text::sheet::{FirstLines, Header, Row, Sheet};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = workers, primary_key(contact_id))]
@@ -153,10 +154,7 @@ pub fn set_consent(
 // the API.
 
 /// A register column: its Chinese and English names (in a CSV header, a form, a JSON body).
-pub struct Column {
-    pub zh: &'static str,
-    pub en: &'static str,
-}
+pub use crate::text::sheet::Column;
 
 pub const PHONE: usize = 0;
 pub const NAME: usize = 1;
@@ -174,67 +172,20 @@ pub const CONSENT_SOURCE: usize = 12;
 
 /// In the order an export writes them.
 pub const COLUMNS: [Column; 13] = [
-    Column {
-        zh: "电话",
-        en: "phone",
-    },
-    Column {
-        zh: "姓名",
-        en: "name",
-    },
-    Column {
-        zh: "县区",
-        en: "county",
-    },
-    Column {
-        zh: "乡镇",
-        en: "township",
-    },
-    Column {
-        zh: "村",
-        en: "village",
-    },
-    Column {
-        zh: "性别",
-        en: "gender",
-    },
-    Column {
-        zh: "出生年份",
-        en: "birth_year",
-    },
-    Column {
-        zh: "工种",
-        en: "trades",
-    },
-    Column {
-        zh: "培训",
-        en: "training",
-    },
-    Column {
-        zh: "语言",
-        en: "language",
-    },
-    Column {
-        zh: "就业状态",
-        en: "employment",
-    },
-    Column {
-        zh: "同意接收招工信息",
-        en: "consent",
-    },
-    Column {
-        zh: "同意方式",
-        en: "consent_source",
-    },
+    Column::required("电话", "phone"),
+    Column::optional("姓名", "name"),
+    Column::optional("县区", "county"),
+    Column::optional("乡镇", "township"),
+    Column::optional("村", "village"),
+    Column::optional("性别", "gender"),
+    Column::optional("出生年份", "birth_year"),
+    Column::optional("工种", "trades"),
+    Column::optional("培训", "training"),
+    Column::optional("语言", "language"),
+    Column::optional("就业状态", "employment"),
+    Column::optional("同意接收招工信息", "consent"),
+    Column::optional("同意方式", "consent_source"),
 ];
-
-/// The column of a header or field name, Chinese or English (any case).
-pub fn column_of(name: &str) -> Option<usize> {
-    let name = name.trim_start_matches('\u{FEFF}').trim();
-    COLUMNS
-        .iter()
-        .position(|c| c.zh == name || c.en.eq_ignore_ascii_case(name))
-}
 
 /// What the values are checked against: the bureau's counties and trades, the phone's default
 /// country, and this year (for birth years).
@@ -347,23 +298,14 @@ pub fn check(
             .map(str::trim)
             .filter(|w| !w.is_empty())
         {
-            match rules.trades.iter().find(|t| {
-                t.zh == word
-                    || t.code.eq_ignore_ascii_case(word)
-                    || t.bo.trim_end_matches('།') == word.trim_end_matches('།')
-            }) {
+            match Trade::find(&rules.trades, word) {
                 Some(t) if codes.contains(&t.code) => {}
                 Some(t) => codes.push(t.code.clone()),
                 None => problems.push((
                     TRADES,
                     format!(
                         "\"{word}\" is not a trade; the trades are {}",
-                        rules
-                            .trades
-                            .iter()
-                            .map(|t| t.zh.as_str())
-                            .collect::<Vec<_>>()
-                            .join("、")
+                        Trade::names(&rules.trades)
                     ),
                 )),
             }
@@ -701,131 +643,39 @@ pub fn import_csv<R: std::io::Read>(
 /// Checks a whole file without touching the database: the rows, or every problem found, each
 /// naming its line and column.
 pub fn parse_csv(rules: &Rules, bytes: &[u8]) -> Result<Vec<WorkerRow>, Vec<Problem>> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes);
-    let mut records = reader.byte_records();
-    let problem = |line, message: String| Problem { line, message };
-    let header = match records.next() {
-        None => {
-            return Err(vec![problem(
-                1,
-                "the file is empty; a header row is required".into(),
-            )])
-        }
-        Some(Err(e)) => return Err(vec![problem(1, e.to_string())]),
-        Some(Ok(r)) => r,
-    };
-    let line = header.position().map_or(1, |p| start_line(bytes, p));
-    let cells = utf8_fields(&header).map_err(|m| vec![problem(line, m)])?;
-    // Where each column sits, and the name the file gives it (for messages).
-    let mut index: [Option<usize>; 13] = [None; 13];
-    let mut names: [String; 13] = Default::default();
-    let mut header_problems = Vec::new();
-    for (i, cell) in cells.iter().enumerate() {
-        let name = cell.trim_start_matches('\u{FEFF}').trim();
-        if name.is_empty() {
-            continue;
-        }
-        match column_of(name) {
-            None => header_problems.push(format!(
-                "unknown column \"{name}\"; the columns are {}",
-                COLUMNS
-                    .iter()
-                    .map(|c| format!("{}/{}", c.zh, c.en))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-            Some(c) if index[c].is_some() => header_problems.push(format!(
-                "columns \"{}\" and \"{name}\" are the same column",
-                names[c]
-            )),
-            Some(c) => {
-                index[c] = Some(i);
-                names[c] = name.to_string();
-            }
-        }
-    }
-    if index[PHONE].is_none() {
-        header_problems.push(format!(
-            "no column {} ({})",
-            COLUMNS[PHONE].zh, COLUMNS[PHONE].en
-        ));
-    }
-    if !header_problems.is_empty() {
-        return Err(header_problems
-            .into_iter()
-            .map(|m| problem(line, m))
-            .collect());
-    }
-    let width = cells.len();
-
+    let mut sheet = Sheet::open(bytes, &COLUMNS)?;
+    let mut phones = FirstLines::default();
     let mut rows = Vec::new();
-    let mut problems = Vec::new();
-    let mut first_line_of: HashMap<String, u64> = HashMap::new();
-    for record in records {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                problems.push(problem(line, e.to_string()));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| start_line(bytes, p));
-        let fields = match utf8_fields(&record) {
-            Ok(f) => f,
-            Err(m) => {
-                problems.push(problem(line, m));
-                continue;
-            }
-        };
-        if fields.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        if fields.iter().skip(width).any(|f| !f.trim().is_empty()) {
-            problems.push(problem(
-                line,
-                format!(
-                    "{} values but the header has {width} columns (a value with a comma needs quotes)",
-                    fields.len()
-                ),
-            ));
-            continue;
-        }
-        let values: [Option<&str>; 13] =
-            std::array::from_fn(|c| index[c].map(|i| fields.get(i).copied().unwrap_or("")));
-        match check(rules, &values) {
-            Ok(mut row) => {
-                row.line = line;
-                match first_line_of.get(&row.phone) {
-                    Some(first) => problems.push(problem(
-                        line,
-                        format!(
-                            "{} \"{}\" appears twice (also line {first})",
-                            names[PHONE],
-                            values[PHONE].unwrap_or("").trim()
-                        ),
-                    )),
-                    None => {
-                        first_line_of.insert(row.phone.clone(), line);
-                        rows.push(row);
-                    }
-                }
-            }
-            Err(ms) => problems.extend(
-                ms.into_iter()
-                    .map(|(c, m)| problem(line, format!("{} {m}", names[c]))),
-            ),
-        }
+    while let Some(r) = sheet.next_row() {
+        let checked = check_line(rules, sheet.header(), &r, &mut phones);
+        rows.extend(sheet.take(r.line, checked));
     }
-    if problems.is_empty() {
-        Ok(rows)
-    } else {
-        Err(problems)
+    sheet.finish(rows)
+}
+
+/// One row of a file: its values checked, and its phone not on an earlier line.
+fn check_line(
+    rules: &Rules,
+    h: &Header,
+    r: &Row,
+    phones: &mut FirstLines,
+) -> Result<WorkerRow, Vec<String>> {
+    if let Some(m) = h.extra_values(&r.cells) {
+        return Err(vec![m]);
     }
+    let values: [Option<&str>; 13] = std::array::from_fn(|c| h.get(&r.cells, c));
+    let mut row = check(rules, &values).map_err(|ms| {
+        ms.into_iter()
+            .map(|(c, m)| format!("{} {m}", h.name(c)))
+            .collect::<Vec<_>>()
+    })?;
+    row.line = r.line;
+    phones
+        .once(row.phone.clone(), r.line, || {
+            format!("{} \"{}\"", h.name(PHONE), h.value(&r.cells, PHONE))
+        })
+        .map_err(|m| vec![m])?;
+    Ok(row)
 }
 
 /// The whole register as CSV with Chinese headers, UTF-8 with a BOM (so Excel reads it as

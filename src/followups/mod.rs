@@ -4,6 +4,7 @@
 //! true, prove subsidy eligibility, and reveal unpaid wages early.
 //!
 //! - `placements`: placements and trainings, and the follow-up rows each one schedules;
+//! - `import`: placements and training courses from CSV files;
 //! - `questions`: what is asked and what an answer means, as pure functions;
 //! - `run`: the periodic work: ask what is due (inside the send window), remind once, close
 //!   what was not answered, silence what no longer makes sense;
@@ -18,6 +19,7 @@
 //! asked at the next run inside the window.
 
 pub mod answers;
+pub mod import;
 pub mod placements;
 pub mod questions;
 pub mod run;

@@ -102,6 +102,25 @@ pub struct Rules<'a> {
     pub today: NaiveDate,
 }
 
+impl<'a> Rules<'a> {
+    /// The configured counties, trades and country code, and the bureau's date at `now`.
+    pub fn at(state: &'a crate::AppState, now: NaiveDateTime) -> Rules<'a> {
+        Rules {
+            counties: &state.config.counties,
+            trades: &state.config.alerts.trades,
+            country_code: &state.config.default_country_code,
+            today: state.config.local(now).date(),
+        }
+    }
+}
+
+/// The longest employer or agency name, and place outside Tibet, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_PLACE_CHARS: usize = 60;
+/// How far from today a start (or a course's end) may be: recorded ahead of time, or late.
+pub const MAX_DAYS_AHEAD: i64 = 90;
+pub const MAX_DAYS_BACK: i64 = 366 * 2;
+
 fn clean(v: &Option<String>) -> Option<String> {
     v.as_deref()
         .map(str::trim)
@@ -165,7 +184,7 @@ pub fn check(
     }
     if employer.is_empty() {
         err("employer", "required");
-    } else if employer.chars().count() > 100 {
+    } else if employer.chars().count() > MAX_NAME_CHARS {
         err("employer", "too_long");
     }
     let place_outside = clean(&input.place_outside);
@@ -175,7 +194,7 @@ pub fn check(
         }
         (Some(_), Some(_)) => err("place_outside", "county_or_outside"),
         (None, None) => err("county", "place_needed"),
-        (None, Some(p)) if p.chars().count() > 60 => err("place_outside", "too_long"),
+        (None, Some(p)) if p.chars().count() > MAX_PLACE_CHARS => err("place_outside", "too_long"),
         _ => {}
     }
     if let Some(t) = &trade {
@@ -192,11 +211,11 @@ pub fn check(
             .unwrap_or(t)
     });
     let start_on = match NaiveDate::parse_from_str(input.start_on.trim(), "%Y-%m-%d") {
-        Ok(d) if d > rules.today + Duration::days(90) => {
+        Ok(d) if d > rules.today + Duration::days(MAX_DAYS_AHEAD) => {
             err("start_on", "too_far");
             None
         }
-        Ok(d) if d < rules.today - Duration::days(366 * 2) => {
+        Ok(d) if d < rules.today - Duration::days(MAX_DAYS_BACK) => {
             err("start_on", "too_old");
             None
         }
@@ -211,7 +230,10 @@ pub fn check(
         }
     };
     let agency = clean(&input.agency);
-    if agency.as_ref().is_some_and(|a| a.chars().count() > 100) {
+    if agency
+        .as_ref()
+        .is_some_and(|a| a.chars().count() > MAX_NAME_CHARS)
+    {
         err("agency", "too_long");
     }
     if !errors.is_empty() {
@@ -408,6 +430,31 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<Placement>, DbError> {
         .select(Placement::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// A placement with its worker's contact.
+pub fn get_with_contact(
+    conn: &mut DbConn,
+    id: &str,
+) -> Result<Option<(Placement, Contact)>, DbError> {
+    Ok(placements::table
+        .find(id)
+        .inner_join(crate::db::schema::contacts::table)
+        .select((Placement::as_select(), Contact::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+/// A placement's follow-ups, soonest first.
+pub fn followups_of(
+    conn: &mut DbConn,
+    placement_id: &str,
+) -> Result<Vec<super::run::Followup>, DbError> {
+    Ok(followups::table
+        .filter(followups::placement_id.eq(placement_id))
+        .order((followups::due_at, followups::step))
+        .select(super::run::Followup::as_select())
+        .load(conn)?)
 }
 
 /// The placements a listing shows: all, or one agency's; newest start first.

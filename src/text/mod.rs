@@ -1,8 +1,8 @@
 //! Text handling for incoming and outgoing SMS: message length and
 //! segmentation, digit and money parsing, script detection, phone number
-//! normalisation and keyword normalisation.
+//! normalisation and keyword normalisation; and the spreadsheets (CSV) officers import.
 //!
-//! Everything here is pure and std-only so it can be tested in isolation.
+//! Everything here is pure (no I/O, no database) so it can be tested in isolation.
 
 pub mod digits;
 pub mod gsm;
@@ -10,6 +10,7 @@ pub mod keyword;
 pub mod numerals;
 pub mod phone;
 pub mod script;
+pub mod sheet;
 
 pub use digits::{
     normalize_digits, parse_amount_yuan, parse_count, parse_months, thousands, tibetan_digits,

@@ -7,6 +7,7 @@
 
 mod doc;
 pub mod notices;
+mod placements;
 pub mod schema;
 mod workers;
 
@@ -58,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/projects/import", web::post().to(import_projects))
             .route("/projects/{code}", web::get().to(project_detail))
             .configure(notices::routes)
+            .configure(placements::routes)
             .route("/workers", web::get().to(workers::list_workers))
             .route("/workers/import", web::post().to(workers::import_workers))
             .route("/workers/{phone}", web::get().to(workers::get_worker))

@@ -517,8 +517,9 @@ async fn the_openapi_document_describes_every_route() {
                     && op["responses"]["401"].is_object(),
                 "{method} {path}"
             );
-            if path.starts_with("/notices") {
-                // Called one by one, in order, by `notices_api` (they need a notice first).
+            if path.starts_with("/notices") || path.starts_with("/placements") {
+                // Called one by one, in order, by `notices_api` and `placements` (they need a
+                // notice or a placement first).
                 assert!(
                     op["responses"]["403"].is_object(),
                     "{method} {path}: who is refused"
@@ -582,6 +583,9 @@ async fn the_openapi_document_describes_every_route() {
         "GET /workers/{phone}",
         "PUT /workers/{phone}",
         "POST /workers/import",
+        "GET /placements",
+        "POST /placements",
+        "GET /placements/{id}",
     ];
     let mut served = served.to_vec();
     served.sort();

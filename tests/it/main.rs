@@ -24,6 +24,7 @@ mod kannel_harness;
 mod notices_api;
 mod notices_console;
 mod outbox;
+mod placements;
 mod projects;
 mod referrals;
 mod register;

@@ -642,22 +642,9 @@ async fn the_api_serves_officers_and_refuses_brokers_inspectors_and_liaisons() {
 
 #[test]
 fn the_workers_commands_import_export_and_invite() {
-    use crate::support::process::hotline_command as hotline;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("w.db").display());
-    let run = |args: &[&str]| {
-        let out = hotline()
-            .args(args)
-            .current_dir(dir.path())
-            .env("HOTLINE_DATABASE_URL", &url)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| crate::support::process::run_hotline(dir.path(), &url, args);
     for verb in ["import", "export", "invite"] {
         let (ok, out, _) = run(&["workers", verb, "--help"]);
         assert!(

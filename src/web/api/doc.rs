@@ -14,7 +14,7 @@ use super::schema::ErrorBody;
     info(
         title = "hotline API",
         version = "1",
-        description = "Wage-arrears cases filed by workers over SMS, for labour inspectors and department liaisons; the labour-force register, for employment-service officers; job notices, for brokers and officers. Every route needs `Authorization: Bearer <token>` (`hotline token create --role admin|inspector|liaison|officer|broker --name NAME`, a broker's with `--agency`); each operation says which roles it admits. Errors are JSON `{\"error\": reason}`. Dates are the bureau's (Asia/Shanghai); deadlines count working days on the official calendar with the regional layer.\n\nThis document is generated from the server's code.",
+        description = "Wage-arrears cases filed by workers over SMS, for labour inspectors and department liaisons; the labour-force register, for employment-service officers; job notices, for brokers and officers; placements and their follow-ups, for brokers and officers. Every route needs `Authorization: Bearer <token>` (`hotline token create --role admin|inspector|liaison|officer|broker --name NAME`, a broker's with `--agency`); each operation says which roles it admits. Errors are JSON `{\"error\": reason}`. Dates are the bureau's (Asia/Shanghai); deadlines count working days on the official calendar with the regional layer.\n\nThis document is generated from the server's code.",
     ),
     servers((url = "/api/v1")),
     paths(
@@ -40,6 +40,9 @@ use super::schema::ErrorBody;
         super::workers::get_worker,
         super::workers::put_worker,
         super::workers::import_workers,
+        super::placements::list,
+        super::placements::create,
+        super::placements::get,
     ),
     components(responses(Unauthorized, Unavailable)),
     modifiers(&BearerToken),
@@ -48,6 +51,7 @@ use super::schema::ErrorBody;
         (name = "projects", description = "The construction project registry"),
         (name = "notices", description = "Job notices: brokers post them, officers approve them, workers get them by SMS"),
         (name = "workers", description = "The labour-force register (admin and officer tokens only)"),
+        (name = "placements", description = "Placements of workers with employers, and their follow-ups: officers see all, brokers their agency's"),
         (name = "api", description = "About the API itself"),
     ),
 )]

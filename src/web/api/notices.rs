@@ -146,7 +146,7 @@ fn view(state: &WebState, n: &Notice) -> NoticeView {
 }
 
 /// The agency a caller is limited to; None for officers and admins.
-fn agency_of(caller: &Caller) -> Result<Option<String>, ApiError> {
+pub(super) fn agency_of(caller: &Caller) -> Result<Option<String>, ApiError> {
     match caller.role {
         Role::Broker => caller
             .agency

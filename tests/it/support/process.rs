@@ -16,6 +16,22 @@ pub fn hotline_command() -> Command {
     c
 }
 
+/// `hotline ARGS` in `dir` over the database at `database_url`, to its end: whether it
+/// succeeded, what it printed, what it said on standard error.
+pub fn run_hotline(dir: &Path, database_url: &str, args: &[&str]) -> (bool, String, String) {
+    let out = hotline_command()
+        .args(args)
+        .current_dir(dir)
+        .env("HOTLINE_DATABASE_URL", database_url)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
