@@ -88,7 +88,8 @@ impl AppState {
             move || alerts::send::queue_pending(state.clone()),
         );
         let state = self.clone();
-        runner.every("follow-ups", std::time::Duration::from_secs(5), move || {
+        let every = std::time::Duration::from_secs(self.config.followups.every_secs as u64);
+        runner.every("follow-ups", every, move || {
             followups::run::periodic(state.clone())
         })
     }

@@ -147,6 +147,8 @@ pub struct FollowupsConfig {
     pub subsidy_months: u32,
     /// Follow-ups asked per run, at most (the rest wait for the next run, seconds later).
     pub batch: u32,
+    /// Seconds between runs.
+    pub every_secs: u32,
 }
 
 impl Default for FollowupsConfig {
@@ -161,6 +163,7 @@ impl Default for FollowupsConfig {
             warning_window_days: 30,
             subsidy_months: 6,
             batch: 500,
+            every_secs: 5,
         }
     }
 }
@@ -217,6 +220,9 @@ impl FollowupsConfig {
         }
         if self.batch == 0 {
             return Err(("followups.batch", "must be at least 1".into()));
+        }
+        if self.every_secs == 0 || self.every_secs > 3600 {
+            return Err(("followups.every_secs", "between 1 and 3600".into()));
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ mod console;
 mod console_e2e;
 mod followups;
 mod followups_e2e;
+mod followups_kill;
 mod gateway;
 mod jobs;
 mod json_channel;
