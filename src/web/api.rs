@@ -6,6 +6,7 @@
 //! `#[utoipa::path]`, the bodies in `schema`, and the list of operations in `doc`.
 
 mod doc;
+mod followups;
 pub mod notices;
 mod placements;
 pub mod schema;
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/projects/{code}", web::get().to(project_detail))
             .configure(notices::routes)
             .configure(placements::routes)
+            .configure(followups::routes)
             .route("/workers", web::get().to(workers::list_workers))
             .route("/workers/import", web::post().to(workers::import_workers))
             .route("/workers/{phone}", web::get().to(workers::get_worker))

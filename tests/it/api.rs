@@ -517,9 +517,12 @@ async fn the_openapi_document_describes_every_route() {
                     && op["responses"]["401"].is_object(),
                 "{method} {path}"
             );
-            if path.starts_with("/notices") || path.starts_with("/placements") {
-                // Called one by one, in order, by `notices_api` and `placements` (they need a
-                // notice or a placement first).
+            if path.starts_with("/notices")
+                || path.starts_with("/placements")
+                || path.starts_with("/subsidies/")
+            {
+                // Called one by one, in order, by `notices_api`, `placements` and `followups`
+                // (they need a notice, a placement or a subsidy claim first).
                 assert!(
                     op["responses"]["403"].is_object(),
                     "{method} {path}: who is refused"
@@ -586,6 +589,10 @@ async fn the_openapi_document_describes_every_route() {
         "GET /placements",
         "POST /placements",
         "GET /placements/{id}",
+        "GET /agencies/records",
+        "GET /followups/rates",
+        "GET /subsidies",
+        "POST /subsidies/{id}/decision",
     ];
     let mut served = served.to_vec();
     served.sort();

@@ -646,3 +646,126 @@ async fn a_brokers_record_counts_retention_pay_answers_and_cases() {
         (1, 0, None)
     );
 }
+
+#[actix_web::test]
+async fn the_api_gives_records_rates_and_subsidy_decisions_to_whom_they_belong() {
+    use actix_web::http::StatusCode;
+    use hotline::accounts::tokens::Role;
+    let app = app();
+    let s = &app.state;
+    speaks(s, ZH_D, "zh");
+    let start = s.config.today();
+    place(s, ZH_D, "堆龙物流园", None, Some("norbu"), None, start);
+    place(
+        s,
+        ZH_A,
+        "达孜区工业园建材厂",
+        None,
+        Some("dorje"),
+        None,
+        start,
+    );
+    for days in [31, 92, 184] {
+        at(s, start, days);
+        says(&app, ZH_D, "1 1").await;
+    }
+    let officer = app.token(Role::Officer, "yangjin");
+    let broker = app.token(Role::Broker, "norbu");
+    let inspector = app.token(Role::Inspector, "tashi");
+    let (st, all) = app
+        .api("GET", "/api/v1/agencies/records", &officer, None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    let (_, mine) = app
+        .api("GET", "/api/v1/agencies/records", &broker, None)
+        .await;
+    let mine = mine["items"].as_array().unwrap();
+    assert_eq!(mine.len(), 1, "a broker sees their own record only");
+    assert_eq!(mine[0]["agency"], "norbu");
+    assert_eq!(
+        mine[0]["retained_6m"],
+        serde_json::json!({"of": 1, "yes": 1})
+    );
+    assert_eq!(
+        app.api("GET", "/api/v1/agencies/records", &inspector, None)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (st, rates) = app
+        .api("GET", "/api/v1/followups/rates", &officer, None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(rates["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["step"] == "6m" && r["answered"] == 1));
+    assert_eq!(
+        app.api("GET", "/api/v1/followups/rates", &broker, None)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let month = hotline::followups::month_of(s.config.local(s.time.now()).date());
+    let (st, claims) = app
+        .api(
+            "GET",
+            &format!("/api/v1/subsidies?month={month}"),
+            &officer,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{claims}");
+    let items = claims["items"].as_array().unwrap();
+    let kinds: Vec<&str> = items.iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.len(), 2, "{claims}");
+    assert!(kinds.contains(&"job_seeking") && kinds.contains(&"placement"));
+    assert_eq!(items[0]["evidence"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        app.api("GET", "/api/v1/subsidies", &broker, None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let id = items[0]["id"].as_str().unwrap();
+    let uri = format!("/api/v1/subsidies/{id}/decision");
+    let no_reason = serde_json::json!({"approve": false});
+    assert_eq!(
+        app.api("POST", &uri, &officer, Some(no_reason)).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let (st, v) = app
+        .api(
+            "POST",
+            &uri,
+            &officer,
+            Some(serde_json::json!({"approve": true})),
+        )
+        .await;
+    assert_eq!(
+        (st, v["status"].as_str()),
+        (StatusCode::OK, Some("approved"))
+    );
+    assert_eq!(
+        app.api(
+            "POST",
+            &uri,
+            &officer,
+            Some(serde_json::json!({"approve": true}))
+        )
+        .await
+        .0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        app.api(
+            "POST",
+            "/api/v1/subsidies/nope/decision",
+            &officer,
+            Some(serde_json::json!({"approve": true}))
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+}
