@@ -590,6 +590,17 @@ async fn brokers_record_placements_and_see_their_record_officers_see_rates_and_e
     );
     assert!(page.body.contains("data-agency=\"norbu\""));
     assert_eq!(officer.get("/console/subsidies").await.status, 200);
+    // The worker's register page shows the placement and its follow-ups.
+    let id = app.contact("+8613900000706").unwrap().id;
+    let worker = officer.get(&format!("/console/workers/{id}")).await;
+    assert!(
+        worker.body.contains("达孜区工业园建材厂")
+            && worker
+                .body
+                .contains("data-step=\"1m\" data-status=\"done\""),
+        "{}",
+        worker.body
+    );
     // Inspectors have no business here.
     let mut inspector = ConsoleClient::login(&app, "dawa", PASSWORD).await;
     assert_eq!(inspector.get("/console/placements").await.status, 403);

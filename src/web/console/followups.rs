@@ -64,20 +64,7 @@ async fn page(
         .db
         .run(move |c| -> Result<_, DbError> {
             let list = placements::list(c, a2.as_deref(), 300)?;
-            let mut out = Vec::with_capacity(list.len());
-            for (p, contact) in list {
-                let steps: Vec<Followup> = {
-                    use crate::db::schema::followups;
-                    use diesel::prelude::*;
-                    followups::table
-                        .filter(followups::placement_id.eq(&p.id))
-                        .order(followups::due_at)
-                        .select(Followup::as_select())
-                        .load(c)?
-                };
-                out.push((p, contact, steps));
-            }
-            Ok(out)
+            with_steps(c, list)
         })
         .await?;
     let broker = agency.is_some();
@@ -113,34 +100,7 @@ async fn page(
             })
         })
         .collect();
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|(p, contact, steps)| {
-            json!({
-                "phone": if broker { mask_phone(&contact.phone) } else { contact.phone.clone() },
-                "employer": p.employer,
-                "agency": p.agency,
-                "place": p.county.clone().or(p.place_outside.clone()),
-                "outside": p.place_outside.is_some(),
-                "trade": p.trade.as_deref().and_then(|t| state.config.alerts.trade(t)).map(|t| t.zh.clone()),
-                "start_on": p.start_on.to_string(),
-                "ended_on": p.ended_on.map(|d| d.to_string()),
-                "end_reason": p.end_reason.as_deref().map(|r| state.pages.t(&format!("end_reason.{r}"))),
-                "source": state.pages.t(&format!("placement_source.{}", p.source.as_str())),
-                "steps": steps.iter().map(|f| {
-                    let a = f.answers();
-                    json!({
-                        "step": f.step,
-                        "due": state.config.local(f.due_at).date().to_string(),
-                        "status": f.status.as_str(),
-                        "status_name": state.pages.t(&format!("followup_status.{}", f.status.as_str())),
-                        "unpaid": f.unpaid,
-                        "working": a.working.map(|w| state.pages.t(&format!("followup_working.{w}"))),
-                    })
-                }).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
+    let items = placement_rows(state, &rows, broker);
     let error_list: Vec<Value> = errors
         .iter()
         .map(|e| {
@@ -433,4 +393,76 @@ fn duration_text(state: &WebState, minutes: i64) -> String {
         .pages
         .t(&format!("duration.{unit}"))
         .replace("{{n}}", &n.to_string())
+}
+
+/// A placement, its worker, and its follow-ups in the order they are due.
+pub type PlacementRow = (
+    crate::followups::placements::Placement,
+    crate::db::models::Contact,
+    Vec<Followup>,
+);
+
+/// The follow-ups of each placement.
+pub fn with_steps(
+    c: &mut crate::db::DbConn,
+    list: Vec<(
+        crate::followups::placements::Placement,
+        crate::db::models::Contact,
+    )>,
+) -> Result<Vec<PlacementRow>, DbError> {
+    use crate::db::schema::followups;
+    use diesel::prelude::*;
+    let ids: Vec<&str> = list.iter().map(|(p, _)| p.id.as_str()).collect();
+    let mut by: std::collections::HashMap<String, Vec<Followup>> = Default::default();
+    for chunk in ids.chunks(500) {
+        let steps: Vec<Followup> = followups::table
+            .filter(followups::placement_id.eq_any(chunk))
+            .order(followups::due_at)
+            .select(Followup::as_select())
+            .load(c)?;
+        for f in steps {
+            by.entry(f.placement_id.clone().unwrap_or_default())
+                .or_default()
+                .push(f);
+        }
+    }
+    Ok(list
+        .into_iter()
+        .map(|(p, contact)| {
+            let steps = by.remove(&p.id).unwrap_or_default();
+            (p, contact, steps)
+        })
+        .collect())
+}
+
+/// Placements as the `placement_table` partial shows them; `mask`: the worker's number
+/// masked (for a broker).
+pub fn placement_rows(state: &WebState, rows: &[PlacementRow], mask: bool) -> Vec<Value> {
+    rows.iter()
+        .map(|(p, contact, steps)| {
+            json!({
+                "phone": if mask { mask_phone(&contact.phone) } else { contact.phone.clone() },
+                "employer": p.employer,
+                "agency": p.agency,
+                "place": p.county.clone().or(p.place_outside.clone()),
+                "outside": p.place_outside.is_some(),
+                "trade": p.trade.as_deref().and_then(|t| state.config.alerts.trade(t)).map(|t| t.zh.clone()),
+                "start_on": p.start_on.to_string(),
+                "ended_on": p.ended_on.map(|d| d.to_string()),
+                "end_reason": p.end_reason.as_deref().map(|r| state.pages.t(&format!("end_reason.{r}"))),
+                "source": state.pages.t(&format!("placement_source.{}", p.source.as_str())),
+                "steps": steps.iter().map(|f| {
+                    let a = f.answers();
+                    json!({
+                        "step": f.step,
+                        "due": state.config.local(f.due_at).date().to_string(),
+                        "status": f.status.as_str(),
+                        "status_name": state.pages.t(&format!("followup_status.{}", f.status.as_str())),
+                        "unpaid": f.unpaid,
+                        "working": a.working.map(|w| state.pages.t(&format!("followup_working.{w}"))),
+                    })
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
 }

@@ -209,9 +209,24 @@ async fn worker_page(
         .run(move |c| -> Result<_, DbError> {
             let found = register::get_listed(c, &id)?;
             let trail = crate::cases::audit_of(c, &subject)?;
-            Ok((found, trail, crate::accounts::users::display_names(c)?))
+            let placed = match &found {
+                Some(l) => {
+                    let list = crate::followups::placements::of_worker(c, &id)?
+                        .into_iter()
+                        .map(|p| (p, l.contact.clone()))
+                        .collect();
+                    super::followups::with_steps(c, list)?
+                }
+                None => Vec::new(),
+            };
+            Ok((
+                found,
+                (trail, placed),
+                crate::accounts::users::display_names(c)?,
+            ))
         })
         .await?;
+    let (trail, placed) = trail;
     let Some(found) = found else {
         return Err(ConsoleError::NotFound);
     };
@@ -242,6 +257,7 @@ async fn worker_page(
             "nav": "workers",
             "worker": worker,
             "timeline": timeline,
+            "items": super::followups::placement_rows(state, &placed, false),
             "counties": counties(state),
             "trades": trades(state),
             "employments": employments(state),
