@@ -93,7 +93,7 @@ pub fn apply(
             .set((
                 followups::answers.eq(serde_json::to_string(&a).unwrap_or_default()),
                 followups::status.eq(status.as_str()),
-                followups::note.eq(gave_up.then_some("unreadable answers")),
+                followups::note.eq(gave_up.then_some(super::run::NOTE_UNREADABLE)),
                 followups::closed_at.eq(gave_up.then_some(now)),
                 followups::updated_at.eq(now),
             ))
@@ -196,6 +196,7 @@ fn end_or_confirm(
                         placements_t::updated_at.eq(now),
                     ))
                     .execute(conn)?;
+                super::run::silence_scheduled(conn, None, Some(&p.id), super::run::NOTE_LEFT, now)?;
                 cases::audit_about(
                     conn,
                     &format!("placement:{}", p.id),

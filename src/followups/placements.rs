@@ -165,6 +165,7 @@ pub fn check(
         }
     }
     let mut notice_id = None;
+    let mut outside_from_notice = None;
     let mut trade = clean(&input.trade);
     if let Some(code) = clean(&input.notice_code) {
         let code = crate::text::normalize_keyword(&code);
@@ -177,6 +178,22 @@ pub fn check(
                 if trade.is_none() {
                     trade = Some(n.trade.clone());
                 }
+                // The notice's project, so the placement joins that project's early warning
+                // and its follow-ups fall silent when a case on the project is open.
+                if project_id.is_none() {
+                    if let Some(code) = &n.project_code {
+                        if let Some(p) = crate::projects::get_by_code(conn, code)? {
+                            if county.is_none() && clean(&input.place_outside).is_none() {
+                                county = n.county.clone().or(Some(p.county.clone()));
+                            }
+                            project_id = Some(p.id);
+                        }
+                    }
+                }
+                if county.is_none() && clean(&input.place_outside).is_none() {
+                    county = n.county.clone();
+                    outside_from_notice = n.place_outside.clone();
+                }
                 notice_id = Some(n.id);
             }
             None => err("notice_code", "unknown_notice"),
@@ -187,7 +204,7 @@ pub fn check(
     } else if employer.chars().count() > MAX_NAME_CHARS {
         err("employer", "too_long");
     }
-    let place_outside = clean(&input.place_outside);
+    let place_outside = clean(&input.place_outside).or(outside_from_notice);
     match (&county, &place_outside) {
         (Some(c), None) if !rules.counties.iter().any(|k| &k.zh == c) => {
             err("county", "unknown_county")

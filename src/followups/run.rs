@@ -15,11 +15,10 @@ use serde_json::json;
 use super::questions::{self, Answers, Question};
 use super::{FollowupStatus, ScheduleKind};
 use crate::db::models::{
-    CaseState, Contact, ContactId, ConversationStatus, Direction, Language, PRIORITY_NOTICE,
+    CaseState, Contact, ContactId, ConversationStatus, Language, PRIORITY_NOTICE,
 };
 use crate::db::schema::{
-    cases, contacts, conversations, followups, messages, notice_responses, placements, trainees,
-    trainings,
+    cases, contacts, conversations, followups, notice_responses, placements, trainees, trainings,
 };
 use crate::db::{DbConn, DbError};
 use crate::sms::outbox::{self, Draft};
@@ -77,6 +76,11 @@ impl From<diesel::result::Error> for RunError {
         RunError::Db(DbError::Query(e))
     }
 }
+
+/// Notes kept on a follow-up that was silenced or closed early.
+pub const NOTE_OPTED_OUT: &str = "opted_out";
+pub const NOTE_LEFT: &str = "left";
+pub const NOTE_UNREADABLE: &str = "unreadable";
 
 /// A text in both languages goes as one SMS up to this many segments, else one per language.
 pub const BOTH_SEGMENTS: u32 = 3;
@@ -202,14 +206,15 @@ enum Asking {
     Later,
 }
 
-/// Why a follow-up no longer makes sense, if it does not.
+/// Why a follow-up no longer makes sense, if it does not, as the note kept on it: `opted_out`,
+/// `left`, or `case:<reference>` (a case is open against the employer).
 fn silence_reason(
     conn: &mut DbConn,
     f: &Followup,
     contact: &Contact,
 ) -> Result<Option<String>, DbError> {
     if contact.opted_out {
-        return Ok(Some("opted out".into()));
+        return Ok(Some(NOTE_OPTED_OUT.into()));
     }
     let Some(pid) = &f.placement_id else {
         return Ok(None);
@@ -217,8 +222,8 @@ fn silence_reason(
     let Some(p) = super::placements::get(conn, pid)? else {
         return Ok(None);
     };
-    if let Some(ended) = p.ended_on {
-        return Ok(Some(format!("left on {ended}")));
+    if p.ended_on.is_some() {
+        return Ok(Some(NOTE_LEFT.into()));
     }
     let open: Vec<&str> = CaseState::ALL
         .iter()
@@ -231,7 +236,7 @@ fn silence_reason(
         .select(cases::reference)
         .first(conn)
         .optional()?;
-    Ok(case.map(|r| format!("case {r} on this employer asks its own questions")))
+    Ok(case.map(|r| format!("case:{r}")))
 }
 
 fn ask(
@@ -373,18 +378,9 @@ pub fn about(conn: &mut DbConn, f: &Followup) -> Result<serde_json::Value, DbErr
     })
 }
 
-/// The channel a follow-up goes by: the one the worker last wrote on, else their county's.
+/// The channel a follow-up goes by, as for every bulk message: the channel of the worker's
+/// county on the register, else the default.
 fn channel_for(conn: &mut DbConn, state: &AppState, contact: &Contact) -> Result<String, DbError> {
-    let last: Option<String> = messages::table
-        .filter(messages::contact_id.eq(&contact.id))
-        .filter(messages::direction.eq(Direction::In))
-        .order(messages::created_at.desc())
-        .select(messages::channel_id)
-        .first(conn)
-        .optional()?;
-    if let Some(ch) = last.filter(|c| state.channels.get(c).is_some()) {
-        return Ok(ch);
-    }
     let county = crate::alerts::register::get(conn, &contact.id)?.and_then(|w| w.county);
     Ok(state.channels.for_county(county.as_deref()).to_string())
 }
@@ -508,7 +504,7 @@ pub fn open_for(conn: &mut DbConn, contact_id: &ContactId) -> Result<Option<Foll
 }
 
 /// The worker opted out: the follow-up waiting for their answers closes (with what they
-/// answered), and the scheduled ones will fall silent when due.
+/// answered), and the scheduled ones fall silent.
 pub fn opted_out(
     conn: &mut DbConn,
     contact_id: &ContactId,
@@ -529,11 +525,38 @@ pub fn opted_out(
             .set((
                 followups::status.eq(status.as_str()),
                 followups::question.eq(None::<String>),
-                followups::note.eq("opted out"),
+                followups::note.eq(NOTE_OPTED_OUT),
                 followups::closed_at.eq(now),
                 followups::updated_at.eq(now),
             ))
             .execute(conn)?;
     }
+    silence_scheduled(conn, Some(contact_id), None, NOTE_OPTED_OUT, now)?;
     Ok(())
+}
+
+/// Silences, with `note`, the follow-ups still scheduled for a worker or for a placement.
+pub fn silence_scheduled(
+    conn: &mut DbConn,
+    contact_id: Option<&ContactId>,
+    placement_id: Option<&str>,
+    note: &str,
+    now: NaiveDateTime,
+) -> Result<usize, DbError> {
+    let mut q = diesel::update(followups::table)
+        .filter(followups::status.eq(FollowupStatus::Scheduled.as_str()))
+        .into_boxed();
+    if let Some(c) = contact_id {
+        q = q.filter(followups::contact_id.eq(c));
+    }
+    if let Some(p) = placement_id {
+        q = q.filter(followups::placement_id.eq(p));
+    }
+    Ok(q.set((
+        followups::status.eq(FollowupStatus::Silenced.as_str()),
+        followups::note.eq(note),
+        followups::closed_at.eq(now),
+        followups::updated_at.eq(now),
+    ))
+    .execute(conn)?)
 }

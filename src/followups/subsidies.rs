@@ -228,7 +228,7 @@ pub fn decide(
             subsidy_claims::status.eq(status.as_str()),
             subsidy_claims::decided_by.eq(actor),
             subsidy_claims::decided_at.eq(now),
-            subsidy_claims::reason.eq(reason),
+            subsidy_claims::reason.eq(reason.filter(|_| !approve)),
         ))
         .execute(c)?;
         crate::cases::audit_about(
@@ -253,7 +253,8 @@ pub fn decide(
 /// evidence's dates and answers. `label(section, key)` names the headers (`subsidies_csv`),
 /// the kinds (`subsidy_kind`), the statuses (`claim_status`) and the answers
 /// (`followup_working`, `followup_paid`) in the console's language.
-pub fn csv(rows: &[Listed], label: &dyn Fn(&str, &str) -> String) -> Vec<u8> {
+pub fn csv(rows: &[Listed], label: &dyn Fn(&str, &str) -> String, utc_offset_secs: i32) -> Vec<u8> {
+    let local = |t: NaiveDateTime| t + chrono::Duration::seconds(utc_offset_secs as i64);
     const HEADERS: [&str; 10] = [
         "kind",
         "phone",
@@ -281,9 +282,9 @@ pub fn csv(rows: &[Listed], label: &dyn Fn(&str, &str) -> String) -> Vec<u8> {
                 .map(|e| {
                     format!(
                         "{} {} {} {}",
-                        e.step,
+                        label("step", &e.step),
                         e.answered_at
-                            .map(|t| t.date().to_string())
+                            .map(|t| local(t).date().to_string())
                             .unwrap_or_else(|| label("followup_status", &e.status)),
                         answer("followup_working", e.working),
                         answer("followup_paid", e.paid),
@@ -291,7 +292,7 @@ pub fn csv(rows: &[Listed], label: &dyn Fn(&str, &str) -> String) -> Vec<u8> {
                 })
                 .collect::<Vec<_>>()
                 .join("; ");
-            let _ = w.write_record([
+            let record = [
                 label("subsidy_kind", r.claim.kind.as_str()),
                 r.contact.phone.clone(),
                 r.placement.agency.clone().unwrap_or_default(),
@@ -306,9 +307,45 @@ pub fn csv(rows: &[Listed], label: &dyn Fn(&str, &str) -> String) -> Vec<u8> {
                 label("claim_status", r.claim.status.as_str()),
                 r.claim.reason.clone().unwrap_or_default(),
                 evidence,
-            ]);
+            ];
+            let _ = w.write_record(record.iter().map(|c| spreadsheet_safe(c)));
         }
         let _ = w.flush();
     }
     out
+}
+
+/// A cell a spreadsheet shows as written: one starting with `=`, `+`, `-` or `@` (a formula to
+/// Excel, or a phone number it would turn into 8.61391E+12) gets a leading apostrophe.
+pub fn spreadsheet_safe(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
+}
+
+/// Claims still waiting for the officer, by the month they became eligible, oldest first.
+pub fn waiting_by_month(conn: &mut DbConn) -> Result<Vec<(String, i64)>, DbError> {
+    let days: Vec<NaiveDate> = subsidy_claims::table
+        .filter(subsidy_claims::status.eq(ClaimStatus::Eligible.as_str()))
+        .select(subsidy_claims::eligible_on)
+        .load(conn)?;
+    let mut by: std::collections::BTreeMap<String, i64> = Default::default();
+    for d in days {
+        *by.entry(super::month_of(d)).or_default() += 1;
+    }
+    Ok(by.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formulas_and_phone_numbers_stay_text_in_a_spreadsheet() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("+8613900000001"), "'+8613900000001");
+        assert_eq!(spreadsheet_safe("拉萨诺布劳务"), "拉萨诺布劳务");
+        assert_eq!(spreadsheet_safe(""), "");
+    }
 }

@@ -356,9 +356,17 @@ async fn answers_out_of_turn_unreadable_answers_and_a_worker_who_left() {
         .first(&mut *app.conn())
         .unwrap();
     assert!(ended.is_some(), "the placement ended");
-    // The later steps fall silent.
+    // The later steps fall silent at once.
+    let later: Vec<(String, String, Option<String>)> = followups::table
+        .filter(followups::step.ne("1m"))
+        .select((followups::step, followups::status, followups::note))
+        .load(&mut *app.conn())
+        .unwrap();
+    assert!(later
+        .iter()
+        .all(|(_, st, n)| st == "silenced" && n.as_deref() == Some("left")));
     let ran = at(s, start, 95);
-    assert_eq!((ran.asked, ran.silenced), (0, 1));
+    assert_eq!((ran.asked, ran.silenced), (0, 0));
     at(s, start, 190);
     assert!(claims_of(&app, &p).is_empty());
 }
@@ -372,8 +380,17 @@ async fn a_worker_who_texted_stop_is_never_asked() {
     place(s, ZH_A, "达孜区工业园建材厂", None, None, None, start);
     says(&app, ZH_A, "T").await;
     let before = to(&app, ZH_A).len();
+    // Every step falls silent at once, the reason kept.
+    let notes: Vec<(String, Option<String>)> = followups::table
+        .select((followups::status, followups::note))
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(notes.len(), 3);
+    assert!(notes
+        .iter()
+        .all(|(st, n)| st == "silenced" && n.as_deref() == Some("opted_out")));
     let ran = at(s, start, 31);
-    assert_eq!((ran.asked, ran.silenced), (0, 1));
+    assert_eq!((ran.asked, ran.silenced), (0, 0));
     assert_eq!(to(&app, ZH_A).len(), before);
 }
 
@@ -554,9 +571,15 @@ async fn brokers_record_placements_and_see_their_record_officers_see_rates_and_e
         ("agency", "别的公司"),
     ];
     let ok = broker.post("/console/placements", &fields).await;
+    assert_eq!(
+        ok.location.as_deref(),
+        Some("/console/placements?recorded=1")
+    );
+    let ok = broker.get("/console/placements?recorded=1").await;
     assert!(ok.body.contains("已登记，回访已排期"), "{}", ok.body);
     assert!(ok.body.contains("+86139****0706"), "masked for the broker");
     let again = broker.post("/console/placements", &fields).await;
+    let again = broker.get(again.location.as_deref().unwrap()).await;
     assert!(again.body.contains("没有重复登记"), "{}", again.body);
     let agency: Vec<Option<String>> = pl_t::table
         .select(pl_t::agency)
@@ -578,11 +601,22 @@ async fn brokers_record_placements_and_see_their_record_officers_see_rates_and_e
         !mine.body.contains("id=\"rates\""),
         "rates are the officer's"
     );
+    // The step shows it was answered, never what the worker said.
+    assert!(mine.body.contains("data-step=\"1m\" data-status=\"done\""));
+    assert!(
+        !mine.body.contains("· 在岗"),
+        "the answers are confidential"
+    );
     assert_eq!(broker.get("/console/subsidies").await.status, 403);
     // The officer: the full number, the response rate of the step, every agency's record.
     let mut officer = ConsoleClient::login(&app, "yangjin", PASSWORD).await;
     let page = officer.get("/console/placements").await;
     assert!(page.body.contains("+8613900000706"));
+    assert!(page.body.contains("第1个月 已回复 · 在岗"), "{}", page.body);
+    assert!(
+        page.body.contains("第3个月 待发送"),
+        "the next step with its date"
+    );
     assert!(
         page.body.contains("id=\"rates\"") && page.body.contains("1m"),
         "{}",
@@ -778,5 +812,109 @@ async fn the_api_gives_records_rates_and_subsidy_decisions_to_whom_they_belong()
         .await
         .0,
         StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn the_officer_decides_subsidy_claims_in_the_console() {
+    use crate::support::console::{add_user, ConsoleClient, PASSWORD};
+    use hotline::accounts::users::UserRole;
+    let app = app();
+    let s = &app.state;
+    speaks(s, ZH_D, "zh");
+    let start = s.config.today();
+    place(
+        s,
+        ZH_D,
+        "堆龙物流园",
+        None,
+        Some("norbu"),
+        Some("江苏省苏州市"),
+        start,
+    );
+    for days in [31, 92, 184] {
+        at(s, start, days);
+        says(&app, ZH_D, "1 1").await;
+    }
+    add_user(&app, "yangjin", UserRole::Officer, None);
+    let mut officer = ConsoleClient::login(&app, "yangjin", PASSWORD).await;
+    let month = hotline::followups::month_of(s.config.local(s.time.now()).date());
+    // Opened on another month, the page says where claims wait.
+    let other = officer.get("/console/subsidies?month=2020-01").await;
+    assert!(
+        other.body.contains(&format!("{month} 还有 3 条待审核")),
+        "{}",
+        other.body
+    );
+    let page = officer
+        .get(&format!("/console/subsidies?month={month}"))
+        .await;
+    assert!(
+        page.body.contains("第6个月：") && page.body.contains("在岗 · 按时足额"),
+        "{}",
+        page.body
+    );
+    let ids: Vec<String> = hotline::db::schema::subsidy_claims::table
+        .select(hotline::db::schema::subsidy_claims::id)
+        .load(&mut *app.conn())
+        .unwrap();
+    let post = |id: &str| format!("/console/subsidies/{id}");
+    // A rejection without a reason: refused on the same page, in Chinese.
+    let refused = officer
+        .post(
+            &post(&ids[0]),
+            &[("op", "reject"), ("reason", " "), ("month", &month)],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("不批准需要写明理由") && refused.body.contains("id=\"claims\""));
+    // The reject form (Enter in its reason box submits it) rejects.
+    let rejected = officer
+        .post(
+            &post(&ids[0]),
+            &[
+                ("op", "reject"),
+                ("reason", "没有劳动合同"),
+                ("month", &month),
+            ],
+        )
+        .await;
+    let after = officer.get(rejected.location.as_deref().unwrap()).await;
+    assert!(
+        after.body.contains("已记录不批准及理由") && after.body.contains("不批准（没有劳动合同）")
+    );
+    // An approval never keeps a reason.
+    officer
+        .post(
+            &post(&ids[1]),
+            &[("op", "approve"), ("reason", "x"), ("month", &month)],
+        )
+        .await;
+    let reasons: Vec<(String, Option<String>)> = hotline::db::schema::subsidy_claims::table
+        .select((
+            hotline::db::schema::subsidy_claims::status,
+            hotline::db::schema::subsidy_claims::reason,
+        ))
+        .load(&mut *app.conn())
+        .unwrap();
+    assert!(reasons.contains(&("approved".into(), None)), "{reasons:?}");
+    // Deciding twice is refused.
+    let twice = officer
+        .post(
+            &post(&ids[1]),
+            &[("op", "reject"), ("reason", "y"), ("month", &month)],
+        )
+        .await;
+    assert_eq!(twice.status, 409);
+    // The CSV: phone numbers and formulas stay text, steps named, bureau dates.
+    let csv = officer
+        .get(&format!("/console/subsidies/{month}.csv"))
+        .await;
+    assert!(csv.body.starts_with('\u{feff}'));
+    assert!(csv.body.contains("'+8613900000704"), "{}", csv.body);
+    assert!(
+        csv.body.contains("第1个月") && csv.body.contains("一次性交通补贴"),
+        "{}",
+        csv.body
     );
 }

@@ -249,7 +249,9 @@ fn follow_ups_through_kannel_warn_of_arrears_and_prove_subsidies() {
     );
     let rows: Vec<&str> = csv.body.lines().collect();
     assert_eq!(rows.len(), 3, "a header and two claims: {}", csv.body);
-    assert!(rows[1].contains("1m") && rows[1].contains("3m") && rows[1].contains("6m"));
+    assert!(
+        rows[1].contains("第1个月") && rows[1].contains("第3个月") && rows[1].contains("第6个月")
+    );
 
     rt.block_on(running.stop()).unwrap();
 }

@@ -15,7 +15,9 @@ use crate::db::DbError;
 use crate::followups::placements::{self, PlacementInput, Rules};
 use crate::followups::run::Followup;
 use crate::followups::subsidies::{self, DecideError, Listed};
-use crate::followups::{month_of, stats, ClaimStatus, PlacementSource, SubsidyKind};
+use crate::followups::{
+    month_of, stats, ClaimStatus, FollowupStatus, PlacementSource, ScheduleKind, SubsidyKind,
+};
 use crate::text::mask_phone;
 use crate::web::WebState;
 
@@ -44,11 +46,25 @@ fn rules(state: &WebState) -> Rules<'_> {
 }
 
 /// `/console/placements`: the placements with their follow-ups, and the form to record one.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    /// 1: the placement just posted was recorded; 0: it was recorded before.
+    recorded: Option<u8>,
+}
+
 pub async fn list(
     state: web::Data<WebState>,
     me: PlacementUser,
+    q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    page(&state, &me, &PlacementInput::default(), &[], None).await
+    page(
+        &state,
+        &me,
+        &PlacementInput::default(),
+        &[],
+        q.recorded.map(|r| r == 1),
+    )
+    .await
 }
 
 async fn page(
@@ -60,11 +76,11 @@ async fn page(
 ) -> Result<HttpResponse, ConsoleError> {
     let agency = agency_of(me)?;
     let a2 = agency.clone();
-    let rows = state
+    let (rows, agencies) = state
         .db
         .run(move |c| -> Result<_, DbError> {
             let list = placements::list(c, a2.as_deref(), 300)?;
-            with_steps(c, list)
+            Ok((with_steps(c, list)?, agencies(c)?))
         })
         .await?;
     let broker = agency.is_some();
@@ -121,7 +137,9 @@ async fn page(
         json!({
             "title": state.pages.t("placements.title"),
             "nav": "placements",
+            "count": state.pages.t("placements.count").replace("{{n}}", &items.len().to_string()),
             "items": items,
+            "agencies": agencies,
             "broker": broker,
             "agency": agency,
             "officer": officer,
@@ -177,7 +195,11 @@ pub async fn create(
         })
         .await?;
     match outcome {
-        Ok(created) => page(&state, &me, &PlacementInput::default(), &[], Some(created)).await,
+        // Back to the list by GET, so reloading it posts nothing again.
+        Ok(created) => Ok(redirect(&format!(
+            "/console/placements?recorded={}",
+            created as u8
+        ))),
         Err(errors) => page(&state, &me, &input, &errors, None).await,
     }
 }
@@ -188,6 +210,9 @@ pub struct SubsidyQuery {
     month: String,
     #[serde(default)]
     kind: String,
+    /// The decision just made (`approved`, `rejected`), for the confirmation.
+    #[serde(default)]
+    decided: String,
 }
 
 /// A month (`2027-06`), or this month: its first day and the next month's.
@@ -216,8 +241,9 @@ async fn claims(
 ) -> Result<(NaiveDate, Option<SubsidyKind>, Vec<Listed>), ConsoleError> {
     let today = state.config.local(state.time.now()).date();
     let (from, until) = month_range(&q.month, today)
-        .ok_or_else(|| ConsoleError::BadRequest(format!("month {:?}", q.month)))?;
-    let kind = kind_of(&q.kind)?;
+        .ok_or_else(|| ConsoleError::BadRequest(state.pages.t("subsidies.bad_month")))?;
+    let kind = kind_of(&q.kind)
+        .map_err(|_| ConsoleError::BadRequest(state.pages.t("subsidies.bad_kind")))?;
     let rows = state
         .db
         .run(move |c| subsidies::list(c, kind, from, until))
@@ -231,7 +257,22 @@ pub async fn subsidies_page(
     me: Officer,
     q: web::Query<SubsidyQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let (first, kind, rows) = claims(&state, &q).await?;
+    let flash = match q.decided.as_str() {
+        "" => None,
+        d => Some(json!({ "ok": true, "text": state.pages.t(&format!("subsidies.done_{d}")) })),
+    };
+    subsidies_view(&state, &me, &q, flash, actix_web::http::StatusCode::OK).await
+}
+
+async fn subsidies_view(
+    state: &WebState,
+    me: &Me,
+    q: &SubsidyQuery,
+    flash: Option<Value>,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, ConsoleError> {
+    let (first, kind, rows) = claims(state, q).await?;
+    let waiting = state.db.run(subsidies::waiting_by_month).await?;
     let t = |k: &str| state.pages.t(k);
     let items: Vec<Value> = rows
         .iter()
@@ -250,7 +291,7 @@ pub async fn subsidies_page(
                 "open": l.claim.status == ClaimStatus::Eligible,
                 "reason": l.claim.reason,
                 "evidence": l.evidence.iter().map(|e| json!({
-                    "step": e.step,
+                    "step": step_label(state, ScheduleKind::Placement, &e.step),
                     "answered": e.answered_at.map(|a| state.config.local(a).date().to_string()),
                     "working": e.working.map(|w| t(&format!("followup_working.{w}"))),
                     "paid": e.paid.map(|p| t(&format!("followup_paid.{p}"))),
@@ -262,9 +303,22 @@ pub async fn subsidies_page(
     let month = month_of(first);
     let prev = month_of(first - chrono::Duration::days(1));
     let next = month_of(first + chrono::Duration::days(32));
-    render(
-        &state,
-        Some(&me),
+    let kind_q = kind
+        .map(|k| format!("&kind={}", k.as_str()))
+        .unwrap_or_default();
+    let waiting: Vec<Value> = waiting
+        .iter()
+        .filter(|(m, _)| *m != month)
+        .map(|(m, n)| {
+            json!({
+                "month": m,
+                "text": t("subsidies.waiting").replace("{{month}}", m).replace("{{n}}", &n.to_string()),
+            })
+        })
+        .collect();
+    let mut resp = render(
+        state,
+        Some(me),
         "subsidies",
         json!({
             "title": t("subsidies.title"),
@@ -272,12 +326,17 @@ pub async fn subsidies_page(
             "month": month,
             "prev": prev,
             "next": next,
+            "kind_q": kind_q,
             "kind": kind.map(|k| k.as_str()),
             "kinds": SubsidyKind::ALL.iter().map(|k| json!({ "value": k.as_str(), "name": t(&format!("subsidy_kind.{}", k.as_str())) })).collect::<Vec<_>>(),
             "items": items,
+            "waiting": waiting,
+            "flash": flash,
             "csv": format!("/console/subsidies/{month}.csv{}", kind.map(|k| format!("?kind={}", k.as_str())).unwrap_or_default()),
         }),
-    )
+    )?;
+    *resp.status_mut() = status;
+    Ok(resp)
 }
 
 /// The month's claims as CSV for the finance office.
@@ -290,10 +349,15 @@ pub async fn subsidies_csv(
     let q = SubsidyQuery {
         month: path.into_inner(),
         kind: q.into_inner().kind,
+        decided: String::new(),
     };
     let (first, _, rows) = claims(&state, &q).await?;
-    let pages = state.pages.clone();
-    let bytes = subsidies::csv(&rows, &|section, key| pages.t(&format!("{section}.{key}")));
+    let st = state.clone();
+    let label = move |section: &str, key: &str| match section {
+        "step" => step_label(&st, ScheduleKind::Placement, key),
+        _ => st.pages.t(&format!("{section}.{key}")),
+    };
+    let bytes = subsidies::csv(&rows, &label, state.config.utc_offset_secs());
     let actor = me.actor();
     let month = month_of(first);
     let m2 = month.clone();
@@ -320,9 +384,11 @@ pub struct Decision {
     reason: String,
     #[serde(default)]
     month: String,
+    #[serde(default)]
+    kind: String,
 }
 
-/// The officer approves or rejects a claim.
+/// The officer approves or rejects a claim; back to the month's list, with the outcome.
 pub async fn decide(
     state: web::Data<WebState>,
     me: Officer,
@@ -338,7 +404,8 @@ pub async fn decide(
     };
     let actor = me.actor();
     let now = state.time.now();
-    let reason = d.reason.clone();
+    // An approval carries no reason, whatever the form held.
+    let reason = (!approve).then(|| d.reason.clone());
     let decided = state
         .db
         .run(move |c| {
@@ -346,53 +413,48 @@ pub async fn decide(
                 c,
                 &id,
                 approve,
-                Some(&reason),
+                reason.as_deref(),
                 &actor,
                 now,
             ))
         })
         .await?;
+    let q = SubsidyQuery {
+        month: d.month.clone(),
+        kind: d.kind.clone(),
+        decided: String::new(),
+    };
+    let refused = |key: &str| json!({ "ok": false, "text": state.pages.t(key) });
     match decided {
-        Ok(_) => Ok(redirect(&format!("/console/subsidies?month={}", d.month))),
+        Ok(c) => Ok(redirect(&format!(
+            "/console/subsidies?month={}&kind={}&decided={}",
+            d.month,
+            d.kind,
+            c.status.as_str()
+        ))),
         Err(DecideError::NotFound) => Err(ConsoleError::NotFound),
         Err(DecideError::Db(e)) => Err(e.into()),
-        Err(DecideError::ReasonNeeded) => Err(ConsoleError::BadRequest(
-            state.pages.t("subsidies.reason_needed"),
-        )),
+        Err(DecideError::ReasonNeeded) => {
+            subsidies_view(
+                &state,
+                &me,
+                &q,
+                Some(refused("subsidies.reason_needed")),
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         Err(DecideError::Decided(_)) => {
-            Err(ConsoleError::BadRequest(state.pages.t("subsidies.already")))
+            subsidies_view(
+                &state,
+                &me,
+                &q,
+                Some(refused("subsidies.already")),
+                actix_web::http::StatusCode::CONFLICT,
+            )
+            .await
         }
     }
-}
-
-/// A broker's record as the console shows it (percentages, and the counts behind them).
-pub fn record_json(r: &stats::Record) -> Value {
-    let share = |s: &stats::Share| json!({ "pct": s.percent(), "yes": s.yes, "of": s.of });
-    json!({
-        "agency": r.agency,
-        "notices": r.notices,
-        "placements": r.placements,
-        "retained_3m": share(&r.retained_3m),
-        "retained_6m": share(&r.retained_6m),
-        "paid_in_full": share(&r.paid_in_full),
-        "answered": share(&r.answered),
-        "cases": r.cases,
-        "early_warnings": r.early_warnings,
-        "warn": r.early_warnings > 0 || r.paid_in_full.percent().is_some_and(|p| p < 80),
-    })
-}
-
-/// Minutes as the console says them: `45分钟`, `5小时`, `2天`.
-fn duration_text(state: &WebState, minutes: i64) -> String {
-    let (n, unit) = match minutes {
-        m if m < 120 => (m, "minutes"),
-        m if m < 48 * 60 => (m / 60, "hours"),
-        m => (m / (24 * 60), "days"),
-    };
-    state
-        .pages
-        .t(&format!("duration.{unit}"))
-        .replace("{{n}}", &n.to_string())
 }
 
 /// A placement, its worker, and its follow-ups in the order they are due.
@@ -435,34 +497,128 @@ pub fn with_steps(
         .collect())
 }
 
-/// Placements as the `placement_table` partial shows them; `mask`: the worker's number
-/// masked (for a broker).
-pub fn placement_rows(state: &WebState, rows: &[PlacementRow], mask: bool) -> Vec<Value> {
+/// Placements as the `placement_table` partial shows them. For a broker (`broker`) the
+/// worker's number is masked and the answers are not shown, only whether each step was
+/// answered: workers are told their answers stay confidential.
+pub fn placement_rows(state: &WebState, rows: &[PlacementRow], broker: bool) -> Vec<Value> {
     rows.iter()
         .map(|(p, contact, steps)| {
             json!({
-                "phone": if mask { mask_phone(&contact.phone) } else { contact.phone.clone() },
+                "phone": if broker { mask_phone(&contact.phone) } else { contact.phone.clone() },
                 "employer": p.employer,
-                "agency": p.agency,
+                "agency": if broker { None } else { p.agency.clone() },
                 "place": p.county.clone().or(p.place_outside.clone()),
                 "outside": p.place_outside.is_some(),
                 "trade": p.trade.as_deref().and_then(|t| state.config.alerts.trade(t)).map(|t| t.zh.clone()),
                 "start_on": p.start_on.to_string(),
-                "ended_on": p.ended_on.map(|d| d.to_string()),
-                "end_reason": p.end_reason.as_deref().map(|r| state.pages.t(&format!("end_reason.{r}"))),
+                "ended_on": if broker { None } else { p.ended_on.map(|d| d.to_string()) },
+                "end_reason": if broker { None } else { p.end_reason.as_deref().map(|r| state.pages.t(&format!("end_reason.{r}"))) },
                 "source": state.pages.t(&format!("placement_source.{}", p.source.as_str())),
                 "steps": steps.iter().map(|f| {
                     let a = f.answers();
+                    let waiting = matches!(f.status, FollowupStatus::Scheduled | FollowupStatus::Open);
                     json!({
                         "step": f.step,
-                        "due": state.config.local(f.due_at).date().to_string(),
+                        "label": step_label(state, f.schedule, &f.step),
+                        "due": waiting.then(|| state.config.local(f.due_at).date().to_string()),
                         "status": f.status.as_str(),
                         "status_name": state.pages.t(&format!("followup_status.{}", f.status.as_str())),
-                        "unpaid": f.unpaid,
-                        "working": a.working.map(|w| state.pages.t(&format!("followup_working.{w}"))),
+                        "note": f.note.as_deref().filter(|_| !broker).map(|n| note_label(state, n)),
+                        "unpaid": !broker && f.unpaid,
+                        "working": if broker { None } else { a.working.map(|w| state.pages.t(&format!("followup_working.{w}"))) },
                     })
                 }).collect::<Vec<_>>(),
             })
         })
         .collect()
+}
+
+/// A step as the console names it: 第1个月, 第14天, 是否到岗; a step no longer in the
+/// configuration by its name.
+pub fn step_label(state: &WebState, kind: ScheduleKind, step: &str) -> String {
+    if kind == ScheduleKind::Start {
+        return state.pages.t("step.start");
+    }
+    match state
+        .config
+        .followups
+        .steps(kind)
+        .iter()
+        .find(|s| s.name == step)
+    {
+        Some(s) if s.months > 0 => state
+            .pages
+            .t("step.months")
+            .replace("{{n}}", &s.months.to_string()),
+        Some(s) => state
+            .pages
+            .t("step.days")
+            .replace("{{n}}", &s.days.to_string()),
+        None => step.to_string(),
+    }
+}
+
+/// Why a follow-up stopped, in the console's words.
+fn note_label(state: &WebState, note: &str) -> String {
+    match note.split_once(':') {
+        Some(("case", reference)) => state
+            .pages
+            .t("followup_note.case")
+            .replace("{{reference}}", reference),
+        _ => state.pages.t(&format!("followup_note.{note}")),
+    }
+}
+
+/// The agencies an officer picks from: the brokers' and those already on placements.
+fn agencies(c: &mut crate::db::DbConn) -> Result<Vec<String>, DbError> {
+    use crate::db::schema::{placements as p_t, users};
+    use diesel::prelude::*;
+    let mut all: Vec<String> = users::table
+        .filter(users::role.eq(UserRole::Broker.as_str()))
+        .select(users::agency)
+        .load::<Option<String>>(c)?
+        .into_iter()
+        .flatten()
+        .collect();
+    all.extend(
+        p_t::table
+            .select(p_t::agency)
+            .distinct()
+            .load::<Option<String>>(c)?
+            .into_iter()
+            .flatten(),
+    );
+    all.sort();
+    all.dedup();
+    Ok(all)
+}
+
+/// A broker's record as the console shows it (percentages, and the counts behind them).
+pub fn record_json(r: &stats::Record) -> Value {
+    let share = |s: &stats::Share| json!({ "pct": s.percent(), "yes": s.yes, "of": s.of });
+    json!({
+        "agency": r.agency,
+        "notices": r.notices,
+        "placements": r.placements,
+        "retained_3m": share(&r.retained_3m),
+        "retained_6m": share(&r.retained_6m),
+        "paid_in_full": share(&r.paid_in_full),
+        "answered": share(&r.answered),
+        "cases": r.cases,
+        "early_warnings": r.early_warnings,
+        "warn": r.early_warnings > 0 || r.paid_in_full.percent().is_some_and(|p| p < 80),
+    })
+}
+
+/// Minutes as the console says them: `45分钟`, `5小时`, `2天`.
+fn duration_text(state: &WebState, minutes: i64) -> String {
+    let (n, unit) = match minutes {
+        m if m < 120 => (m, "minutes"),
+        m if m < 48 * 60 => (m / 60, "hours"),
+        m => (m / (24 * 60), "days"),
+    };
+    state
+        .pages
+        .t(&format!("duration.{unit}"))
+        .replace("{{n}}", &n.to_string())
 }
