@@ -507,7 +507,8 @@ mod tests {
             .iter()
             .filter(|name| {
                 let named = src.contains(&format!("\"{name}\""))
-                    || partials.contains(&format!("{{{{#> {name}}}}}"));
+                    || partials.contains(&format!("{{{{#> {name}}}}}"))
+                    || partials.contains(&format!("{{{{> {name}}}}}"));
                 // `format!("case_state_{}", …)`
                 let built = name
                     .match_indices('_')

@@ -908,12 +908,16 @@ fn the_channels_page_lookups_are_index_seeks_on_sqlite() {
     let of = "(`messages`.`channel_id` = ?) AND (`messages`.`direction` = ?)";
     let cases = [
         (
-            format!("SELECT max(`messages`.`created_at`) FROM `messages` WHERE ({of}) LIMIT ?"),
-            "SEARCH messages USING COVERING INDEX messages_received_idx (channel_id=? AND direction=?)",
+            "SELECT max(`messages`.`created_at`) FROM `messages` \
+             WHERE ((`messages`.`channel_id` = ?) AND direction = 'in') LIMIT ?"
+                .to_string(),
+            "SEARCH messages USING COVERING INDEX messages_received_idx (channel_id=?)",
         ),
         (
-            format!("SELECT max(`messages`.`sent_at`) FROM `messages` WHERE ({of}) LIMIT ?"),
-            "SEARCH messages USING COVERING INDEX messages_sent_idx (channel_id=? AND direction=?)",
+            "SELECT max(`messages`.`sent_at`) FROM `messages` \
+             WHERE ((`messages`.`channel_id` = ?) AND (`messages`.`sent_at` IS NOT NULL)) LIMIT ?"
+                .to_string(),
+            "SEARCH messages USING COVERING INDEX messages_sent_idx (channel_id=? AND sent_at>?)",
         ),
         (
             format!(

@@ -457,14 +457,18 @@ pub fn channel_activity(conn: &mut DbConn, channel_id: &str) -> Result<ChannelAc
         .filter(messages::status.eq_any([MessageStatus::Queued, MessageStatus::Sending]))
         .count()
         .get_result(conn)?;
+    // The indexes' own conditions, as written in them (see the migration).
     let last_received = messages::table
         .filter(messages::channel_id.eq(channel_id))
-        .filter(messages::direction.eq(Direction::In))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "direction = 'in'",
+        ))
         .select(diesel::dsl::max(messages::created_at))
         .first(conn)?;
+    // Only outgoing messages are ever sent.
     let last_sent = messages::table
         .filter(messages::channel_id.eq(channel_id))
-        .filter(messages::direction.eq(Direction::Out))
+        .filter(messages::sent_at.is_not_null())
         .select(diesel::dsl::max(messages::sent_at))
         .first(conn)?;
     let last_error = messages::table
