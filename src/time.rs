@@ -6,29 +6,33 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{Duration, NaiveDateTime};
 
-/// UTC now, plus an offset that only tests set.
+/// UTC now, plus an offset (nanoseconds) that only tests set.
 #[derive(Debug, Default)]
 pub struct TimeSource {
-    offset_secs: AtomicI64,
+    offset_nanos: AtomicI64,
 }
 
 impl TimeSource {
     /// The current moment, UTC.
     pub fn now(&self) -> NaiveDateTime {
-        chrono::Utc::now().naive_utc() + Duration::seconds(self.offset_secs.load(Ordering::Relaxed))
+        chrono::Utc::now().naive_utc()
+            + Duration::nanoseconds(self.offset_nanos.load(Ordering::Relaxed))
     }
 
     /// Moves time forward (tests).
     pub fn advance(&self, by: Duration) {
-        self.offset_secs
-            .fetch_add(by.num_seconds(), Ordering::Relaxed);
+        self.offset_nanos
+            .fetch_add(by.num_nanoseconds().unwrap_or(i64::MAX), Ordering::Relaxed);
     }
 
-    /// Sets now to `at` (tests).
+    /// Sets now to `at` (tests): from this instant on, `now` is `at` plus the real time
+    /// passed, never a moment before `at`.
     pub fn set(&self, at: NaiveDateTime) {
         let real = chrono::Utc::now().naive_utc();
-        self.offset_secs
-            .store((at - real).num_seconds(), Ordering::Relaxed);
+        self.offset_nanos.store(
+            (at - real).num_nanoseconds().unwrap_or(i64::MAX),
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -44,5 +48,11 @@ mod tests {
         let after = t.now();
         assert!(after - before >= Duration::days(30));
         assert!(after - before < Duration::days(30) + Duration::minutes(1));
+        let at = chrono::NaiveDate::from_ymd_opt(2027, 1, 1)
+            .unwrap()
+            .and_hms_opt(4, 0, 0)
+            .unwrap();
+        t.set(at);
+        assert!(t.now() >= at, "never before the moment set");
     }
 }
