@@ -506,8 +506,10 @@ mod tests {
         let unused: Vec<_> = all
             .iter()
             .filter(|name| {
+                // Named in the code, or included as a partial (`{{#> layout}}`, `{{> report_period}}`).
                 let named = src.contains(&format!("\"{name}\""))
-                    || partials.contains(&format!("{{{{#> {name}}}}}"));
+                    || partials.contains(&format!("{{{{#> {name}}}}}"))
+                    || partials.contains(&format!("{{{{> {name}}}}}"));
                 // `format!("case_state_{}", …)`
                 let built = name
                     .match_indices('_')
