@@ -506,6 +506,7 @@ mod tests {
         let unused: Vec<_> = all
             .iter()
             .filter(|name| {
+                // Named in the code, or included as a partial (`{{#> layout}}`, `{{> report_period}}`).
                 let named = src.contains(&format!("\"{name}\""))
                     || partials.contains(&format!("{{{{#> {name}}}}}"))
                     || partials.contains(&format!("{{{{> {name}}}}}"));

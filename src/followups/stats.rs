@@ -113,8 +113,9 @@ pub struct Record {
 }
 
 /// Still working at `months` months: None when the placement is not that old yet or nothing
-/// says either way.
-fn retained(p: &Placement, fs: &[&Followup], months: u32, today: NaiveDate) -> Option<bool> {
+/// says either way. `fs` are the placement's follow-ups in the order they were due
+/// (`group_by_placement`). Broker records and the bureau's bulletins count retention by it.
+pub fn retained(p: &Placement, fs: &[&Followup], months: u32, today: NaiveDate) -> Option<bool> {
     let at = p.start_on.checked_add_months(Months::new(months))?;
     if at > today {
         return None;
@@ -128,6 +129,17 @@ fn retained(p: &Placement, fs: &[&Followup], months: u32, today: NaiveDate) -> O
         .filter_map(|f| f.answers().working)
         .next()
         .map(|w| w == 1)
+}
+
+/// Follow-ups (in the order they were due) by placement id.
+pub fn group_by_placement(fs: &[Followup]) -> BTreeMap<&str, Vec<&Followup>> {
+    let mut by: BTreeMap<&str, Vec<&Followup>> = BTreeMap::new();
+    for f in fs {
+        if let Some(p) = &f.placement_id {
+            by.entry(p.as_str()).or_default().push(f);
+        }
+    }
+    by
 }
 
 /// Every agency's record (or one agency's), as of `today`.
@@ -150,12 +162,7 @@ pub fn records(
         .order(followups::due_at)
         .select(Followup::as_select())
         .load(conn)?;
-    let mut by_placement: BTreeMap<&str, Vec<&Followup>> = BTreeMap::new();
-    for f in &fs {
-        if let Some(p) = &f.placement_id {
-            by_placement.entry(p.as_str()).or_default().push(f);
-        }
-    }
+    let by_placement = group_by_placement(&fs);
     let mut out: BTreeMap<String, (Record, BTreeSet<String>)> = BTreeMap::new();
     if let Some(a) = agency {
         out.insert(

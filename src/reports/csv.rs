@@ -2,11 +2,14 @@
 //! Excel reads Chinese right), CRLF line ends, one titled table after another with a blank
 //! line between. Figures are plain numbers (no thousands separators) so they stay numbers.
 //!
-//! The CSV is a fixed export format: its Chinese section titles and column headers are part
-//! of the format, so they are here rather than in the console's templates.
+//! The case report's CSV is a fixed export format: its Chinese section titles and column
+//! headers are part of the format, so they are here rather than in the console's templates.
+//! The employment report's tables come in words already (`employment::Table::render`, from
+//! the console's strings), the same the page shows, and are written the same way.
 
 use csv::{Terminator, WriterBuilder};
 
+use super::employment::Rendered;
 use super::{DeadlineFigures, MonthlyReport, ReferralFigures};
 
 const BOM: &str = "\u{FEFF}";
@@ -26,15 +29,29 @@ fn state_zh(code: &str) -> &str {
 }
 
 pub fn to_csv(r: &MonthlyReport) -> String {
-    let sections = [
+    sheet([
         summary(r),
         by_county(r),
         by_state(r),
         deadlines(r),
         referrals(r),
-    ];
+    ])
+}
+
+/// The employment report's tables: each its title, its note if any, its header and rows.
+pub fn tables_csv(tables: &[Rendered]) -> String {
+    sheet(tables.iter().map(|t| {
+        let mut rows: Vec<Vec<String>> = t.note.iter().map(|n| vec![n.clone()]).collect();
+        rows.push(t.head.clone());
+        rows.extend(t.rows.iter().cloned());
+        table(&t.title, rows)
+    }))
+}
+
+/// The file: a BOM, then the tables with a blank line between.
+fn sheet(tables: impl IntoIterator<Item = String>) -> String {
     let mut out = String::from(BOM);
-    out.push_str(&sections.join("\r\n"));
+    out.push_str(&tables.into_iter().collect::<Vec<_>>().join("\r\n"));
     out
 }
 

@@ -6,13 +6,17 @@
 //! Months are the bureau's: timestamps (UTC) are shifted into its zone before they are placed
 //! in a month, and dates (`received_on`, `accept_due`, …) are already local. Figures about the
 //! present (still waiting, overdue, missed while not yet decided) are as of `today`.
+//!
+//! The employment side's monthly dispatch and quarterly bulletin (`employment.rs`) share the
+//! periods (`Period`, `Span`), the CSV writer and the charts.
 
 pub mod csv;
+pub mod employment;
 pub mod svg;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -166,16 +170,8 @@ pub struct DepartmentReferrals {
 /// First and last day of a month; None for a month that does not exist.
 pub fn month_bounds(year: i32, month: u32) -> Option<(NaiveDate, NaiveDate)> {
     let from = NaiveDate::from_ymd_opt(year, month, 1)?;
-    let next = next_month(from)?;
+    let next = from.checked_add_months(Months::new(1))?;
     Some((from, next - Duration::days(1)))
-}
-
-fn next_month(first: NaiveDate) -> Option<NaiveDate> {
-    if first.month() == 12 {
-        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
-    }
 }
 
 /// Reads "2026-10" (what the console's URL carries) as (2026, 10).
@@ -195,7 +191,141 @@ pub fn previous_month(today: NaiveDate) -> (i32, u32) {
 }
 
 pub fn month_csv_filename(year: i32, month: u32) -> String {
-    format!("hotline-report-{year:04}-{month:02}.csv")
+    Period::Month(year, month).csv_filename("report")
+}
+
+/// What a report covers: a month (the monthly report, 月调度) or a quarter (季度通报).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Month(i32, u32),
+    /// A year and its quarter, 1 to 4.
+    Quarter(i32, u32),
+}
+
+impl Period {
+    /// Reads "2027-06" or "2027-Q2" (what the console's URLs carry); None for a period that
+    /// does not exist.
+    pub fn parse(s: &str) -> Option<Period> {
+        let s = s.trim();
+        if let Some((y, q)) = s.split_once("-Q").or_else(|| s.split_once("-q")) {
+            if y.len() != 4 || q.len() != 1 || !y.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let (y, q): (i32, u32) = (y.parse().ok()?, q.parse().ok()?);
+            return ((1..=4).contains(&q) && month_bounds(y, 1).is_some())
+                .then_some(Period::Quarter(y, q));
+        }
+        parse_month(s).map(|(y, m)| Period::Month(y, m))
+    }
+
+    /// The report due now: last month's (due by the 5th of this one).
+    pub fn previous_month(today: NaiveDate) -> Period {
+        let (y, m) = previous_month(today);
+        Period::Month(y, m)
+    }
+
+    /// As the console's URLs and the CSV name it: "2027-06", "2027-Q2".
+    pub fn code(self) -> String {
+        match self {
+            Period::Month(y, m) => format!("{y:04}-{m:02}"),
+            Period::Quarter(y, q) => format!("{y:04}-Q{q}"),
+        }
+    }
+
+    pub fn is_quarter(self) -> bool {
+        matches!(self, Period::Quarter(..))
+    }
+
+    /// The months it covers, in order.
+    pub fn months(self) -> Vec<Period> {
+        match self {
+            Period::Month(..) => vec![self],
+            Period::Quarter(y, q) => (1..=3).map(|i| Period::Month(y, (q - 1) * 3 + i)).collect(),
+        }
+    }
+
+    /// First and last day.
+    pub fn bounds(self) -> Option<(NaiveDate, NaiveDate)> {
+        let months = self.months();
+        let (first, last) = (months.first()?, months.last()?);
+        match (first, last) {
+            (Period::Month(y1, m1), Period::Month(y2, m2)) => {
+                Some((month_bounds(*y1, *m1)?.0, month_bounds(*y2, *m2)?.1))
+            }
+            _ => None,
+        }
+    }
+
+    /// Its days in the bureau's zone.
+    pub fn span(self, utc_offset_secs: i32) -> Option<Span> {
+        self.bounds()
+            .map(|(from, to)| Span::new(from, to, utc_offset_secs))
+    }
+
+    /// The period before or after this one (`by` = -1 or 1), of the same kind.
+    pub fn step(self, by: i32) -> Period {
+        match self {
+            Period::Month(y, m) => {
+                let n = y * 12 + m as i32 - 1 + by;
+                Period::Month(n.div_euclid(12), n.rem_euclid(12) as u32 + 1)
+            }
+            Period::Quarter(y, q) => {
+                let n = y * 4 + q as i32 - 1 + by;
+                Period::Quarter(n.div_euclid(4), n.rem_euclid(4) as u32 + 1)
+            }
+        }
+    }
+
+    /// The quarter a month is in (a quarter is its own).
+    pub fn quarter(self) -> Period {
+        match self {
+            Period::Month(y, m) => Period::Quarter(y, (m - 1) / 3 + 1),
+            q => q,
+        }
+    }
+
+    /// `hotline-{what}-{code}.csv`.
+    pub fn csv_filename(self, what: &str) -> String {
+        format!("hotline-{what}-{}.csv", self.code())
+    }
+}
+
+/// The bureau's days `from` to `to` (inclusive), and the UTC instants they span: a stored
+/// timestamp belongs to the span by the bureau's calendar, not UTC's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// When `from` begins, UTC.
+    pub start: NaiveDateTime,
+    /// When the day after `to` begins, UTC.
+    pub end: NaiveDateTime,
+}
+
+impl Span {
+    pub fn new(from: NaiveDate, to: NaiveDate, utc_offset_secs: i32) -> Span {
+        Span {
+            from,
+            to,
+            start: local_midnight_utc(from, utc_offset_secs),
+            end: local_midnight_utc(to + Duration::days(1), utc_offset_secs),
+        }
+    }
+
+    pub fn has_day(&self, day: NaiveDate) -> bool {
+        self.from <= day && day <= self.to
+    }
+
+    /// A stored (UTC) timestamp falls on one of its days.
+    pub fn has(&self, t: NaiveDateTime) -> bool {
+        self.start <= t && t < self.end
+    }
+
+    /// The 5th of the next month: when the report on it is due.
+    pub fn due_on(&self) -> NaiveDate {
+        let next = self.to + Duration::days(1);
+        next.with_day(5).unwrap_or(next)
+    }
 }
 
 /// The UTC instant a local day begins.
@@ -222,9 +352,8 @@ pub fn monthly(
             format!("no month {year}-{month:02}").into(),
         ))
     })?;
-    let next = to + Duration::days(1);
-    let start = local_midnight_utc(from, utc_offset_secs);
-    let end = local_midnight_utc(next, utc_offset_secs);
+    let span = Span::new(from, to, utc_offset_secs);
+    let (start, end) = (span.start, span.end);
 
     let complaint_rows: Vec<(String, String, i32, i64)> = complaints::table
         .filter(complaints::created_at.ge(start))
@@ -308,7 +437,7 @@ pub fn monthly(
         from,
         to,
         complete: today > to,
-        due_on: next.with_day(5).unwrap_or(next),
+        due_on: span.due_on(),
         as_of: today,
         complaints: complaint_section(&complaint_rows),
         cases: case_section(&received),
@@ -534,6 +663,49 @@ mod tests {
             local_midnight_utc(d(2026, 10, 1), 8 * 3600),
             d(2026, 9, 30).and_hms_opt(16, 0, 0).unwrap()
         );
+    }
+
+    #[test]
+    fn months_and_quarters_as_periods() {
+        assert_eq!(Period::parse("2027-06"), Some(Period::Month(2027, 6)));
+        assert_eq!(Period::parse("2027-Q2"), Some(Period::Quarter(2027, 2)));
+        assert_eq!(Period::parse("2027-q4"), Some(Period::Quarter(2027, 4)));
+        for bad in [
+            "2027-Q5", "2027-Q0", "2027-Q", "27-Q2", "-202-Q1", "2027-Q12", "2027-13",
+        ] {
+            assert_eq!(Period::parse(bad), None, "{bad}");
+        }
+        let q = Period::Quarter(2027, 2);
+        assert_eq!(q.code(), "2027-Q2");
+        assert_eq!(
+            q.months(),
+            [
+                Period::Month(2027, 4),
+                Period::Month(2027, 5),
+                Period::Month(2027, 6)
+            ]
+        );
+        assert_eq!(q.bounds(), Some((d(2027, 4, 1), d(2027, 6, 30))));
+        assert_eq!(q.span(8 * 3600).unwrap().due_on(), d(2027, 7, 5));
+        assert_eq!(Period::Quarter(2027, 4).step(1), Period::Quarter(2028, 1));
+        assert_eq!(Period::Quarter(2027, 1).step(-1), Period::Quarter(2026, 4));
+        assert_eq!(Period::Month(2027, 1).step(-1), Period::Month(2026, 12));
+        assert_eq!(Period::Month(2027, 12).step(1), Period::Month(2028, 1));
+        assert_eq!(Period::Month(2027, 8).quarter(), Period::Quarter(2027, 3));
+        assert_eq!(
+            Period::previous_month(d(2027, 7, 3)),
+            Period::Month(2027, 6)
+        );
+        assert_eq!(
+            q.csv_filename("employment"),
+            "hotline-employment-2027-Q2.csv"
+        );
+        // A span is the bureau's days: Shanghai's 1 April begins at 16:00 UTC on 31 March.
+        let s = Span::new(d(2027, 4, 1), d(2027, 4, 30), 8 * 3600);
+        assert!(s.has(d(2027, 3, 31).and_hms_opt(16, 0, 0).unwrap()));
+        assert!(!s.has(d(2027, 3, 31).and_hms_opt(15, 59, 0).unwrap()));
+        assert!(!s.has(d(2027, 4, 30).and_hms_opt(16, 0, 0).unwrap()));
+        assert!(s.has_day(d(2027, 4, 30)) && !s.has_day(d(2027, 5, 1)));
     }
 
     #[test]

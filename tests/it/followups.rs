@@ -39,6 +39,25 @@ pub fn place(
     outside: Option<&str>,
     start_on: NaiveDate,
 ) -> String {
+    record(
+        state,
+        PlacementInput {
+            phone: phone.into(),
+            employer: employer.into(),
+            project_code: project_code.map(String::from),
+            agency: agency.map(String::from),
+            county: outside.is_none().then(|| "城关区".to_string()),
+            place_outside: outside.map(String::from),
+            trade: Some("construction".into()),
+            start_on: start_on.to_string(),
+            ..PlacementInput::default()
+        },
+    )
+}
+
+/// Records any placement through the same checks as the console and the API, at the
+/// service's now; its id.
+pub fn record(state: &AppState, input: PlacementInput) -> String {
     let mut c = state.db.get().unwrap();
     let cfg = &state.config;
     let rules = Rules {
@@ -46,17 +65,6 @@ pub fn place(
         trades: &cfg.alerts.trades,
         country_code: &cfg.default_country_code,
         today: cfg.today(),
-    };
-    let input = PlacementInput {
-        phone: phone.into(),
-        employer: employer.into(),
-        project_code: project_code.map(String::from),
-        agency: agency.map(String::from),
-        county: outside.is_none().then(|| "城关区".to_string()),
-        place_outside: outside.map(String::from),
-        trade: Some("construction".into()),
-        start_on: start_on.to_string(),
-        ..PlacementInput::default()
     };
     let valid = placements::check(&mut c, &rules, &input).unwrap().unwrap();
     let r = hotline::db::transaction(&mut c, |c| {
@@ -105,7 +113,7 @@ fn last_to(app: &TestApp, phone: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn says(app: &TestApp, phone: &str, text: &str) -> String {
+pub async fn says(app: &TestApp, phone: &str, text: &str) -> String {
     let id = hotline::db::new_id();
     let (status, _) = app.kannel_mo(phone, text, &id).await;
     assert!(status.is_success(), "{phone}: {text}: {status}");

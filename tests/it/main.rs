@@ -10,6 +10,7 @@ mod alerts_kill;
 mod android_channel;
 mod api;
 mod browser_harness;
+mod bulletins;
 mod cli;
 mod complaints;
 mod console;

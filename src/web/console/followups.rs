@@ -2,7 +2,6 @@
 //! placements (numbers masked); officers and admins see all, and decide subsidy claims from
 //! the monthly list (with its CSV for the finance office).
 
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
@@ -367,14 +366,10 @@ pub async fn subsidies_csv(
             crate::cases::audit_about(c, "subsidies", &actor, "subsidies_exported", Some(&m2))
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"subsidies-{month}.csv\""),
-        ))
-        .body(bytes))
+    Ok(super::csv_download(
+        &format!("subsidies-{month}.csv"),
+        bytes,
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,6 +7,7 @@ mod admin;
 pub mod auth;
 mod case_actions;
 mod case_page;
+mod employment;
 mod followups;
 pub mod guard;
 mod login;
@@ -50,6 +51,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/simulator", web::get().to(simulator::page))
         .route("/reports", web::get().to(report::page))
         .route("/reports/{month}.csv", web::get().to(report::csv))
+        .route("/reports/employment", web::get().to(employment::page))
+        .route(
+            "/reports/employment/{period}.csv",
+            web::get().to(employment::csv),
+        )
         .route("/notices", web::get().to(notices::list))
         .route("/notices/new", web::get().to(notices::new_form))
         .route("/notices/{code}", web::get().to(notices::page))
@@ -209,6 +215,21 @@ pub fn html(body: String, nonce: &str) -> HttpResponse {
                 "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; \
                  img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
             ),
+        ))
+        .body(body)
+}
+
+/// A CSV file to download (the reports, the register, the subsidy lists), never cached.
+pub fn csv_download(
+    filename: &str,
+    body: impl actix_web::body::MessageBody + 'static,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
         ))
         .body(body)
 }

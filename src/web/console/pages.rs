@@ -50,6 +50,38 @@ mod tests {
         }
     }
 
+    /// Every word of the employment report's tables (page and CSV) has its string.
+    #[test]
+    fn the_employment_reports_words_have_strings() {
+        let p = Pages::load().unwrap();
+        let r = crate::reports::employment::sample_quarter();
+        let tables = crate::reports::employment::tables(
+            &r,
+            &crate::places::default_counties(),
+            &crate::alerts::default_trades(),
+        );
+        let mut missing = Vec::new();
+        for key in tables.iter().flat_map(|t| t.keys()) {
+            if p.t(&key) == key {
+                missing.push(key);
+            }
+        }
+        for chart in [
+            "placements_county",
+            "placements_trade",
+            "placements_months",
+            "register_status",
+            "followups",
+            "subsidies",
+        ] {
+            let key = format!("bulletin.chart.{chart}");
+            if p.t(&key) == key {
+                missing.push(key);
+            }
+        }
+        assert!(missing.is_empty(), "no string for {missing:?}");
+    }
+
     /// Every name the code puts on a page has its string: a state, a role, an action, a
     /// referral's status or history kind, a job status, an audit event.
     #[test]

@@ -1,13 +1,14 @@
 //! The monthly report page (figures, tables, SVG charts) and its CSV. The report for a month
-//! is due by the 5th of the next, so the page opens on the previous month.
+//! is due by the 5th of the next, so the page opens on the previous month. The employment
+//! side's dispatch and bulletin (`employment.rs`) share the period bar (`report_period.hbs`)
+//! and the way a period is read.
 
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{render, CaseWorker, ConsoleError};
-use crate::reports::{self, svg};
+use super::{csv_download, render, CaseWorker, ConsoleError};
+use crate::reports::{self, svg, Period};
 use crate::web::WebState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -15,10 +16,25 @@ pub struct ReportQuery {
     month: Option<String>,
 }
 
+/// The period a page or a CSV asks for (`2026-10`, or `2027-Q2` where `quarters` are allowed),
+/// or, asked for none, last month: the one whose report is due.
+pub(super) fn period_of(
+    today: chrono::NaiveDate,
+    asked: Option<&str>,
+    quarters: bool,
+) -> Result<Period, ConsoleError> {
+    match asked.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Period::parse(s)
+            .filter(|p| quarters || !p.is_quarter())
+            .ok_or_else(|| ConsoleError::BadRequest(s.to_string())),
+        None => Ok(Period::previous_month(today)),
+    }
+}
+
 fn month_of(state: &WebState, q: Option<&str>) -> Result<(i32, u32), ConsoleError> {
-    match q.filter(|s| !s.is_empty()) {
-        Some(s) => reports::parse_month(s).ok_or_else(|| ConsoleError::BadRequest(s.to_string())),
-        None => Ok(reports::previous_month(state.config.today())),
+    match period_of(state.config.today(), q, false)? {
+        Period::Month(y, m) => Ok((y, m)),
+        Period::Quarter(..) => Err(ConsoleError::BadRequest(q.unwrap_or_default().into())),
     }
 }
 
@@ -111,6 +127,10 @@ pub async fn page(
         json!({
             "title": format!("{} {month}", t("report.title")),
             "nav": "reports",
+            "report": "cases",
+            "action": "/console/reports",
+            "provisional": t("report.provisional"),
+            "quarters": [],
             "month": month,
             "r": r,
             "charts": charts,
@@ -129,15 +149,8 @@ pub async fn csv(
 ) -> Result<HttpResponse, ConsoleError> {
     let (y, m) = month_of(&state, Some(&path.into_inner()))?;
     let r = load(&state, y, m).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"{}\"",
-                reports::month_csv_filename(y, m)
-            ),
-        ))
-        .body(reports::to_csv(&r)))
+    Ok(csv_download(
+        &reports::month_csv_filename(y, m),
+        reports::to_csv(&r),
+    ))
 }

@@ -2,7 +2,7 @@
 //! search by phone, one worker's page (edit, consent proof, audit trail), the CSV export and
 //! the one-time invitation. Brokers and inspectors get 403 on every page.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -403,12 +403,5 @@ pub async fn csv(state: web::Data<WebState>, me: Officer) -> Result<HttpResponse
         })
         .await?;
     let file = format!("workers-{}.csv", state.config.today());
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{file}\""),
-        ))
-        .body(bytes))
+    Ok(super::csv_download(&file, bytes))
 }
