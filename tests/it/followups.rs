@@ -319,7 +319,10 @@ async fn an_unanswered_follow_up_is_reminded_once_then_closed() {
     place(s, ZH_A, "达孜区工业园建材厂", None, None, None, start);
     assert_eq!(at(s, start, 31).asked, 1);
     assert_eq!(at(s, start, 32).reminded, 0, "not before two days");
-    assert_eq!(at(s, start, 33).reminded, 1);
+    // Two days and an hour after it was asked.
+    s.time
+        .set((start + Duration::days(33)).and_hms_opt(5, 0, 0).unwrap());
+    assert_eq!(tick(s).reminded, 1);
     let reminder = last_to(&app, ZH_A);
     assert!(
         reminder.contains("提醒") && reminder.contains("1在"),

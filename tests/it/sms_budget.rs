@@ -352,7 +352,13 @@ async fn every_follow_up_keeps_its_segment_budget() {
         );
     }
     at(s, start, 31);
-    at(s, start, 33); // the reminder
+    // The reminder, two days and an hour later.
+    s.time.set(
+        (start + chrono::Duration::days(33))
+            .and_hms_opt(5, 0, 0)
+            .unwrap(),
+    );
+    crate::followups::tick(s);
     let n = std::cell::Cell::new(0);
     for (from, wrong, answers) in [
         (zh, "啊", ["1", "3", "12", "4", "2"]),
