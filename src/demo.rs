@@ -279,6 +279,11 @@ fn followups(state: &AppState, c: &mut DbConn) -> Result<(), DemoError> {
     use crate::followups::{answers, placements, run::Followup, FollowupStatus, PlacementSource};
     let now = state.time.now();
     let today = state.config.local(now).date();
+    // The demo's register is a year old, as a bureau's would be: the monthly dispatch counts
+    // workers registered by each period's end.
+    diesel::update(crate::db::schema::workers::table)
+        .set(crate::db::schema::workers::created_at.eq(now - chrono::Duration::days(365)))
+        .execute(c)?;
     let project = crate::projects::get_by_code(c, PROJECTS[0].0)?.map(|p| p.id);
     let plan: [(i64, Option<&str>, &[&str]); 5] = [
         (190, None, &["1 1", "1 1", "1 1"]),

@@ -131,10 +131,11 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    /// Of the follow-ups due, how many were asked.
+    /// Of the follow-ups due that still made sense (not silenced: a worker who had left is
+    /// not missed), how many were asked.
     pub fn asked_share(&self) -> Share {
         Share {
-            of: self.due,
+            of: self.due - self.silenced,
             yes: self.asked,
         }
     }
@@ -751,7 +752,7 @@ pub fn tables(r: &EmploymentReport, counties: &[County], trades: &[Trade]) -> Ve
         let io = io.copied().unwrap_or_default();
         vec![Cell::Count(io.in_tibet), Cell::Count(io.outside)]
     };
-    out.push(keyed(
+    let mut by_county = keyed(
         ("placements_county", "bulletin.col.county"),
         measured(&IN_OUT),
         cols,
@@ -759,7 +760,9 @@ pub fn tables(r: &EmploymentReport, counties: &[County], trades: &[Trade]) -> Ve
         &county_order,
         &county_label,
         in_out,
-    ));
+    );
+    by_county.note = Some("bulletin.note.placements_county");
+    out.push(by_county);
     out.push(keyed(
         ("placements_trade", "bulletin.col.trade"),
         measured(&IN_OUT),

@@ -458,7 +458,8 @@ async fn a_month_and_its_quarter_in_figures_csv_and_charts() {
     // (silent: they had left). Asked 5, answered 4, SILENT unanswered after the reminder.
     assert_eq!(coverage(m), [6, 5, 4, 1, 1, 0]);
     let f = &m.followups;
-    assert_eq!(f.asked_share().percent(), Some(83));
+    // Coverage leaves out the silenced step: 5 of 5.
+    assert_eq!(f.asked_share().percent(), Some(100));
     assert_eq!(f.answered_share().percent(), Some(80));
     // LEFT reached 3 months gone; SIX reached 6 months still there.
     assert_eq!(
@@ -630,11 +631,18 @@ async fn a_month_and_its_quarter_in_figures_csv_and_charts() {
         "quarter=2027-06",
         "month=2027-Q2",
         "month=2027-06&quarter=2027-Q2",
+        // A period that has not begun.
+        "month=2099-01",
+        "quarter=2099-Q1",
     ] {
         let p = officer
             .get(&format!("/console/reports/employment?{bad}"))
             .await;
         assert_eq!(p.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            p.body.contains("季度如 2026-Q4"),
+            "says how to write one: {bad}"
+        );
     }
 
     let csv = officer
@@ -744,8 +752,8 @@ async fn officers_and_admins_see_the_employment_reports_and_no_one_else() {
     ] {
         add_user(&app, name, role, dept);
     }
-    let page = "/console/reports/employment?month=2027-06";
-    let csv = "/console/reports/employment/2027-Q2.csv";
+    let page = "/console/reports/employment?month=2026-06";
+    let csv = "/console/reports/employment/2026-Q2.csv";
     for name in ["yangjin", "admin"] {
         let mut c = ConsoleClient::login(&app, name, PASSWORD).await;
         assert_eq!(c.get(page).await.status, StatusCode::OK, "{name}");
@@ -769,9 +777,12 @@ async fn officers_and_admins_see_the_employment_reports_and_no_one_else() {
         "the case report is not the officer's"
     );
     let mut admin = ConsoleClient::login(&app, "admin", PASSWORD).await;
-    let cases = admin.get("/console/reports").await;
+    let cases = admin.get("/console/reports?month=2026-09").await;
     assert_eq!(cases.status, StatusCode::OK);
-    assert!(cases.body.contains("href=\"/console/reports/employment\""));
+    // The other report's tab keeps the month.
+    assert!(cases
+        .body
+        .contains("href=\"/console/reports/employment?month=2026-09\""));
     let mut inspector = ConsoleClient::login(&app, "tashi", PASSWORD).await;
     let cases = inspector.get("/console/reports").await;
     assert_eq!(cases.status, StatusCode::OK);

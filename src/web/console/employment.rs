@@ -34,17 +34,23 @@ fn given(v: &Option<String>) -> Option<&str> {
 }
 
 /// `?month=` or `?quarter=`, not both.
+/// `?month=` or `?quarter=`, not both, and not one that has not begun.
 fn period(state: &WebState, q: &PeriodQuery) -> Result<Period, ConsoleError> {
     let today = today(state);
-    match (given(&q.month), given(&q.quarter)) {
-        (Some(m), Some(_)) => Err(ConsoleError::BadRequest(m.to_string())),
-        (Some(m), None) => period_of(today, Some(m), false),
-        (None, Some(quarter)) => match period_of(today, Some(quarter), true)? {
-            p @ Period::Quarter(..) => Ok(p),
-            Period::Month(..) => Err(ConsoleError::BadRequest(quarter.to_string())),
+    let bad = || ConsoleError::BadRequest(state.pages.t("bulletin.note.bad_period"));
+    let p = match (given(&q.month), given(&q.quarter)) {
+        (Some(_), Some(_)) => return Err(bad()),
+        (Some(m), None) => period_of(today, Some(m), false).map_err(|_| bad())?,
+        (None, Some(quarter)) => match period_of(today, Some(quarter), true).map_err(|_| bad())? {
+            p @ Period::Quarter(..) => p,
+            Period::Month(..) => return Err(bad()),
         },
-        (None, None) => period_of(today, None, false),
+        (None, None) => period_of(today, None, false)?,
+    };
+    if p.bounds().is_none_or(|(first, _)| first > today) {
+        return Err(bad());
     }
+    Ok(p)
 }
 
 /// A chart's groups from owned labels.

@@ -105,7 +105,9 @@ async fn page(
         .map(|r| {
             json!({
                 "schedule": state.pages.t(&format!("schedule.{}", r.schedule)),
-                "step": r.step,
+                "step": ScheduleKind::parse(&r.schedule)
+                    .map(|k| step_label(state, k, &r.step))
+                    .unwrap_or_else(|| r.step.clone()),
                 "language": state.pages.t(&format!("language.{}", r.language)),
                 "sent": r.sent,
                 "delivered": r.delivered,
