@@ -8,6 +8,7 @@ use super::error;
 use crate::conversations::inbound::{self, InboundError, Received};
 use crate::sms::channels::{Channel, WebhookError, WebhookRequest};
 use crate::sms::outbox::{self, ReportOutcome};
+use crate::text::storable;
 use crate::web::WebState;
 
 fn webhook_request(req: &HttpRequest, body: web::Bytes) -> WebhookRequest {
@@ -72,7 +73,12 @@ pub async fn receive(
         Err(e) => return rejected(&id, e),
     };
     let mut answers = Vec::new();
-    for sms in messages {
+    for mut sms in messages {
+        // Storable on both backends (a NUL would fail on PostgreSQL at every retry).
+        sms.from = storable(&sms.from);
+        sms.to = sms.to.as_deref().map(storable);
+        sms.text = storable(&sms.text);
+        sms.gateway_id = sms.gateway_id.as_deref().map(storable);
         match inbound::receive(&state, &id, sms).await {
             Ok(Received::Handled { message_id }) => answers.push(format!("accepted {message_id}")),
             Ok(Received::Duplicate { message_id }) => {
@@ -122,7 +128,10 @@ pub async fn status(
         Err(e) => return rejected(&id, e),
     };
     let mut answers = Vec::new();
-    for r in reports {
+    for mut r in reports {
+        r.message_id = storable(&r.message_id);
+        r.recipient = r.recipient.as_deref().map(storable);
+        r.detail = storable(&r.detail);
         let ch = id.clone();
         let outcome = state
             .db

@@ -441,3 +441,37 @@ async fn a_log_channel_with_a_secret_takes_messages_for_trying_out() {
     assert_eq!(out[0].status, "sent");
     assert!(has_han(&out[0].body));
 }
+
+/// A NUL or another control character from a gateway, in the text, the ids or a delivery
+/// report, is removed (README: "How a message travels") and the message stored and answered on
+/// both backends; on PostgreSQL it was refused at every retry, and the SMS was lost.
+#[actix_web::test]
+async fn control_characters_from_a_gateway_are_removed_and_nothing_is_lost() {
+    let gw = FakeGateway::start();
+    let app = TestApp::with_kannel(&gw.url, |_| {});
+    let (status, body) = app
+        .kannel_mo("8613900000001", "help\u{0}\u{7}", "k\u{0}1")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let incoming = app.incoming();
+    assert_eq!(incoming.len(), 1);
+    assert_eq!(incoming[0].body, "help");
+    assert_eq!(incoming[0].gateway_id.as_deref(), Some("k1"));
+    assert_eq!(app.outgoing().len(), 1, "answered");
+    // The gateway's retry of the same message is recognised.
+    let (status, body) = app
+        .kannel_mo("8613900000001", "help\u{0}\u{7}", "k\u{0}1")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("duplicate"), "{body}");
+    // A delivery report whose id holds a NUL: its id, cleaned, is looked up; no 503.
+    let out = app.outgoing()[0].id.clone();
+    let with_nul = format!("{}%00", &out);
+    let (status, body) = app
+        .get(&format!(
+            "/channels/kannel/status?secret={SECRET}&msg={with_nul}&status=8&answer=ok%00"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains(&out), "{body}");
+}
