@@ -945,3 +945,37 @@ fn the_channels_page_lookups_are_index_seeks_on_sqlite() {
         assert_eq!(plan, [expected], "{sql}");
     }
 }
+
+/// The login form's CSRF token is signed: a token someone planted as a cookie and copied into a
+/// forged form is refused, though the two match (issue 13, defect 6); the form's own works.
+#[actix_web::test]
+async fn a_planted_login_token_is_refused() {
+    let app = TestApp::new();
+    crate::support::console::add_user(
+        &app,
+        "tashi",
+        hotline::accounts::users::UserRole::Inspector,
+        None,
+    );
+    let forged = crate::support::app::form(&[
+        ("csrf", "planted-token"),
+        ("username", "tashi"),
+        ("password", crate::support::console::PASSWORD),
+        ("next", "/console/"),
+    ]);
+    let (status, _, body) = app
+        .send(
+            actix_web::test::TestRequest::post()
+                .uri("/console/login")
+                .insert_header(("cookie", "hotline_login_csrf=planted-token"))
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .set_payload(forged),
+        )
+        .await;
+    assert_eq!(status, actix_web::http::StatusCode::FORBIDDEN, "{body}");
+    let mut c = crate::support::console::ConsoleClient::new(&app);
+    let signed_in = c
+        .try_login("tashi", crate::support::console::PASSWORD)
+        .await;
+    assert_eq!(signed_in.status, actix_web::http::StatusCode::SEE_OTHER);
+}

@@ -32,6 +32,33 @@ pub fn same(a: &str, b: &str) -> bool {
     crate::secret::Secret::new(a).matches(b)
 }
 
+/// The login form's CSRF token: a random value and its HMAC-SHA256 under the service's key.
+/// The form and a cookie carry it; someone who can plant a cookie still cannot make a token
+/// the service accepts without the key.
+pub fn login_csrf_token(key: &crate::secret::Secret) -> String {
+    let nonce = random_token();
+    let sig = login_csrf_sig(key, &nonce);
+    format!("{nonce}.{sig}")
+}
+
+/// Whether `token` is one `login_csrf_token` made with `key`.
+pub fn login_csrf_valid(key: &crate::secret::Secret, token: &str) -> bool {
+    match token.split_once('.') {
+        Some((nonce, sig)) if !nonce.is_empty() => same(&login_csrf_sig(key, nonce), sig),
+        _ => false,
+    }
+}
+
+fn login_csrf_sig(key: &crate::secret::Secret, nonce: &str) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.expose().as_bytes())
+        .expect("HMAC takes a key of any length");
+    m.update(b"login-csrf:");
+    m.update(nonce.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(m.finalize().into_bytes())
+}
+
 /// The signed-in user of a console request.
 #[derive(Debug, Clone)]
 pub struct Me {
@@ -319,5 +346,25 @@ mod tests {
         assert_ne!(a, random_token());
         assert!(same(&a, &a.clone()));
         assert!(!same(&a, &a[..63]));
+    }
+}
+
+#[cfg(test)]
+mod login_csrf_tests {
+    use super::*;
+
+    #[test]
+    fn only_a_token_signed_with_the_key_passes() {
+        let key = crate::secret::Secret::new("k1");
+        let t = login_csrf_token(&key);
+        assert!(login_csrf_valid(&key, &t));
+        assert!(!login_csrf_valid(&crate::secret::Secret::new("k2"), &t));
+        assert!(!login_csrf_valid(&key, "planted"));
+        assert!(!login_csrf_valid(&key, "planted.bad"));
+        let (nonce, _) = t.split_once('.').unwrap();
+        assert!(!login_csrf_valid(
+            &key,
+            &format!("{nonce}x.{}", &t[nonce.len() + 1..])
+        ));
     }
 }

@@ -31,7 +31,7 @@ fn login_page(
     error: Option<String>,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
-    let token = auth::random_token();
+    let token = auth::login_csrf_token(&state.link_key);
     let mut resp = render(
         state,
         None,
@@ -77,7 +77,11 @@ pub async fn submit(
 ) -> Result<HttpResponse, ConsoleError> {
     let form = form.into_inner();
     let cookie = req.cookie(LOGIN_CSRF_COOKIE).map(|c| c.value().to_string());
-    if !cookie.is_some_and(|c| auth::same(&c, &form.csrf)) {
+    // The double-submitted token must also be one of ours (signed), so a cookie planted by
+    // someone else does not make a forged form pass.
+    if !cookie.is_some_and(|c| auth::same(&c, &form.csrf))
+        || !auth::login_csrf_valid(&state.link_key, &form.csrf)
+    {
         return Err(ConsoleError::Csrf);
     }
     let next = safe_next(form.next.as_deref());
