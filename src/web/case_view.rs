@@ -97,6 +97,7 @@ pub struct CaseView {
     pub recovered_yuan: Option<i64>,
     /// Where the case was transferred: the police or another office.
     pub transferred_to: Option<String>,
+    #[serde(serialize_with = "crate::web::utc::option::serialize")]
     pub closed_at: Option<NaiveDateTime>,
 }
 

@@ -7,6 +7,7 @@ mod case_view;
 pub mod console;
 mod gateway;
 mod health;
+pub mod utc;
 
 use std::ops::Deref;
 use std::sync::Arc;

@@ -560,6 +560,7 @@ async fn the_openapi_document_describes_every_route() {
                 app.api(&method.to_uppercase(), &uri, &admin, body).await
             };
             assert_eq!(s, StatusCode::OK, "{method} {uri}: {v}");
+            every_timestamp_has_its_zone(&v, &format!("{method} {uri}"));
         }
     }
     described.sort();
@@ -641,4 +642,26 @@ async fn projects_import_through_the_api_is_all_or_nothing() {
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["inserted"], 1);
     assert_eq!(count(), 2);
+}
+
+/// Every date-time in an answer is RFC 3339 with its offset (issue 13, defect 3): a text that
+/// starts like `2026-12-01T` must parse as one.
+fn every_timestamp_has_its_zone(v: &serde_json::Value, what: &str) {
+    match v {
+        serde_json::Value::String(t)
+            if t.len() > 11
+                && t.as_bytes()[10] == b'T'
+                && t[..4].chars().all(|c| c.is_ascii_digit()) =>
+        {
+            assert!(
+                chrono::DateTime::parse_from_rfc3339(t).is_ok(),
+                "{what}: {t:?} is not RFC 3339 with an offset"
+            );
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| every_timestamp_has_its_zone(x, what)),
+        serde_json::Value::Object(m) => m
+            .values()
+            .for_each(|x| every_timestamp_has_its_zone(x, what)),
+        _ => {}
+    }
 }

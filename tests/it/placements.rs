@@ -597,7 +597,10 @@ async fn the_placements_api_keeps_each_role_to_its_own() {
         [("1m", "done"), ("3m", "scheduled"), ("6m", "scheduled")]
     );
     let start: NaiveDate = d["start_on"].as_str().unwrap().parse().unwrap();
-    assert_eq!(d["followups"][0]["due_at"], json!(ten_am_after(start, 1)));
+    assert_eq!(
+        d["followups"][0]["due_at"],
+        json!(hotline::web::utc::text(&ten_am_after(start, 1)))
+    );
     assert_eq!(
         d["followups"][0]["answers"],
         json!({"working": 1, "paid": 2})

@@ -129,7 +129,9 @@ pub struct ClaimView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EvidenceView {
     pub step: String,
+    #[serde(serialize_with = "crate::web::utc::option::serialize")]
     pub sent_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::web::utc::option::serialize")]
     pub answered_at: Option<NaiveDateTime>,
     /// 1 still working there, 2 changed job, 3 back home, 4 looking for work.
     pub working: Option<u32>,

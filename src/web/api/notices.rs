@@ -97,11 +97,14 @@ pub struct NoticeView {
     pub targeting: Targeting,
     /// The officer's reason when returned or rejected.
     pub decision_reason: Option<String>,
+    #[serde(serialize_with = "crate::web::utc::option::serialize")]
     pub decided_at: Option<NaiveDateTime>,
     /// UTC; none: at once (inside the send window).
+    #[serde(serialize_with = "crate::web::utc::option::serialize")]
     pub send_at: Option<NaiveDateTime>,
     /// Every alert is queued.
     pub queued: bool,
+    #[serde(serialize_with = "crate::web::utc::serialize")]
     pub created_at: NaiveDateTime,
     /// For officers and admins: what to look at before approving.
     pub checks: Option<Vec<Check>>,
@@ -389,6 +392,7 @@ pub struct ApproveBody {
     pub targeting: Targeting,
     /// UTC, e.g. `2026-12-02T01:00:00`; none: at once. Alerts go out only inside
     /// `alerts.send_window` either way.
+    #[serde(default, deserialize_with = "crate::web::utc::option::deserialize")]
     pub send_at: Option<NaiveDateTime>,
 }
 

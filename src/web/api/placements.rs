@@ -65,6 +65,7 @@ pub struct PlacementView {
     /// When a follow-up said the worker had left, and why: changed_job, back_home, looking.
     pub ended_on: Option<NaiveDate>,
     pub end_reason: Option<String>,
+    #[serde(serialize_with = "crate::web::utc::serialize")]
     pub created_at: NaiveDateTime,
 }
 
@@ -74,10 +75,13 @@ pub struct FollowupView {
     /// The step's name in the schedule (`1m`, `3m`, `6m`), or `start` for "did you start?".
     pub step: String,
     /// When it is asked (UTC), or next inside the send window.
+    #[serde(serialize_with = "crate::web::utc::serialize")]
     pub due_at: NaiveDateTime,
     /// scheduled, open (asked, answers awaited), done, unanswered or silenced.
     pub status: String,
+    #[serde(serialize_with = "crate::web::utc::option::serialize")]
     pub sent_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::web::utc::option::serialize")]
     pub answered_at: Option<NaiveDateTime>,
     /// The digit answered to each question asked so far: working (1 yes, 2 changed job, 3 back
     /// home, 4 looking for work), paid (1 in full, 2 partly, 3 not at all), months, amount (1

@@ -91,6 +91,7 @@ pub struct ComplaintContact {
 #[schema(as = Complaint)]
 pub struct ComplaintView {
     pub id: String,
+    #[serde(serialize_with = "crate::web::utc::serialize")]
     pub created_at: NaiveDateTime,
     pub employer: String,
     pub county: String,
@@ -122,6 +123,7 @@ pub struct PauseView {
     pub resumed_on: Option<NaiveDate>,
     /// What the worker was asked.
     pub reason: String,
+    #[serde(serialize_with = "crate::web::utc::serialize")]
     pub created_at: NaiveDateTime,
 }
 
@@ -141,6 +143,7 @@ impl From<CasePause> for PauseView {
 /// One entry of the case's audit trail.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEvent {
+    #[serde(serialize_with = "crate::web::utc::serialize")]
     pub at: NaiveDateTime,
     /// Who: `token:NAME` for an API token, a console user's name, or the system.
     pub actor: String,
@@ -172,6 +175,7 @@ pub struct ReferralUpdateView {
     pub kind: ReferralUpdateKind,
     pub author: String,
     pub body: Option<String>,
+    #[serde(serialize_with = "crate::web::utc::serialize")]
     pub at: NaiveDateTime,
 }
 
@@ -196,6 +200,7 @@ pub struct ReferralView {
     pub status: ReferralStatus,
     pub reason: String,
     pub created_by: String,
+    #[serde(serialize_with = "crate::web::utc::serialize")]
     pub created_at: NaiveDateTime,
     /// When the department is reminded if it has not acknowledged.
     pub reminder_due: NaiveDate,
@@ -203,7 +208,9 @@ pub struct ReferralView {
     pub reminders: i32,
     /// Not acknowledged by its deadline.
     pub overdue: bool,
+    #[serde(serialize_with = "crate::web::utc::option::serialize")]
     pub acknowledged_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::web::utc::option::serialize")]
     pub answered_at: Option<NaiveDateTime>,
     pub updates: Vec<ReferralUpdateView>,
 }
@@ -374,7 +381,9 @@ pub struct ProjectView {
     pub contractor: Option<String>,
     /// Government-invested projects' cases come first.
     pub government_invested: bool,
+    #[serde(serialize_with = "crate::web::utc::serialize")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::web::utc::serialize")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -464,11 +473,15 @@ pub struct WorkerView {
     pub opted_out: bool,
     /// Consent to job alerts, and its proof: when and how it was given.
     pub alerts_consent: bool,
+    #[serde(serialize_with = "crate::web::utc::option::serialize")]
     pub consent_at: Option<NaiveDateTime>,
     pub consent_source: Option<String>,
     /// When the one-time invitation SMS was queued.
+    #[serde(serialize_with = "crate::web::utc::option::serialize")]
     pub invited_at: Option<NaiveDateTime>,
+    #[serde(serialize_with = "crate::web::utc::serialize")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::web::utc::serialize")]
     pub updated_at: NaiveDateTime,
 }
 
