@@ -101,6 +101,10 @@ enum TokenCommand {
         /// A broker's agency: the token sees that agency's notices only.
         #[arg(long)]
         agency: Option<String>,
+        /// A liaison's department (its code, e.g. 交通): the token sees the cases referred
+        /// there only.
+        #[arg(long)]
+        department: Option<String>,
     },
     /// List tokens (never their secrets).
     List,
@@ -381,7 +385,12 @@ fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
     db.migrate()?;
     let mut conn = db.get()?;
     match command {
-        TokenCommand::Create { role, name, agency } => {
+        TokenCommand::Create {
+            role,
+            name,
+            agency,
+            department,
+        } => {
             let role = Role::parse(&role).ok_or_else(|| {
                 anyhow::anyhow!(
                     "--role: use admin, inspector, liaison, officer or broker, not {role:?}"
@@ -393,7 +402,24 @@ fn token(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
                 role != Role::Broker || agency.is_some(),
                 "--agency: a broker's token belongs to one agency; name it"
             );
-            let (id, secret) = tokens::create(&mut conn, name.trim(), role, agency)?;
+            let department = department
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty());
+            if role == Role::Liaison {
+                let d = department.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--department: a liaison's token belongs to one department; name its code"
+                    )
+                })?;
+                anyhow::ensure!(
+                    hotline::cases::departments::active(&mut conn)?
+                        .iter()
+                        .any(|k| k.code == d),
+                    "--department: no active department {d:?} (see /console/departments)"
+                );
+            }
+            let (id, secret) = tokens::create(&mut conn, name.trim(), role, agency, department)?;
             eprintln!(
                 "token {id} for {} ({}); keep it secret, it is not shown again:",
                 name.trim(),

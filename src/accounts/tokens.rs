@@ -19,12 +19,14 @@ fn hash(secret: &str) -> String {
 }
 
 /// Creates a token; returns its id and the secret, which is not stored and cannot be shown again.
-/// A broker's token belongs to their agency (`agency`), whose notices it sees.
+/// A broker's token belongs to their agency (`agency`), whose notices it sees; a liaison's to
+/// their department (`department`), whose referred cases it sees.
 pub fn create(
     conn: &mut DbConn,
     name: &str,
     role: Role,
     agency: Option<&str>,
+    department: Option<&str>,
 ) -> Result<(String, String), DbError> {
     let secret = format!(
         "hl_{}{}",
@@ -38,6 +40,7 @@ pub fn create(
             api_tokens::name.eq(name),
             api_tokens::role.eq(role.as_str()),
             api_tokens::agency.eq(agency),
+            api_tokens::department.eq(department),
             api_tokens::token_hash.eq(hash(&secret)),
             api_tokens::created_at.eq(now()),
         ))

@@ -71,6 +71,8 @@ pub struct CaseFilter {
     /// A project code; an unknown code finds no case.
     pub project: Option<String>,
     pub search: Search,
+    /// Only cases referred to this department (a liaison's view).
+    pub referred_to: Option<String>,
 }
 
 /// The order of a listing.
@@ -150,6 +152,16 @@ fn filtered<'a>(
     }
     if let Some(u) = &f.assigned_to {
         b = b.filter(cases::assigned_to.eq(u));
+    }
+    if let Some(d) = &f.referred_to {
+        use crate::db::schema::referrals;
+        b = b.filter(
+            cases::id.eq_any(
+                referrals::table
+                    .filter(referrals::department.eq(d.clone()))
+                    .select(referrals::case_id),
+            ),
+        );
     }
     if let Some(p) = project_id {
         b = b.filter(cases::project_id.eq(p));

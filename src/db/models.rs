@@ -473,6 +473,8 @@ pub struct ApiToken {
     pub revoked_at: Option<NaiveDateTime>,
     /// A broker's agency.
     pub agency: Option<String>,
+    /// A liaison's department (its code).
+    pub department: Option<String>,
 }
 
 use super::schema::{departments, jobs, referral_updates, referrals, sessions};

@@ -171,6 +171,7 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
         agency -> Nullable<Text>,
+        department -> Nullable<Text>,
     }
 }
 

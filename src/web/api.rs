@@ -144,6 +144,8 @@ pub struct Caller {
     pub role: Role,
     /// A broker token's agency.
     pub agency: Option<String>,
+    /// A liaison token's department.
+    pub department: Option<String>,
 }
 
 impl Caller {
@@ -186,6 +188,7 @@ impl FromRequest for Caller {
                 name: token.name,
                 role,
                 agency: token.agency,
+                department: token.department,
             })
         })
     }
@@ -339,6 +342,8 @@ async fn list_cases(
         assigned_to: None,
         project: q.project,
         search: case_query::Search::None,
+        // A liaison sees the cases referred to their department, as in the console.
+        referred_to: liaison_department(&caller)?,
     };
     let today = state.config.today();
     let actor = caller.actor();
@@ -365,6 +370,18 @@ async fn list_cases(
     }))
 }
 
+/// The department a liaison token is limited to; None for the other roles.
+fn liaison_department(caller: &Caller) -> Result<Option<String>, ApiError> {
+    match caller.role {
+        Role::Liaison => caller
+            .department
+            .clone()
+            .map(Some)
+            .ok_or_else(|| ApiError::Forbidden("this liaison token has no department".into())),
+        _ => Ok(None),
+    }
+}
+
 fn load_case(c: &mut DbConn, reference: &str) -> Result<Case, ApiError> {
     case_query::load(c, reference)?
         .ok_or_else(|| ApiError::NotFound(format!("no case {reference}")))
@@ -375,13 +392,14 @@ fn case_detail_of(
     c: &mut DbConn,
     case: &Case,
     role: Role,
+    department: Option<&str>,
 ) -> Result<CaseDetail, ApiError> {
     let rows = crate::cases::complaints_with_contacts(c, &case.id)?;
     let complaints = rows
         .iter()
         .map(|(k, who)| {
-            // Masked for everyone here; a liaison does not even see that much of an anonymous one.
-            let hidden = k.anonymous && role == Role::Liaison;
+            // Masked for everyone here; a liaison sees no complainant at all, as in the console.
+            let hidden = role == Role::Liaison;
             ComplaintView {
                 id: k.id.clone(),
                 created_at: k.created_at,
@@ -403,14 +421,22 @@ fn case_detail_of(
         .collect();
     let pauses = actions::pauses_of(c, &case.id)?;
     let paused = pauses.iter().any(|p| p.resumed_on.is_none());
-    let timeline = audit_trail(c, &case.id)?
-        .into_iter()
-        .map(TimelineEvent::from)
-        .collect();
+    // The bureau's own trail is not a department's business.
+    let timeline = if role == Role::Liaison {
+        Vec::new()
+    } else {
+        audit_trail(c, &case.id)?
+            .into_iter()
+            .map(TimelineEvent::from)
+            .collect()
+    };
     let code = case_query::project_code(c, case)?;
     let today = state.config.today();
     let mut referrals = Vec::new();
     for r in crate::cases::referrals::for_case(c, &case.id)? {
+        if department.is_some_and(|d| d != r.department) {
+            continue;
+        }
         let updates = crate::cases::referrals::updates(c, &r.id)?
             .into_iter()
             .map(Into::into)
@@ -452,12 +478,22 @@ async fn case_detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let reference = path.into_inner();
+    let department = liaison_department(&caller)?;
     let st = state.clone();
     let v = state
         .db
         .run(move |c| {
             let case = load_case(c, &reference)?;
-            case_detail_of(&st, c, &case, caller.role)
+            // A liaison: only a case referred to their department; any other is not there.
+            if let Some(d) = &department {
+                let referred = crate::cases::referrals::for_case(c, &case.id)?
+                    .iter()
+                    .any(|r| &r.department == d);
+                if !referred {
+                    return Err(ApiError::NotFound(format!("no case {reference}")));
+                }
+            }
+            case_detail_of(&st, c, &case, caller.role, department.as_deref())
         })
         .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -551,7 +587,7 @@ async fn case_action(
         .db
         .run(move |c| {
             let case = actions::apply(&st, c, &reference, &actor, &action)?;
-            case_detail_of(&st, c, &case, role)
+            case_detail_of(&st, c, &case, role, None)
         })
         .await?;
     state.outbox_wake.notify_one();

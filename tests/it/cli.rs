@@ -284,3 +284,36 @@ fn channels_test_sends_one_sms_and_reports_the_gateways_answer() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("configured: relay"));
 }
+
+/// A liaison's token belongs to an active department, named by its code.
+#[test]
+fn a_liaison_token_names_its_department() {
+    let tdb = crate::support::db::TestDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| crate::support::process::run_hotline(dir.path(), &tdb.url, args);
+    let (ok, _, err) = run(&["token", "create", "--role", "liaison", "--name", "交通局"]);
+    assert!(!ok && err.contains("--department"), "{err}");
+    let (ok, _, err) = run(&[
+        "token",
+        "create",
+        "--role",
+        "liaison",
+        "--name",
+        "x",
+        "--department",
+        "没有",
+    ]);
+    assert!(!ok && err.contains("no active department"), "{err}");
+    let (ok, out, err) = run(&[
+        "token",
+        "create",
+        "--role",
+        "liaison",
+        "--name",
+        "交通局",
+        "--department",
+        "交通",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.trim().starts_with("hl_"), "{out}");
+}

@@ -53,6 +53,7 @@ impl QueueQuery {
             assigned_to: (self.mine == "1").then(|| me.user.username.clone()),
             project: some(self.project.trim()),
             search: Search::parse(&self.q, country_code),
+            referred_to: None,
         })
     }
 }

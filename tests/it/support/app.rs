@@ -136,8 +136,10 @@ impl TestApp {
     }
 
     pub fn token(&self, role: hotline::accounts::tokens::Role, name: &str) -> String {
+        // A broker's agency, a liaison's department: the token's name.
         let agency = (role == hotline::accounts::tokens::Role::Broker).then_some(name);
-        hotline::accounts::tokens::create(&mut self.conn(), name, role, agency)
+        let department = (role == hotline::accounts::tokens::Role::Liaison).then_some(name);
+        hotline::accounts::tokens::create(&mut self.conn(), name, role, agency, department)
             .unwrap()
             .1
     }
