@@ -58,6 +58,14 @@ pub async fn receive(
 ) -> Result<Received, InboundError> {
     let phone = normalize_phone(&sms.from, &state.config.default_country_code)
         .map_err(|e| InboundError::BadSender(sms.from.clone(), e))?;
+    // The simulator's numbers and the real ones never meet.
+    let simulated = channel_id == crate::sms::channels::SIMULATOR;
+    if simulated != crate::sms::channels::is_simulator_number(&phone) {
+        return Err(InboundError::BadSender(
+            sms.from.clone(),
+            PhoneError::Reserved,
+        ));
+    }
     let ch = channel_id.to_string();
     let stored = state
         .db

@@ -14,6 +14,8 @@ pub enum PhoneError {
     TooShort,
     TooLong,
     BadChineseMobile,
+    /// A simulator number on a real gateway, or a real number in the simulator.
+    Reserved,
 }
 
 impl fmt::Display for PhoneError {
@@ -28,6 +30,9 @@ impl fmt::Display for PhoneError {
             PhoneError::BadChineseMobile => {
                 f.write_str("a Chinese mobile number must have exactly 11 digits")
             }
+            PhoneError::Reserved => f.write_str(
+                "the console's simulator numbers (+86 100000 NNNNN) and real numbers never mix",
+            ),
         }
     }
 }

@@ -635,14 +635,12 @@ async fn the_simulator_answers_through_the_router_and_sends_nothing() {
         let p = c
             .post(
                 "/console/simulator",
-                &[("phone", "13900000009"), ("lang", "zh"), ("text", text)],
+                &[("phone", "9"), ("lang", "zh"), ("text", text)],
             )
             .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER);
     }
-    let page = c
-        .get("/console/simulator?phone=%2B8613900000009&lang=zh")
-        .await;
+    let page = c.get("/console/simulator?phone=9&lang=zh").await;
     assert!(page.body.contains("投诉已登记"), "{}", page.body);
     let sim: Vec<_> = app
         .outgoing()
@@ -658,7 +656,7 @@ async fn the_simulator_answers_through_the_router_and_sends_nothing() {
     assert!(app
         .outgoing()
         .iter()
-        .all(|m| m.channel_id != "kannel" || m.phone != "+8613900000009"));
+        .all(|m| m.channel_id != "kannel" || m.phone != "+8610000000009"));
     let q = c.get("/console/").await;
     assert!(q.body.contains("达孜建材厂"));
     assert!(q.body.contains("模拟"), "training cases are marked");
@@ -978,4 +976,53 @@ async fn a_planted_login_token_is_refused() {
         .try_login("tashi", crate::support::console::PASSWORD)
         .await;
     assert_eq!(signed_in.status, actix_web::http::StatusCode::SEE_OTHER);
+}
+
+/// The simulator never reads or writes a real worker (issue 13, defect 2): its numbers are a
+/// reserved range, a real number is refused and left as it was, every simulated SMS is audited,
+/// and a real gateway cannot send from a simulator number.
+#[actix_web::test]
+async fn the_simulator_cannot_touch_a_real_worker() {
+    let (app, _, _) = setup(|_| {}).await;
+    // A real worker, who chose Chinese.
+    app.kannel_mo("8613900000041", "帮助", "r1").await;
+    let before = app.contact("+8613900000041").unwrap();
+    let mut c = ConsoleClient::login(&app, "tashi", PASSWORD).await;
+    c.get("/console/simulator").await;
+    for text in ["STOP", "CX", "ཀ"] {
+        let p = c
+            .post(
+                "/console/simulator",
+                &[("phone", "13900000041"), ("lang", "bo"), ("text", text)],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST);
+        assert!(p.body.contains("不能用真实工人的号码"), "{}", p.body);
+    }
+    let after = app.contact("+8613900000041").unwrap();
+    assert_eq!(
+        (after.opted_out, after.language, after.opt_changed_via),
+        (before.opted_out, before.language, before.opt_changed_via)
+    );
+    let ok = c
+        .post("/console/simulator", &[("phone", "42"), ("text", "STOP")])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let audited: Vec<AuditEvent> = audit_events::table
+        .filter(audit_events::subject.eq("simulator"))
+        .select(AuditEvent::as_select())
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(audited.len(), 1);
+    assert_eq!(audited[0].actor, "user:tashi");
+    assert!(audited[0]
+        .detail
+        .as_deref()
+        .unwrap_or("")
+        .contains("+8610000000042"));
+    // A real gateway sending from a simulator number is refused, and nothing is stored.
+    let n = app.messages().len();
+    let (s, _) = app.kannel_mo("8610000000042", "帮助", "r2").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(app.messages().len(), n);
 }

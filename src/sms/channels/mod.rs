@@ -170,6 +170,29 @@ pub trait Channel: Send + Sync {
 /// The channel of the console's worker simulator.
 pub const SIMULATOR: &str = "simulator";
 
+/// The simulator's own numbers, `+86 100000 NNNNN`: no mobile number starts with 100, so a
+/// simulated worker is never a real one, and the simulator cannot touch a real worker's
+/// contact, language, consent or cases. Real gateways may not use them either.
+pub const SIMULATOR_PREFIX: &str = "+86100000";
+
+/// A simulator number from what an inspector typed: `1` to `99999`, or the whole number.
+pub fn simulator_number(typed: &str) -> Option<String> {
+    let digits: String = typed.chars().filter(|c| c.is_ascii_digit()).collect();
+    let n = match digits.len() {
+        1..=5 => digits,
+        11 if digits.starts_with("100000") => digits[6..].to_string(),
+        13 if digits.starts_with("86100000") => digits[8..].to_string(),
+        _ => return None,
+    };
+    let n: u32 = n.parse().ok().filter(|n| (1..=99_999).contains(n))?;
+    Some(format!("{SIMULATOR_PREFIX}{n:05}"))
+}
+
+/// Whether `e164` is one of the simulator's numbers.
+pub fn is_simulator_number(e164: &str) -> bool {
+    e164.starts_with(SIMULATOR_PREFIX) && e164.len() == SIMULATOR_PREFIX.len() + 5
+}
+
 pub struct Channels {
     map: BTreeMap<String, Arc<dyn Channel>>,
     default_id: String,
@@ -404,5 +427,23 @@ mod tests {
         assert_eq!(channels.for_county(Some("达孜区")), "mozhu-phone");
         assert_eq!(channels.for_county(Some("城关区")), "city");
         assert_eq!(channels.for_county(None), "city");
+    }
+}
+
+#[cfg(test)]
+mod simulator_numbers {
+    use super::*;
+
+    #[test]
+    fn the_simulator_numbers_are_its_own() {
+        assert_eq!(simulator_number("9").as_deref(), Some("+8610000000009"));
+        assert_eq!(
+            simulator_number("+86 100000 00012").as_deref(),
+            Some("+8610000000012")
+        );
+        assert_eq!(simulator_number("13900000001"), None);
+        assert_eq!(simulator_number("0"), None);
+        assert!(is_simulator_number("+8610000000009"));
+        assert!(!is_simulator_number("+8613900000009"));
     }
 }

@@ -8,11 +8,11 @@ use serde_json::json;
 
 use super::{redirect, render, CaseWorker, ConsoleError, Form};
 use crate::db::models::Message;
-use crate::sms::channels::{InboundSms, SIMULATOR};
-use crate::text::normalize_phone;
+use crate::sms::channels::{simulator_number, InboundSms, SIMULATOR};
 use crate::web::WebState;
 
-const DEFAULT_PHONE: &str = "+8613900000001";
+/// The simulated worker when none is named.
+const DEFAULT_NUMBER: &str = "1";
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SimQuery {
@@ -28,8 +28,9 @@ pub async fn page(
     let phone = q
         .phone
         .as_deref()
-        .and_then(|p| normalize_phone(p, &state.config.default_country_code).ok())
-        .unwrap_or_else(|| DEFAULT_PHONE.to_string());
+        .and_then(simulator_number)
+        .or_else(|| simulator_number(DEFAULT_NUMBER))
+        .unwrap_or_default();
     let p = phone.clone();
     let st = state.clone();
     let msgs: Vec<Message> = state
@@ -73,15 +74,29 @@ pub struct SimForm {
 
 pub async fn send(
     state: web::Data<WebState>,
-    _: CaseWorker,
+    me: CaseWorker,
     form: Form<SimForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     let f = form.into_inner();
-    let phone = normalize_phone(&f.phone, &state.config.default_country_code)
-        .map_err(|e| ConsoleError::BadRequest(format!("{}: {e}", f.phone)))?;
+    // Only the simulator's own numbers: never a real worker's contact or cases.
+    let phone = simulator_number(&f.phone)
+        .ok_or_else(|| ConsoleError::BadRequest(state.pages.t("simulator.not_a_sim_number")))?;
     if f.text.trim().is_empty() {
         return Ok(redirect(&sim_url(&phone, &f.lang)));
     }
+    let (p, actor, chars) = (phone.clone(), me.actor(), f.text.chars().count());
+    state
+        .db
+        .run(move |c| {
+            crate::cases::audit_about(
+                c,
+                "simulator",
+                &actor,
+                "simulated_sms",
+                Some(&format!("{p}: {chars} characters")),
+            )
+        })
+        .await?;
     if matches!(f.lang.as_str(), "bo" | "zh") {
         // The worker's chosen language, as if they had picked it by SMS.
         let (p, lang) = (phone.clone(), f.lang.clone());
