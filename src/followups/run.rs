@@ -299,23 +299,8 @@ fn ask(
         &[("followup_intro", &about), (&first.template(), &about)],
         BOTH_SEGMENTS,
     )?;
-    let mut first_message = None;
-    for body in bodies {
-        let id = outbox::enqueue(
-            conn,
-            &state.config.outbox,
-            &Draft {
-                channel_id: channel.clone(),
-                contact_id: contact.id.clone(),
-                phone: contact.phone.clone(),
-                body,
-                priority: PRIORITY_NOTICE,
-                kind: Some(format!("followup_{}", f.schedule.as_str())),
-                in_reply_to: None,
-            },
-        )?;
-        first_message.get_or_insert(id);
-    }
+    let kind = format!("followup_{}", f.schedule.as_str());
+    let first_message = queue(conn, state, &contact, &channel, bodies, &kind)?;
     diesel::update(followups::table.find(&f.id))
         .set((
             followups::status.eq(FollowupStatus::Open.as_str()),
@@ -328,6 +313,35 @@ fn ask(
         ))
         .execute(conn)?;
     Ok(Asking::Sent)
+}
+
+/// Queues a follow-up's SMS (one, or one per language) to the worker; returns the first's id.
+fn queue(
+    conn: &mut DbConn,
+    state: &AppState,
+    contact: &Contact,
+    channel: &str,
+    bodies: Vec<String>,
+    kind: &str,
+) -> Result<Option<String>, RunError> {
+    let mut first = None;
+    for body in bodies {
+        let id = outbox::enqueue(
+            conn,
+            &state.config.outbox,
+            &Draft {
+                channel_id: channel.to_string(),
+                contact_id: contact.id.clone(),
+                phone: contact.phone.clone(),
+                body,
+                priority: PRIORITY_NOTICE,
+                kind: Some(kind.to_string()),
+                in_reply_to: None,
+            },
+        )?;
+        first.get_or_insert(id);
+    }
+    Ok(first)
 }
 
 /// What the texts name: the employer (and its Tibetan name), the course, the notice.
@@ -435,21 +449,7 @@ fn remind(conn: &mut DbConn, state: &AppState, now: NaiveDateTime) -> Result<usi
                 &[("followup_reminder", &about), (&q.template(), &about)],
                 BOTH_SEGMENTS,
             )?;
-            for body in bodies {
-                outbox::enqueue(
-                    c,
-                    &state.config.outbox,
-                    &Draft {
-                        channel_id: channel.clone(),
-                        contact_id: contact.id.clone(),
-                        phone: contact.phone.clone(),
-                        body,
-                        priority: PRIORITY_NOTICE,
-                        kind: Some("followup_reminder".into()),
-                        in_reply_to: None,
-                    },
-                )?;
-            }
+            queue(c, state, &contact, &channel, bodies, "followup_reminder")?;
             Ok(1)
         })?;
     }

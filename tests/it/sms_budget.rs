@@ -242,27 +242,7 @@ async fn every_reply_to_a_worker_keeps_its_segment_budget() {
         .unwrap();
     let out: Vec<Message> = app.outgoing();
     assert!(out.len() > 60, "{} replies", out.len());
-    let mut over = Vec::new();
-    let mut kinds = std::collections::BTreeSet::new();
-    for m in &out {
-        let lang = contacts
-            .iter()
-            .find(|(p, _)| *p == m.phone)
-            .map(|(_, l)| *l)
-            .unwrap();
-        let kind = m.kind.clone().unwrap_or_default();
-        kinds.insert(format!("{kind}/{lang}"));
-        let limit = budget(&kind, lang);
-        if m.segments > limit {
-            over.push(format!(
-                "{kind} ({lang}): {} segments (budget {limit}), {} UTF-16 units: {}",
-                m.segments,
-                m.body.encode_utf16().count(),
-                m.body
-            ));
-        }
-    }
-    assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
+    let kinds = within_budget(&out, &contacts, &|kind, lang| budget(kind, lang));
     // The walk reached the texts it is meant to cover.
     for k in [
         "help/zh",
@@ -400,36 +380,18 @@ async fn every_follow_up_keeps_its_segment_budget() {
         .select((contacts::phone, contacts::language))
         .load(&mut *app.conn())
         .unwrap();
-    let mut over = Vec::new();
-    let mut kinds = std::collections::BTreeSet::new();
-    for m in app.outgoing() {
-        let lang = langs
-            .iter()
-            .find(|(p, _)| *p == m.phone)
-            .map(|(_, l)| *l)
-            .unwrap();
-        let kind = m.kind.clone().unwrap_or_default();
-        kinds.insert(format!("{kind}/{lang}"));
+    let kinds = within_budget(&app.outgoing(), &langs, &|kind: &str, lang| {
         let first = kind.starts_with("followup_placement")
             || kind.starts_with("followup_training")
             || kind == "followup_reminder"
             || kind.starts_with("complaint_");
-        let limit = match (lang, first) {
+        match (lang, first) {
             (Language::Both, _) => 3,
             (_, true) => 2,
             (Language::Zh, false) => 1,
             (Language::Bo, false) => 2,
-        };
-        if m.segments > limit {
-            over.push(format!(
-                "{kind} ({lang}): {} segments (budget {limit}), {} UTF-16 units: {}",
-                m.segments,
-                m.body.encode_utf16().count(),
-                m.body
-            ));
         }
-    }
-    assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
+    });
     for k in [
         "followup_placement/zh",
         "followup_placement/bo",
@@ -450,4 +412,35 @@ async fn every_follow_up_keeps_its_segment_budget() {
     ] {
         assert!(kinds.contains(k), "no {k} among {kinds:?}");
     }
+}
+
+/// Checks every message against `budget(kind, language)` (failing with each one over it) and
+/// returns the `kind/language` pairs seen.
+fn within_budget(
+    out: &[Message],
+    langs: &[(String, Language)],
+    budget: &dyn Fn(&str, Language) -> i32,
+) -> std::collections::BTreeSet<String> {
+    let mut over = Vec::new();
+    let mut kinds = std::collections::BTreeSet::new();
+    for m in out {
+        let lang = langs
+            .iter()
+            .find(|(p, _)| *p == m.phone)
+            .map(|(_, l)| *l)
+            .unwrap();
+        let kind = m.kind.clone().unwrap_or_default();
+        kinds.insert(format!("{kind}/{lang}"));
+        let limit = budget(&kind, lang);
+        if m.segments > limit {
+            over.push(format!(
+                "{kind} ({lang}): {} segments (budget {limit}), {} UTF-16 units: {}",
+                m.segments,
+                m.body.encode_utf16().count(),
+                m.body
+            ));
+        }
+    }
+    assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
+    kinds
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::guard::{NoticeUsers, Officer};
+use super::notices::agency_of;
 use super::{redirect, render, Authorized, ConsoleError, Form, Me};
 use crate::accounts::users::UserRole;
 use crate::db::DbError;
@@ -21,19 +22,6 @@ use crate::text::mask_phone;
 use crate::web::WebState;
 
 type PlacementUser = Authorized<NoticeUsers>;
-
-/// The agency whose placements this user sees and records for; None: all (officers, admins).
-fn agency_of(me: &Me) -> Result<Option<String>, ConsoleError> {
-    match me.role {
-        UserRole::Broker => me
-            .user
-            .agency
-            .clone()
-            .map(Some)
-            .ok_or(ConsoleError::Forbidden),
-        _ => Ok(None),
-    }
-}
 
 fn rules(state: &WebState) -> Rules<'_> {
     Rules {

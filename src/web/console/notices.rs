@@ -31,8 +31,8 @@ impl From<NoticeError> for ConsoleError {
     }
 }
 
-/// The agency whose notices this user sees; None: all (officers, admins).
-fn agency_of(me: &Me) -> Result<Option<String>, ConsoleError> {
+/// The agency whose notices (and placements) this user sees; None: all (officers, admins).
+pub(super) fn agency_of(me: &Me) -> Result<Option<String>, ConsoleError> {
     match me.role {
         UserRole::Broker => me
             .user
