@@ -286,7 +286,7 @@ pub struct CaseQuery {
     /// Only cases on this project, by its code in the registry.
     project: Option<String>,
     /// The page, from 1 (default 1).
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1000000)]
     page: Option<i64>,
     /// Cases per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -295,6 +295,9 @@ pub struct CaseQuery {
 
 /// List cases, most urgent first (admin, inspector, liaison).
 ///
+/// The last page a listing may ask for (a million cases at 1 a page).
+const MAX_PAGE: i64 = 1_000_000;
+
 /// Ordered by priority, then by the deadline that applies now.
 #[utoipa::path(
     get,
@@ -324,9 +327,15 @@ async fn list_cases(
     }
     let page = q.page.unwrap_or(1);
     let per_page = q.per_page.unwrap_or(50);
-    if page < 1 || !(1..=200).contains(&per_page) {
+    // A page past any possible listing is refused rather than wrapping round to the first.
+    if !(1..=MAX_PAGE).contains(&page) || !(1..=200).contains(&per_page) {
+        return Err(ApiError::BadRequest(format!(
+            "page is 1 to {MAX_PAGE}; per_page is 1 to 200"
+        )));
+    }
+    if q.priority.is_some_and(|p| !(1..=4).contains(&p)) {
         return Err(ApiError::BadRequest(
-            "page starts at 1; per_page is 1 to 200".into(),
+            "priority is 1 (most urgent) to 4".into(),
         ));
     }
     let filter = CaseFilter {

@@ -56,6 +56,9 @@ fn admit<'a>(
     Ok(channel)
 }
 
+/// The most parts a concatenated SMS can have (its UDH counts them in one byte).
+pub const MAX_PARTS: usize = 255;
+
 pub async fn receive(
     state: web::Data<WebState>,
     path: web::Path<String>,
@@ -79,6 +82,15 @@ pub async fn receive(
         sms.to = sms.to.as_deref().map(storable);
         sms.text = storable(&sms.text);
         sms.gateway_id = sms.gateway_id.as_deref().map(storable);
+        // No phone sends more than 255 concatenated parts: anything longer is not an SMS.
+        if crate::text::sms_size(&sms.text).segments > MAX_PARTS {
+            return rejected(
+                &id,
+                WebhookError::BadRequest(format!(
+                    "a text longer than {MAX_PARTS} SMS parts is not an SMS"
+                )),
+            );
+        }
         match inbound::receive(&state, &id, sms).await {
             Ok(Received::Handled { message_id }) => answers.push(format!("accepted {message_id}")),
             Ok(Received::Duplicate { message_id }) => {

@@ -697,3 +697,28 @@ fn every_timestamp_has_its_zone(v: &serde_json::Value, what: &str) {
         _ => {}
     }
 }
+
+/// Filters out of range are refused, not answered with nothing or wrapped round (issue 13,
+/// defect 5).
+#[actix_web::test]
+async fn case_filters_out_of_range_are_refused() {
+    let (app, _, _) = setup().await;
+    let ins = app.token(Role::Inspector, "ins");
+    for q in [
+        "priority=5",
+        "priority=-1",
+        "priority=0",
+        "page=9223372036854775807",
+        "page=0",
+        "per_page=201",
+    ] {
+        let (s, v) = app
+            .api("GET", &format!("/api/v1/cases?{q}"), &ins, None)
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{q}: {v}");
+    }
+    let (s, v) = app
+        .api("GET", "/api/v1/cases?priority=2&page=1", &ins, None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}

@@ -475,3 +475,37 @@ async fn control_characters_from_a_gateway_are_removed_and_nothing_is_lost() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains(&out), "{body}");
 }
+
+/// A text no phone could send (over 255 concatenated parts) is refused with a reason and not
+/// stored; one of 255 parts is stored (issue 13, defect 5). Posted as a form: no URL is that
+/// long.
+#[actix_web::test]
+async fn a_text_longer_than_any_sms_is_refused() {
+    let gw = FakeGateway::start();
+    let app = TestApp::with_kannel(&gw.url, |_| {});
+    // As Kannel's post-url sends it: the text as the body, the rest in X-Kannel headers.
+    let post = |text: String, id: &'static str| {
+        let app = &app;
+        async move {
+            app.request_with(
+                "POST",
+                &format!("/channels/kannel/receive?secret={SECRET}"),
+                &[
+                    ("x-kannel-from", "8613900000001"),
+                    ("x-kannel-to", "12333"),
+                    ("x-kannel-id", id),
+                ],
+                Some(("text/plain; charset=utf-8", text.into_bytes())),
+            )
+            .await
+        }
+    };
+    // 256 UCS-2 parts of 67 characters.
+    let (status, body) = post("欠".repeat(67 * 256), "big-1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("255"), "{body}");
+    assert!(app.messages().is_empty());
+    let (status, body) = post("欠".repeat(67 * 255), "big-2").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.incoming().len(), 1);
+}
