@@ -166,22 +166,36 @@ fn schedule_start_checks(
             notice_responses::notice_id,
         ))
         .load(conn)?;
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    // Every run looks at a month of interest: what is already asked or placed is found in two
+    // queries, not two a worker.
+    let subjects: Vec<String> = candidates
+        .iter()
+        .map(|(id, _, _)| format!("interest:{id}"))
+        .collect();
+    let mut asked = std::collections::HashSet::new();
+    for chunk in subjects.chunks(500) {
+        asked.extend(
+            followups::table
+                .filter(followups::subject.eq_any(chunk))
+                .select(followups::subject)
+                .load::<String>(conn)?,
+        );
+    }
+    let notice_ids: std::collections::BTreeSet<&str> =
+        candidates.iter().map(|(_, _, n)| n.as_str()).collect();
+    let notice_ids: Vec<&str> = notice_ids.into_iter().collect();
+    let placed: std::collections::HashSet<(ContactId, Option<String>)> = placements::table
+        .filter(placements::notice_id.eq_any(&notice_ids))
+        .select((placements::contact_id, placements::notice_id))
+        .load(conn)?
+        .into_iter()
+        .collect();
     let mut n = 0;
-    for (id, contact_id, notice_id) in candidates {
-        let subject = format!("interest:{id}");
-        let exists: i64 = followups::table
-            .filter(followups::subject.eq(&subject))
-            .count()
-            .get_result(conn)?;
-        if exists > 0 {
-            continue;
-        }
-        let placed: i64 = placements::table
-            .filter(placements::contact_id.eq(&contact_id))
-            .filter(placements::notice_id.eq(&notice_id))
-            .count()
-            .get_result(conn)?;
-        if placed > 0 {
+    for ((_, contact_id, notice_id), subject) in candidates.into_iter().zip(subjects) {
+        if asked.contains(&subject) || placed.contains(&(contact_id.clone(), Some(notice_id))) {
             continue;
         }
         super::placements::insert_followup(

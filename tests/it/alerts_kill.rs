@@ -43,14 +43,32 @@ fn kannel_or_skip() -> bool {
 fn config(db_url: &str, kannel: &Kannel) -> String {
     format!(
         "database_url = \"{db_url}\"\n\
-         [alerts]\nsend_window = \"00:00-24:00\"\nqueue_batch = {BATCH}\nmax_per_week = 10\n\
-         [outbox]\nlease_secs = 6\nsend_timeout_secs = 3\nin_flight_grace_secs = 4\npoll_interval_ms = 100\n\
+         [alerts]\nsend_window = \"00:00-24:00\"\nqueue_batch = {BATCH}\nmax_per_week = 10\n{}",
+        crash_settings(kannel)
+    )
+}
+
+/// The outbox's crash settings and the Kannel channel, for a process the test kills.
+pub(crate) fn crash_settings(kannel: &Kannel) -> String {
+    format!(
+        "[outbox]\nlease_secs = 6\nsend_timeout_secs = 3\nin_flight_grace_secs = 4\npoll_interval_ms = 100\n\
          [[channels]]\nid = \"kannel\"\nkind = \"kannel\"\nnumber = \"12333\"\ntps = 1000\nconcurrency = 4\n\
          sendsms_url = \"{}\"\nusername = \"{}\"\npassword = \"{}\"\nsecret = \"{SECRET}\"\n",
         kannel.sendsms_base_url(),
         kannel.sendsms_user(),
         kannel.sendsms_password()
     )
+}
+
+/// Kannel in front of hotline on `port`, retrying every second (60 times) a callback it could
+/// not deliver while the process is down.
+pub(crate) fn kannel_for_kills(port: u16) -> Kannel {
+    let mut kcfg = KannelConfig::new(format!(
+        "http://127.0.0.1:{port}/channels/kannel/receive?secret={SECRET}&from=%p&to=%P&text=%b&id=%I&coding=%c&charset=%C&ts=%T&smsc=%i"
+    ));
+    kcfg.http_request_retry = 60;
+    kcfg.http_queue_delay_secs = 1;
+    Kannel::start(kcfg).unwrap()
 }
 
 struct Setup {
@@ -70,13 +88,7 @@ fn setup() -> Setup {
     let tdb = TestDb::new();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut kcfg = KannelConfig::new(format!(
-        "http://127.0.0.1:{port}/channels/kannel/receive?secret={SECRET}&from=%p&to=%P&text=%b&id=%I&coding=%c&charset=%C&ts=%T&smsc=%i"
-    ));
-    // smsbox retries a callback it could not deliver (our process is down) every second
-    kcfg.http_request_retry = 60;
-    kcfg.http_queue_delay_secs = 1;
-    let kannel = Kannel::start(kcfg).unwrap();
+    let kannel = kannel_for_kills(port);
     let cfg_text = config(&tdb.url, &kannel);
     let cfg = Config::from_sources(Some(&cfg_text), None, Vec::<(String, String)>::new()).unwrap();
     let state = AppState::with_db(cfg, tdb.db.clone()).unwrap();

@@ -15,12 +15,12 @@ use hotline::followups::placements::{self, Valid};
 use hotline::followups::PlacementSource;
 use hotline::AppState;
 
+use crate::alerts_kill::{crash_settings, kannel_for_kills};
 use crate::kannel_e2e::kannel_or_skip;
 use crate::support::db::TestDb;
-use crate::support::kannel::{FakeSmsc, Kannel, KannelConfig};
+use crate::support::kannel::{FakeSmsc, Kannel};
 use crate::support::process::{free_port, Hotline};
 
-const SECRET: &str = "kill-secret-0123456789";
 const WORKERS: usize = 400;
 
 /// hotline.toml without `listen`: follow-ups every second, 20 a run, so asking them all takes
@@ -29,13 +29,8 @@ fn config(db_url: &str, kannel: &Kannel) -> String {
     format!(
         "database_url = \"{db_url}\"\n\
          [alerts]\nsend_window = \"00:00-24:00\"\n\
-         [followups]\nbatch = 20\nevery_secs = 1\n[jobs]\npoll_interval_ms = 200\n\
-         [outbox]\nlease_secs = 6\nsend_timeout_secs = 3\nin_flight_grace_secs = 4\npoll_interval_ms = 100\n\
-         [[channels]]\nid = \"kannel\"\nkind = \"kannel\"\nnumber = \"12333\"\ntps = 1000\nconcurrency = 4\n\
-         sendsms_url = \"{}\"\nusername = \"{}\"\npassword = \"{}\"\nsecret = \"{SECRET}\"\n",
-        kannel.sendsms_base_url(),
-        kannel.sendsms_user(),
-        kannel.sendsms_password()
+         [followups]\nbatch = 20\nevery_secs = 1\n[jobs]\npoll_interval_ms = 200\n{}",
+        crash_settings(kannel)
     )
 }
 
@@ -59,12 +54,7 @@ fn sigkill_between_scheduling_and_sending_asks_each_worker_once() {
     let tdb = TestDb::new();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut kcfg = KannelConfig::new(format!(
-        "http://127.0.0.1:{port}/channels/kannel/receive?secret={SECRET}&from=%p&to=%P&text=%b&id=%I&coding=%c&charset=%C&ts=%T&smsc=%i"
-    ));
-    kcfg.http_request_retry = 60;
-    kcfg.http_queue_delay_secs = 1;
-    let kannel = Kannel::start(kcfg).unwrap();
+    let kannel = kannel_for_kills(port);
     let cfg = Config::from_sources(Some(&config(&tdb.url, &kannel)), None, Vec::new()).unwrap();
     let state = AppState::with_db(cfg, tdb.db.clone()).unwrap();
     let t0 = Instant::now();
