@@ -154,16 +154,10 @@ struct Ports {
     sendsms: u16,
 }
 
-/// Reserve `n` distinct free loopback ports: bind them all at once to port 0,
-/// note the numbers, release them.
+/// Reserve `n` distinct free loopback ports, never given to another test in
+/// this process (see `process::free_ports`).
 fn pick_ports(n: usize) -> io::Result<Vec<u16>> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<io::Result<Vec<_>>>()?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect()
+    Ok(super::process::free_ports(n))
 }
 
 fn render_config(cfg: &KannelConfig, p: Ports, dir: &Path, admin_password: &str) -> String {
