@@ -22,6 +22,9 @@
 mod fake_gateway;
 #[path = "../tests/it/support/kannel.rs"]
 mod kannel;
+#[allow(dead_code)]
+#[path = "../tests/it/support/ports.rs"]
+mod ports;
 #[path = "support/process.rs"]
 mod process;
 use process::{cpu_secs, peak_rss_kib, Server};

@@ -13,7 +13,7 @@ import sys
 # below; never one above.
 LAYERS = [
     ["text", "secret", "calendar", "db", "places", "time"],  # pure logic and storage
-    ["templates", "work", "metrics"],  # rendering, the background-work core, counters
+    ["templates", "work", "metrics", "ledger"],  # rendering, the background-work core, counters, the hash chain
     ["sms", "mail"],  # transport: gateways and the outbox; email
     ["projects", "accounts", "cases", "reports", "alerts", "followups"],  # the domain
     ["conversations"],  # what a worker's SMS means: intent, dialogs

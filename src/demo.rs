@@ -201,7 +201,7 @@ pub async fn run(state: &AppState) -> Result<Vec<DemoLogin>, DemoError> {
                 to: None,
                 text: text.to_string(),
                 gateway_id: Some(format!("demo-{i}-{j}")),
-                received_at: None,
+                ..Default::default()
             };
             crate::conversations::inbound::receive(state, &channel, sms)
                 .await

@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod db;
 pub mod demo;
 pub mod followups;
+pub mod ledger;
 pub mod mail;
 pub mod metrics;
 pub mod places;
@@ -86,6 +87,12 @@ impl AppState {
             "queuing approved job notices",
             std::time::Duration::from_secs(2),
             move || alerts::send::queue_pending(state.clone()),
+        );
+        let db = self.db.clone();
+        let runner = runner.every(
+            "sealing the ledger",
+            std::time::Duration::from_secs(ledger::EVERY_SECS),
+            move || ledger::seal_periodic(db.clone()),
         );
         let state = self.clone();
         let every = std::time::Duration::from_secs(self.config.followups.every_secs as u64);

@@ -77,6 +77,14 @@ enum Command {
         #[command(subcommand)]
         command: ChannelsCommand,
     },
+    /// The tamper-evident record: `audit verify [--anchor SEQ:HASH]` walks the hash chain over
+    /// audit events, complaints and workers' messages and exits 1 if anything was changed,
+    /// deleted or inserted; `audit seal` seals what is new now (the service does it every few
+    /// seconds).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Fill an empty database with a demonstration (projects, complaints in Tibetan and
     /// Chinese, cases at every stage, a referral, one account per role) and print the logins.
     Demo,
@@ -86,6 +94,21 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the whole chain; prints its head (`SEQ:HASH`), the anchor to keep elsewhere.
+    Verify {
+        /// A head printed by an earlier run: the chain must still pass through it.
+        #[arg(long)]
+        anchor: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Seal every row not sealed yet, and print the head.
+    Seal,
 }
 
 #[derive(Subcommand)]
@@ -255,6 +278,7 @@ fn main() -> ExitCode {
         } => runtime.block_on(channels_test(&config, &id, &to, &lang, text)),
         Command::Healthcheck { url } => runtime.block_on(healthcheck(&config, url)),
         Command::Token { command } => token(&config, command),
+        Command::Audit { command } => audit(&config, command),
         Command::User { command } => user(&config, command),
         Command::Calendar {
             from,
@@ -467,6 +491,54 @@ fn import_projects(config: &Config, file: &std::path::Path) -> anyhow::Result<()
         report.inserted,
         report.updated
     );
+    Ok(())
+}
+
+fn audit(config: &Config, command: AuditCommand) -> anyhow::Result<()> {
+    use hotline::ledger;
+    let db = hotline::db::Db::connect(&config.database_url, 1)?;
+    db.migrate()?;
+    let mut conn = db.get()?;
+    match command {
+        AuditCommand::Seal => {
+            let (n, (seq, hash)) = ledger::seal_all(&mut conn)?;
+            println!("sealed {n}; head {seq}:{hash}");
+        }
+        AuditCommand::Verify { anchor, json } => {
+            let anchor = match anchor.as_deref() {
+                None => None,
+                Some(a) => {
+                    let (seq, hash) = a
+                        .split_once(':')
+                        .and_then(|(s, h)| Some((s.trim().parse::<i64>().ok()?, h.trim())))
+                        .ok_or_else(|| anyhow::anyhow!("--anchor {a:?}: give SEQ:HASH"))?;
+                    Some((seq, hash))
+                }
+            };
+            let report = ledger::verify(&mut conn, anchor)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "{} entries checked; head {}:{}; {} row(s) not sealed yet",
+                    report.entries, report.head_seq, report.head_hash, report.unsealed
+                );
+                for p in &report.problems {
+                    let at = p.seq.map(|s| format!("entry {s}: ")).unwrap_or_default();
+                    println!("{at}{} {} {}", p.what, p.kind, p.ref_id);
+                }
+            }
+            if !report.ok() {
+                anyhow::bail!(
+                    "the record was altered: {} problem(s) found",
+                    report.problem_count
+                );
+            }
+            if !json {
+                println!("intact");
+            }
+        }
+    }
     Ok(())
 }
 

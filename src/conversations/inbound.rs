@@ -17,11 +17,14 @@ use crate::db::models::{
 };
 use crate::db::schema::{contacts, messages};
 use crate::db::{new_id, now, DbConn, DbError};
-use crate::sms::channels::InboundSms;
+use crate::sms::channels::{plausible_received_at, InboundSms};
 use crate::sms::outbox::{self, Draft};
 use crate::templates::TemplateError;
 use crate::text::{normalize_phone, sms_size, PhoneError};
 use crate::AppState;
+
+/// The `encoding` of a stored 8-bit data message.
+pub const BINARY: &str = "binary";
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Received {
@@ -100,18 +103,45 @@ pub async fn receive(
 }
 
 /// Stores the message (and its contact) once; returns the stored row, old or new.
+///
+/// A retry carries the gateway's id again from the same sender; the same id from another
+/// number is another message (a gateway that restarted its counter), stored as such.
 fn store(
     conn: &mut DbConn,
     channel_id: &str,
     phone: &str,
     sms: &InboundSms,
 ) -> Result<Message, DbError> {
+    let stored = |conn: &mut DbConn, gateway_id: &str| {
+        messages::table
+            .filter(messages::channel_id.eq(channel_id))
+            .filter(messages::direction.eq(Direction::In))
+            .filter(messages::gateway_id.eq(gateway_id))
+            .filter(messages::phone.eq(phone))
+            .select(Message::as_select())
+            .first(conn)
+            .optional()
+    };
     crate::db::transaction(conn, |conn| {
+        if let Some(gid) = sms.gateway_id.as_deref() {
+            if let Some(existing) = stored(conn, gid)? {
+                tracing::info!(
+                    channel = channel_id,
+                    "duplicate delivery of an incoming message"
+                );
+                return Ok(existing);
+            }
+        }
         let contact = contact_for(conn, phone)?;
         let id = new_id();
         let t = now();
-        let size = sms_size(&sms.text);
-        let received_at = sms.received_at.unwrap_or(t);
+        let (encoding, segments) = if sms.binary {
+            (BINARY, (sms.text.len() / 2).div_ceil(140).max(1) as i32)
+        } else {
+            let size = sms_size(&sms.text);
+            (size.encoding.as_str(), size.segments as i32)
+        };
+        let received_at = plausible_received_at(sms.received_at, t);
         let inserted = conn.transaction(|conn| {
             diesel::insert_into(messages::table)
                 .values(NewMessage {
@@ -122,8 +152,8 @@ fn store(
                     phone,
                     our_number: sms.to.as_deref(),
                     body: &sms.text,
-                    encoding: size.encoding.as_str(),
-                    segments: size.segments as i32,
+                    encoding,
+                    segments,
                     gateway_id: sms.gateway_id.as_deref(),
                     status: MessageStatus::Received,
                     priority: PRIORITY_REPLY,
@@ -134,6 +164,7 @@ fn store(
                     expires_at: None,
                     created_at: received_at,
                     updated_at: t,
+                    gateway_time: sms.gateway_time.as_deref(),
                 })
                 .execute(conn)
         });
@@ -141,20 +172,14 @@ fn store(
             Ok(_) => {
                 outbox::record_event(conn, &id, MessageStatus::Received, None)?;
             }
+            // The same retry racing this one from another worker thread or process.
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
                 if sms.gateway_id.is_some() =>
             {
-                tracing::info!(
-                    channel = channel_id,
-                    "duplicate delivery of an incoming message"
-                );
-                let existing = messages::table
-                    .filter(messages::channel_id.eq(channel_id))
-                    .filter(messages::direction.eq(Direction::In))
-                    .filter(messages::gateway_id.eq(sms.gateway_id.as_deref().unwrap_or_default()))
-                    .select(Message::as_select())
-                    .first(conn)?;
-                return Ok(existing);
+                if let Some(existing) = stored(conn, sms.gateway_id.as_deref().unwrap_or(""))? {
+                    return Ok(existing);
+                }
+                return Err(DieselError::NotFound.into());
             }
             Err(e) => return Err(e.into()),
         }
@@ -294,6 +319,11 @@ fn route(conn: &mut DbConn, state: &AppState, message_id: &str) -> Result<bool, 
             .find(message_id)
             .select(Message::as_select())
             .first(conn)?;
+        if msg.encoding == BINARY {
+            // Data for the handset (a ringtone, a settings push), not words from a worker:
+            // kept, never answered.
+            return Ok(true);
+        }
         let contact: Contact = contacts::table
             .find(&msg.contact_id)
             .select(Contact::as_select())

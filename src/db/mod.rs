@@ -209,9 +209,13 @@ impl Db {
         applied.map_err(|e| DbError::Migration(e.to_string()))
     }
 
-    /// True when the database answers and every migration is applied.
+    /// True when the database answers and every migration is applied. Answers within two
+    /// seconds even when the database is gone (a health check must not hang).
     pub fn ready(&self) -> Result<(), DbError> {
-        let mut conn = self.get()?;
+        let mut conn = self
+            .pool
+            .get_timeout(Duration::from_secs(2))
+            .map_err(|e| DbError::Pool(e.to_string()))?;
         let pending = match &mut *conn {
             DbConn::Pg(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
             DbConn::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),

@@ -235,6 +235,8 @@ pub struct NewMessage<'a> {
     pub expires_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// An incoming message's time as its gateway gave it.
+    pub gateway_time: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]

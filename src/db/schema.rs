@@ -41,6 +41,8 @@ diesel::table! {
         updated_at -> Timestamp,
         notice_id -> Nullable<Text>,
         batch_id -> Nullable<Text>,
+        gateway_time -> Nullable<Text>,
+        ledger_seq -> Nullable<BigInt>,
     }
 }
 
@@ -135,6 +137,7 @@ diesel::table! {
         channel_id -> Text,
         created_at -> Timestamp,
         needs_callback -> Bool,
+        ledger_seq -> Nullable<BigInt>,
     }
 }
 
@@ -158,6 +161,20 @@ diesel::table! {
         detail -> Nullable<Text>,
         created_at -> Timestamp,
         subject -> Nullable<Text>,
+        ledger_seq -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    ledger (seq) {
+        seq -> BigInt,
+        kind -> Text,
+        ref_id -> Text,
+        case_id -> Nullable<Text>,
+        digest -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+        sealed_at -> Timestamp,
     }
 }
 
@@ -493,4 +510,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     followups,
     case_signals,
     subsidy_claims,
+    ledger,
 );

@@ -82,8 +82,14 @@ pub async fn receive(
         sms.to = sms.to.as_deref().map(storable);
         sms.text = storable(&sms.text);
         sms.gateway_id = sms.gateway_id.as_deref().map(storable);
+        sms.gateway_time = sms.gateway_time.as_deref().map(storable);
         // No phone sends more than 255 concatenated parts: anything longer is not an SMS.
-        if crate::text::sms_size(&sms.text).segments > MAX_PARTS {
+        let too_long = if sms.binary {
+            sms.text.len() / 2 > MAX_PARTS * 140
+        } else {
+            crate::text::sms_size(&sms.text).segments > MAX_PARTS
+        };
+        if too_long {
             return rejected(
                 &id,
                 WebhookError::BadRequest(format!(

@@ -15,6 +15,8 @@ mod cli;
 mod complaints;
 mod console;
 mod console_e2e;
+mod evidence;
+mod faults;
 mod followups;
 mod followups_e2e;
 mod followups_kill;

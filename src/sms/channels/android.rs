@@ -258,6 +258,8 @@ impl Channel for AndroidChannel {
                     to: m.recipient,
                     text: m.message,
                     received_at,
+                    gateway_time: m.received_at,
+                    binary: false,
                 }])
             }
             "system:ping" | "app:started" => Ok(Vec::new()),

@@ -121,6 +121,8 @@ impl Channel for JsonChannel {
                     text: m.text,
                     gateway_id: Some(m.id),
                     received_at,
+                    gateway_time: m.received_at,
+                    binary: false,
                 })
             })
             .collect()

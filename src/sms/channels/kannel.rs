@@ -200,12 +200,20 @@ pub fn parse_mo(req: &WebhookRequest) -> Result<Vec<InboundSms>, WebhookError> {
         None if req.method == "POST" && req.header("x-kannel-from").is_some() => req.body.clone(),
         None => return Err(bad("missing text (Kannel %b)")),
     };
-    let text = decode_text(&raw, coding.as_deref(), charset.as_deref())
-        .map_err(WebhookError::BadRequest)?;
+    // Coding 1 is 8-bit data, not text: kept as hex, never read as words.
+    let binary = coding.as_deref().map(str::trim) == Some("1");
+    let text = if binary {
+        raw.iter().map(|b| format!("{b:02x}")).collect()
+    } else {
+        decode_text(&raw, coding.as_deref(), charset.as_deref())
+            .map_err(WebhookError::BadRequest)?
+    };
     let gateway_id = params::get_str(&p, "id")
         .or_else(|| req.header("x-kannel-id").map(str::to_string))
         .filter(|s| !s.is_empty());
-    let received_at = params::get_str(&p, "ts")
+    let gateway_time = params::get_str(&p, "ts").filter(|t| !t.trim().is_empty());
+    let received_at = gateway_time
+        .as_deref()
         .and_then(|t| t.trim().parse::<i64>().ok())
         .and_then(|t| DateTime::from_timestamp(t, 0))
         .map(|d| d.naive_utc());
@@ -215,6 +223,8 @@ pub fn parse_mo(req: &WebhookRequest) -> Result<Vec<InboundSms>, WebhookError> {
         text,
         gateway_id,
         received_at,
+        gateway_time,
+        binary,
     }])
 }
 

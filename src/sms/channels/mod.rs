@@ -42,14 +42,38 @@ impl WebhookRequest {
 }
 
 /// One message from a worker, as the gateway gave it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InboundSms {
     pub from: String,
     pub to: Option<String>,
+    /// The text; for a binary message, its bytes in hex.
     pub text: String,
     /// The gateway's id for the message: a retry of the same message carries the same id.
     pub gateway_id: Option<String>,
+    /// When the gateway says it received the message, read from `gateway_time`. The stored
+    /// receive time falls back to ours when this is outside `RECEIVED_AT_WINDOW`.
     pub received_at: Option<NaiveDateTime>,
+    /// The gateway's time exactly as it gave it, kept with the message.
+    pub gateway_time: Option<String>,
+    /// An 8-bit data message (Kannel coding 1: a ringtone, a configuration push): stored, not
+    /// read and not answered.
+    pub binary: bool,
+}
+
+/// How far a gateway's receive time may lie from ours and still be taken as the time the
+/// worker's message arrived: a gateway queues messages while the service is down (hours, a
+/// weekend), but no message comes from the future or from 1970.
+pub const RECEIVED_AT_WINDOW: (chrono::Duration, chrono::Duration) =
+    (chrono::Duration::days(7), chrono::Duration::minutes(5));
+
+/// The receive time to store: the gateway's when it is plausible (at most a week before `now`,
+/// at most five minutes after), else `now`.
+pub fn plausible_received_at(given: Option<NaiveDateTime>, now: NaiveDateTime) -> NaiveDateTime {
+    let (before, after) = RECEIVED_AT_WINDOW;
+    match given {
+        Some(t) if t >= now - before && t <= now + after => t,
+        _ => now,
+    }
 }
 
 /// What a delivery report says happened to one of our messages.

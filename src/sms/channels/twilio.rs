@@ -123,7 +123,7 @@ impl Channel for TwilioChannel {
             to: get(&f, "To"),
             text: get(&f, "Body").unwrap_or_default(),
             gateway_id: Some(field(&f, "MessageSid")?),
-            received_at: None,
+            ..Default::default()
         }])
     }
 

@@ -232,10 +232,16 @@ impl Worker {
                 let text = e.to_string();
                 tracing::warn!(channel = %channel_id, msg_id = %first.id, batch = ?batch_id, numbers = batch.len(), error = %text, "send failed");
                 let cfg = self.state.config.outbox.clone();
+                let failures = if retryable {
+                    metrics.channel_failed(channel_id, now())
+                } else {
+                    0
+                };
+                let down = failures >= crate::metrics::UNREACHABLE_AFTER;
                 self.record(move |c| {
                     crate::db::transaction(c, |c| {
                         for msg in &batch {
-                            mark_attempt_failed(c, &cfg, msg, &token, &text, retryable)?;
+                            mark_attempt_failed(c, &cfg, msg, &token, &text, retryable, down)?;
                         }
                         Ok(())
                     })
@@ -245,7 +251,7 @@ impl Worker {
                     // A gateway that keeps failing (a phone off, out of credit or signal) is
                     // asked again less and less often, up to once a minute, not with every
                     // waiting message.
-                    let n = metrics.channel_failed(channel_id, now());
+                    let n = failures;
                     if n >= crate::metrics::UNREACHABLE_AFTER {
                         let pause = work::backoff(1, 60, n - crate::metrics::UNREACHABLE_AFTER);
                         tokio::select! {

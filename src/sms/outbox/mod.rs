@@ -60,6 +60,7 @@ pub fn enqueue(conn: &mut DbConn, cfg: &OutboxConfig, draft: &Draft) -> Result<S
             expires_at: Some(expires),
             created_at: t,
             updated_at: t,
+            gateway_time: None,
         })
         .execute(conn)?;
     record_event(conn, &id, MessageStatus::Queued, None)?;
@@ -179,7 +180,17 @@ pub fn mark_sent(
     })
 }
 
+/// How long a message waits at most between tries while its gateway is down: it goes out
+/// within this long of the gateway's return.
+pub const OUTAGE_RETRY_SECS: u64 = 60;
+
 /// A failed attempt: back to the queue with a later retry time, or failed for good.
+///
+/// `gateway_down`: the gateway has failed every message for a while (it is off, out of
+/// signal, restarting), so the failure says nothing about this message. Such attempts do not
+/// count towards `max_attempts` (only the message's age ends it), and the message is tried
+/// again at least every `OUTAGE_RETRY_SECS`, so an hour's outage neither fails the queue nor
+/// leaves it waiting half an hour after the gateway is back.
 pub fn mark_attempt_failed(
     conn: &mut DbConn,
     cfg: &OutboxConfig,
@@ -187,14 +198,16 @@ pub fn mark_attempt_failed(
     token: &str,
     error: &str,
     retryable: bool,
+    gateway_down: bool,
 ) -> Result<MessageStatus, DbError> {
     let t = now();
-    let give_up = !retryable || msg.attempts as u32 >= cfg.max_attempts;
-    let next = t + crate::work::backoff(
-        cfg.backoff_base_secs,
-        cfg.backoff_max_secs,
-        msg.attempts as u32,
-    );
+    let give_up = !retryable || (!gateway_down && msg.attempts as u32 >= cfg.max_attempts);
+    let cap = if gateway_down {
+        cfg.backoff_max_secs.min(OUTAGE_RETRY_SECS)
+    } else {
+        cfg.backoff_max_secs
+    };
+    let next = t + crate::work::backoff(cfg.backoff_base_secs, cap, msg.attempts as u32);
     let give_up = give_up || msg.expires_at.is_some_and(|e| next >= e);
     let status = if give_up {
         MessageStatus::Failed
@@ -346,7 +359,17 @@ pub fn apply_report(
                 Ok(ReportOutcome::Applied(new))
             }
             None => {
-                record_event(conn, &msg.id, current, Some(detail))?;
+                // A gateway repeating the very same report adds nothing to the history.
+                let repeated: bool = diesel::select(diesel::dsl::exists(
+                    message_events::table
+                        .filter(message_events::message_id.eq(&msg.id))
+                        .filter(message_events::status.eq(current))
+                        .filter(message_events::detail.eq(detail)),
+                ))
+                .get_result(conn)?;
+                if !repeated {
+                    record_event(conn, &msg.id, current, Some(detail))?;
+                }
                 Ok(ReportOutcome::Kept(current))
             }
         }

@@ -234,6 +234,7 @@ fn case_data(
     v["revealed"] = json!(reveal);
     v["conversation"] = Value::Array(conversation);
     v["timeline"] = Value::Array(timeline);
+    v["ledger"] = ledger_view(state, &crate::ledger::verify_case(c, case.id.as_str())?);
     v["pauses"] = serde_json::to_value(&pauses).unwrap_or_default();
     v["can"] = can;
     v["referrals"] = Value::Array(refs);
@@ -241,6 +242,31 @@ fn case_data(
     v["inspectors"] = json!(inspectors);
     v["reply_max"] = json!(crate::text::gsm::MAX_REPLY_CHARS);
     Ok(v)
+}
+
+/// Whether the case's sealed record still matches its seals, in the bureau's words.
+fn ledger_view(state: &WebState, r: &crate::ledger::CaseReport) -> Value {
+    let t = |k: &str| state.pages.t(&format!("case.{k}"));
+    let problems: Vec<Value> = r
+        .problems
+        .iter()
+        .map(|p| {
+            json!({
+                "what": t(&format!("ledger_what_{}", p.what.replace('-', "_"))),
+                "kind": t(&format!("ledger_kind_{}", p.kind)),
+                "seq": p.seq,
+            })
+        })
+        .collect();
+    json!({
+        "ok": r.ok(),
+        "text": if r.ok() {
+            t("ledger_intact").replace("{{n}}", &r.sealed.to_string())
+        } else {
+            t("ledger_altered")
+        },
+        "problems": problems,
+    })
 }
 
 /// Who did it, as the bureau knows them: a user's name, a department, a worker, the system.

@@ -110,7 +110,7 @@ pub async fn send(
         to: None,
         text: f.text,
         gateway_id: None,
-        received_at: None,
+        ..Default::default()
     };
     if let Err(e) = crate::conversations::inbound::receive(&state, SIMULATOR, sms).await {
         tracing::warn!(error = %e, "simulated message not handled");

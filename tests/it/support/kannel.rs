@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -157,7 +157,7 @@ struct Ports {
 /// Reserve `n` distinct free loopback ports, never given to another test in
 /// this process (see `process::free_ports`).
 fn pick_ports(n: usize) -> io::Result<Vec<u16>> {
-    Ok(super::process::free_ports(n))
+    Ok(super::ports::free_ports(n))
 }
 
 fn render_config(cfg: &KannelConfig, p: Ports, dir: &Path, admin_password: &str) -> String {

@@ -5,5 +5,8 @@ pub mod console;
 pub mod db;
 pub mod fake_gateway;
 pub mod kannel;
+pub mod outage;
+pub mod pg_cluster;
+pub mod ports;
 pub mod process;
 pub mod smtp;

@@ -1,0 +1,10 @@
+DROP INDEX messages_unsealed_idx;
+DROP INDEX complaints_unsealed_idx;
+DROP INDEX audit_events_unsealed_idx;
+ALTER TABLE messages DROP COLUMN ledger_seq;
+ALTER TABLE complaints DROP COLUMN ledger_seq;
+ALTER TABLE audit_events DROP COLUMN ledger_seq;
+DROP TABLE ledger;
+DROP INDEX messages_gateway_key;
+CREATE UNIQUE INDEX messages_gateway_key ON messages (channel_id, direction, gateway_id);
+ALTER TABLE messages DROP COLUMN gateway_time;
