@@ -65,6 +65,18 @@ pub struct User {
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
+    #[error("a username is 2 or more of a-z 0-9 . - _")]
+    BadUsername,
+    #[error("give the person's name")]
+    NoName,
+    #[error("a liaison belongs to one department (住建, 交通, 水利, 发改, 公安 …)")]
+    NoDepartment,
+    #[error("no department {given:?}; the departments are {known} (an admin adds others on the console's Departments page)")]
+    UnknownDepartment { given: String, known: String },
+    #[error("a broker posts for one agency: give its name (--agency)")]
+    NoAgency,
+    #[error("a password needs at least {MIN_PASSWORD_CHARS} characters")]
+    ShortPassword,
     #[error("{0}")]
     Invalid(String),
     #[error("user {0:?} exists already")]
@@ -85,9 +97,7 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 
 pub fn hash_password(password: &str) -> Result<String, UserError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(UserError::Invalid(format!(
-            "a password needs at least {MIN_PASSWORD_CHARS} characters"
-        )));
+        return Err(UserError::ShortPassword);
     }
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
@@ -129,18 +139,14 @@ pub fn create(conn: &mut DbConn, u: &NewUser) -> Result<User, UserError> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_')
     {
-        return Err(UserError::Invalid(
-            "a username is 2 or more of a-z 0-9 . - _".into(),
-        ));
+        return Err(UserError::BadUsername);
     }
     if u.display_name.trim().is_empty() {
-        return Err(UserError::Invalid("give the person's name".into()));
+        return Err(UserError::NoName);
     }
     let department = u.department.map(str::trim).filter(|d| !d.is_empty());
     if u.role == UserRole::Liaison && department.is_none() {
-        return Err(UserError::Invalid(
-            "a liaison belongs to one department (住建, 交通, 水利, 发改, 公安 …)".into(),
-        ));
+        return Err(UserError::NoDepartment);
     }
     if let Some(d) = department {
         // A liaison of a department referrals never go to would see nothing, silently.
@@ -149,17 +155,15 @@ pub fn create(conn: &mut DbConn, u: &NewUser) -> Result<User, UserError> {
             .select(crate::db::schema::departments::code)
             .load(conn)?;
         if !known.iter().any(|k| k == d) {
-            return Err(UserError::Invalid(format!(
-                "no department {d:?}; the departments are {} (an admin adds others on the console's Departments page)",
-                known.join(", ")
-            )));
+            return Err(UserError::UnknownDepartment {
+                given: d.to_string(),
+                known: known.join(", "),
+            });
         }
     }
     let agency = u.agency.map(str::trim).filter(|a| !a.is_empty());
     if u.role == UserRole::Broker && agency.is_none() {
-        return Err(UserError::Invalid(
-            "a broker posts for one agency: give its name (--agency)".into(),
-        ));
+        return Err(UserError::NoAgency);
     }
     let hash = hash_password(u.password)?;
     let t = now();

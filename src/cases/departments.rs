@@ -42,37 +42,110 @@ pub struct DepartmentInput {
     pub active: bool,
 }
 
-/// Adds the department, or updates the one with its code; audited as `actor`. One transaction.
-pub fn save(conn: &mut DbConn, d: &DepartmentInput, actor: &str) -> Result<(), DbError> {
+/// Why a department was not saved.
+#[derive(Debug, thiserror::Error)]
+pub enum DepartmentError {
+    /// Adding a code that exists: editing is its own action.
+    #[error("department {0} exists")]
+    Exists(String),
+    #[error("no department {0}")]
+    NotFound(String),
+    /// Its email cleared, or the department switched off, while referrals to it are open:
+    /// their reminders and updates would go nowhere.
+    #[error("department {code} has {open} open referral(s)")]
+    OpenReferrals { code: String, open: i64 },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for DepartmentError {
+    fn from(e: diesel::result::Error) -> Self {
+        DepartmentError::Db(e.into())
+    }
+}
+
+/// Referrals to `code` not closed yet.
+pub fn open_referrals(conn: &mut DbConn, code: &str) -> Result<i64, DbError> {
+    use crate::db::models::ReferralStatus;
+    use crate::db::schema::referrals;
+    Ok(referrals::table
+        .filter(referrals::department.eq(code))
+        .filter(referrals::status.ne(ReferralStatus::Closed))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Adds a department; refuses a code that exists. Audited as `actor`.
+pub fn add(conn: &mut DbConn, d: &DepartmentInput, actor: &str) -> Result<(), DepartmentError> {
     crate::db::transaction(conn, |c| {
         let t = now();
-        let n = diesel::update(departments::table.find(&d.code))
+        let exists: bool =
+            diesel::select(diesel::dsl::exists(departments::table.find(&d.code))).get_result(c)?;
+        if exists {
+            return Err(DepartmentError::Exists(d.code.clone()));
+        }
+        diesel::insert_into(departments::table)
+            .values((
+                departments::code.eq(&d.code),
+                departments::name_zh.eq(&d.name_zh),
+                departments::email.eq(&d.email),
+                departments::active.eq(d.active),
+                departments::created_at.eq(t),
+                departments::updated_at.eq(t),
+            ))
+            .execute(c)?;
+        audited(c, "department_added", d, actor)
+    })
+}
+
+/// Changes an existing department. A department with open referrals keeps an address and
+/// stays active: clearing the one or switching it off is refused.
+pub fn edit(conn: &mut DbConn, d: &DepartmentInput, actor: &str) -> Result<(), DepartmentError> {
+    crate::db::transaction(conn, |c| {
+        let before: Option<Department> = departments::table
+            .find(&d.code)
+            .select(Department::as_select())
+            .first(c)
+            .optional()?;
+        if before.is_none() {
+            return Err(DepartmentError::NotFound(d.code.clone()));
+        }
+        if d.email.is_none() || !d.active {
+            let open = open_referrals(c, &d.code)?;
+            if open > 0 {
+                return Err(DepartmentError::OpenReferrals {
+                    code: d.code.clone(),
+                    open,
+                });
+            }
+        }
+        diesel::update(departments::table.find(&d.code))
             .set((
                 departments::name_zh.eq(&d.name_zh),
                 departments::email.eq(&d.email),
                 departments::active.eq(d.active),
-                departments::updated_at.eq(t),
+                departments::updated_at.eq(now()),
             ))
             .execute(c)?;
-        if n == 0 {
-            diesel::insert_into(departments::table)
-                .values((
-                    departments::code.eq(&d.code),
-                    departments::name_zh.eq(&d.name_zh),
-                    departments::email.eq(&d.email),
-                    departments::active.eq(d.active),
-                    departments::created_at.eq(t),
-                    departments::updated_at.eq(t),
-                ))
-                .execute(c)?;
-        }
-        audit(
-            c,
-            None,
-            actor,
-            "department_saved",
-            Some(&json!({ "code": d.code, "email": d.email, "active": d.active }).to_string()),
-        )?;
-        Ok(())
+        audited(c, "department_saved", d, actor)
     })
+}
+
+fn audited(
+    c: &mut DbConn,
+    action: &str,
+    d: &DepartmentInput,
+    actor: &str,
+) -> Result<(), DepartmentError> {
+    audit(
+        c,
+        None,
+        actor,
+        action,
+        Some(
+            &json!({ "code": d.code, "name": d.name_zh, "email": d.email, "active": d.active })
+                .to_string(),
+        ),
+    )?;
+    Ok(())
 }

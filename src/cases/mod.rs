@@ -709,6 +709,28 @@ pub fn complainants_shown(
     })
 }
 
+/// How long a console user sees complainants' full numbers after asking (each ask audited).
+pub const IDENTITY_SHOWN_MINUTES: i64 = 10;
+
+/// Whether `actor` asked to see this case's complainants' numbers in the last
+/// `IDENTITY_SHOWN_MINUTES`: the page shows them only then, so a reload or a link shows no
+/// number that the audit trail does not account for.
+pub fn identity_recently_viewed(
+    conn: &mut DbConn,
+    case_id: &CaseId,
+    actor: &str,
+) -> Result<bool, DbError> {
+    let since = now() - chrono::Duration::minutes(IDENTITY_SHOWN_MINUTES);
+    Ok(diesel::select(diesel::dsl::exists(
+        audit_events::table
+            .filter(audit_events::case_id.eq(case_id))
+            .filter(audit_events::actor.eq(actor))
+            .filter(audit_events::action.eq("identity_viewed"))
+            .filter(audit_events::created_at.ge(since)),
+    ))
+    .get_result(conn)?)
+}
+
 /// An inspector called back the worker whose stalled dialog left this complaint half-filled,
 /// and completed it by phone: the complaint no longer waits. False when the case has no such
 /// complaint waiting. One transaction, audited.

@@ -615,14 +615,24 @@ async fn a_complainants_number_is_shown_only_on_request_and_audited() {
     let page = c.get(&format!("/console/cases/{reference}")).await;
     assert!(!page.body.contains(NAMED), "masked by default");
     assert!(page.body.contains("+86139****4321"), "{}", page.body);
-    let shown = c
+    let posted = c
         .post(&format!("/console/cases/{reference}/identity"), &[])
         .await;
+    // Back to a GET, so a reload does not post (and audit) again.
+    assert_eq!(posted.status, StatusCode::SEE_OTHER);
+    let back = posted.location.clone().unwrap();
+    let shown = c.get(&back).await;
     assert_eq!(shown.status, StatusCode::OK);
     assert!(shown.body.contains(NAMED));
+    let again = c.get(&back).await;
+    assert!(again.body.contains(NAMED), "a reload shows them still");
     let views = audit_of(&app, "identity_viewed");
-    assert_eq!(views.len(), 1);
+    assert_eq!(views.len(), 1, "reloading wrote no second event");
     assert_eq!(views[0].actor, "user:tashi");
+    // The same link in another inspector's hands shows nothing they did not ask for.
+    let mut other = ConsoleClient::login(&app, "admin", PASSWORD).await;
+    let page = other.get(&back).await;
+    assert!(!page.body.contains(NAMED), "not audited for admin: masked");
 }
 
 #[actix_web::test]
@@ -680,8 +690,9 @@ async fn an_admin_adds_and_disables_users_and_a_disabled_user_is_signed_out() {
             ],
         )
         .await;
-    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
-    assert!(p.body.contains("已创建用户 pema"));
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let p = admin.get(p.location.as_deref().unwrap()).await;
+    assert!(p.body.contains("已创建用户 pema"), "{}", p.body);
     let mut pema = ConsoleClient::login(&app, "pema", "another-pass-1").await;
     assert_eq!(pema.get("/console/referrals").await.status, StatusCode::OK);
     let short = admin
@@ -697,10 +708,42 @@ async fn an_admin_adds_and_disables_users_and_a_disabled_user_is_signed_out() {
         )
         .await;
     assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    // Said in Chinese, and what was typed is still there (but not the password).
+    assert!(
+        short.body.contains("密码至少需要 10 个字符"),
+        "{}",
+        short.body
+    );
+    assert!(short.body.contains(r#"value="x1""#), "{}", short.body);
+    assert!(!short.body.contains(r#"value="short""#));
+    let taken = admin
+        .post(
+            "/console/users",
+            &[
+                ("op", "add"),
+                ("username", "pema"),
+                ("display_name", "另一个白玛"),
+                ("role", "officer"),
+                ("password", "another-pass-2"),
+            ],
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::BAD_REQUEST);
+    assert!(
+        taken.body.contains("用户名 pema 已被使用"),
+        "{}",
+        taken.body
+    );
+    assert!(taken.body.contains("另一个白玛"));
+    assert!(
+        taken.body.contains(r#"<option value="officer" selected>"#),
+        "the role chosen stays chosen"
+    );
     let p = admin
-        .post("/console/users", &[("op", "disable"), ("username", "pema")])
+        .submit("/console/users", &[("op", "disable"), ("username", "pema")])
         .await;
     assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("已停用 pema"), "{}", p.body);
     assert_eq!(
         pema.get("/console/referrals").await.status,
         StatusCode::SEE_OTHER,
@@ -778,9 +821,10 @@ async fn referring_needs_a_department_address_and_says_so_in_chinese() {
     let mut admin = ConsoleClient::login(&app, "admin", PASSWORD).await;
     admin.get("/console/departments").await;
     let p = admin
-        .post(
+        .submit(
             "/console/departments",
             &[
+                ("op", "edit"),
                 ("code", "发改"),
                 ("name_zh", "发展和改革委员会"),
                 ("email", "fagai@bureau.example"),
@@ -789,6 +833,7 @@ async fn referring_needs_a_department_address_and_says_so_in_chinese() {
         )
         .await;
     assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("已保存 发改"), "{}", p.body);
     c.get(&format!("/console/cases/{project_ref}")).await;
     let p = c
         .post(
@@ -822,8 +867,11 @@ async fn referring_needs_a_department_address_and_says_so_in_chinese() {
         .unwrap();
     let page = admin.get("/console/departments").await;
     assert!(page.body.contains("550 mailbox unavailable"));
-    let p = admin.post(&format!("/console/jobs/{id}/retry"), &[]).await;
+    let p = admin
+        .submit(&format!("/console/jobs/{id}/retry"), &[])
+        .await;
     assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("已重新排队"));
     let status: String = hotline::db::schema::jobs::table
         .find(&id)
         .select(hotline::db::schema::jobs::status)
@@ -1025,4 +1073,103 @@ async fn the_simulator_cannot_touch_a_real_worker() {
     let (s, _) = app.kannel_mo("8610000000042", "帮助", "r2").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(app.messages().len(), n);
+}
+
+/// Adding a department whose code exists is refused (it used to overwrite the department's
+/// name and erase its address); editing is explicit, and a department with open referrals
+/// keeps an address and stays active.
+#[actix_web::test]
+async fn adding_an_existing_department_is_refused_and_open_referrals_keep_its_address() {
+    let (app, _, reference) = setup(|_| {}).await;
+    let mut admin = ConsoleClient::login(&app, "admin", PASSWORD).await;
+    admin.get("/console/departments").await;
+    let before: (String, Option<String>) = hotline::db::schema::departments::table
+        .find("交通")
+        .select((
+            hotline::db::schema::departments::name_zh,
+            hotline::db::schema::departments::email,
+        ))
+        .first(&mut *app.conn())
+        .unwrap();
+    let p = admin
+        .post(
+            "/console/departments",
+            &[
+                ("op", "add"),
+                ("code", "交通"),
+                ("name_zh", "重复"),
+                ("email", ""),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT);
+    assert!(p.body.contains("简称“交通”已存在"), "{}", p.body);
+    assert!(p.body.contains(r#"value="重复""#), "what was typed stays");
+    let after: (String, Option<String>) = hotline::db::schema::departments::table
+        .find("交通")
+        .select((
+            hotline::db::schema::departments::name_zh,
+            hotline::db::schema::departments::email,
+        ))
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(before, after, "nothing overwritten");
+
+    // Given an address, 交通 gets a referral; while it is open, the address cannot be
+    // cleared, nor the department switched off.
+    let p = admin
+        .submit(
+            "/console/departments",
+            &[
+                ("op", "edit"),
+                ("code", "交通"),
+                ("name_zh", "交通运输局"),
+                ("email", "jt@bureau.example"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert!(p.body.contains("已保存 交通"), "{}", p.body);
+    insert_referral(&app, "r-jt", &reference, "交通");
+    admin.get("/console/departments").await;
+    for fields in [
+        vec![
+            ("op", "edit"),
+            ("code", "交通"),
+            ("name_zh", "交通运输局"),
+            ("email", ""),
+            ("active", "1"),
+        ],
+        vec![
+            ("op", "edit"),
+            ("code", "交通"),
+            ("name_zh", "交通运输局"),
+            ("email", "jt@bureau.example"),
+        ],
+    ] {
+        let p = admin.post("/console/departments", &fields).await;
+        assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.body);
+        assert!(p.body.contains("未办结的转办"), "{}", p.body);
+    }
+    let email: Option<String> = hotline::db::schema::departments::table
+        .find("交通")
+        .select(hotline::db::schema::departments::email)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(email.as_deref(), Some("jt@bureau.example"));
+    // A new address is fine.
+    let p = admin
+        .submit(
+            "/console/departments",
+            &[
+                ("op", "edit"),
+                ("code", "交通"),
+                ("name_zh", "交通运输局"),
+                ("email", "new@bureau.example"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("new@bureau.example"));
 }

@@ -15,6 +15,7 @@ async fn users_page(
     state: &WebState,
     me: &Me,
     flash: Option<(bool, String)>,
+    typed: Option<&UserForm>,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
     let st = state.clone();
@@ -41,6 +42,17 @@ async fn users_page(
             })
         })
         .collect();
+    let roles: Vec<_> = [
+        UserRole::Inspector,
+        UserRole::Supervisor,
+        UserRole::Liaison,
+        UserRole::Officer,
+        UserRole::Broker,
+        UserRole::Admin,
+    ]
+    .iter()
+    .map(|r| json!({ "code": r.as_str(), "name": state.pages.t(&format!("role.{}", r.as_str())) }))
+    .collect();
     let mut resp = render(
         state,
         Some(me),
@@ -50,18 +62,89 @@ async fn users_page(
             "nav": "users",
             "users": rows,
             "departments": depts,
+            "roles": roles,
             "flash": flash.map(|(ok, text)| json!({ "ok": ok, "text": text })),
+            // What was typed into the add form, back after a refusal (never the password).
+            "typed": typed.filter(|f| f.op == "add").map_or_else(
+                || json!({ "username": "", "display_name": "", "role": "inspector", "department": "", "agency": "" }),
+                |f| json!({
+                    "username": f.username,
+                    "display_name": f.display_name,
+                    "role": f.role,
+                    "department": f.department,
+                    "agency": f.agency,
+                }),
+            ),
         }),
     )?;
     *resp.status_mut() = status;
     Ok(resp)
 }
 
-pub async fn users(state: web::Data<WebState>, me: Admin) -> Result<HttpResponse, ConsoleError> {
-    users_page(&state, &me, None, actix_web::http::StatusCode::OK).await
+/// Where a console form lands after it succeeded: `?ok=KEY` names the strings-file message.
+#[derive(Debug, Deserialize)]
+pub struct DoneQuery {
+    ok: Option<String>,
+    /// What the message is about (a username, a department code).
+    about: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+impl DoneQuery {
+    /// The flash for `?ok=KEY` in `section` of the strings file; unknown keys show nothing.
+    fn flash(&self, state: &WebState, section: &str, known: &[&str]) -> Option<(bool, String)> {
+        let key = self.ok.as_deref().filter(|k| known.contains(k))?;
+        let about = self.about.clone().unwrap_or_default();
+        Some((
+            true,
+            state
+                .pages
+                .t(&format!("{section}.{key}"))
+                .replace("{{name}}", &about),
+        ))
+    }
+}
+
+fn done_redirect(to: &str, key: &str, about: &str) -> HttpResponse {
+    let about = percent_encoding::utf8_percent_encode(about, percent_encoding::NON_ALPHANUMERIC);
+    super::redirect(&format!("{to}?ok={key}&about={about}"))
+}
+
+const USER_MESSAGES: &[&str] = &[
+    "created",
+    "updated",
+    "done_disabled",
+    "done_enabled",
+    "password_set",
+];
+
+pub async fn users(
+    state: web::Data<WebState>,
+    me: Admin,
+    q: web::Query<DoneQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let flash = q.flash(&state, "users", USER_MESSAGES);
+    users_page(&state, &me, flash, None, actix_web::http::StatusCode::OK).await
+}
+
+/// A refusal in the console's words.
+fn user_error_text(state: &WebState, e: &UserError) -> String {
+    let t = |k: &str| state.pages.t(&format!("users.error_{k}"));
+    match e {
+        UserError::BadUsername => t("username"),
+        UserError::NoName => t("name"),
+        UserError::NoDepartment => t("department"),
+        UserError::UnknownDepartment { given, .. } => {
+            t("unknown_department").replace("{{name}}", given)
+        }
+        UserError::NoAgency => t("agency"),
+        UserError::ShortPassword => t("password"),
+        UserError::Exists(u) => t("exists").replace("{{name}}", u),
+        UserError::NotFound(u) => t("not_found").replace("{{name}}", u),
+        UserError::Invalid(_) | UserError::Db(_) => state.pages.t("error.bad_request"),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct UserForm {
     op: String,
     #[serde(default)]
@@ -87,16 +170,19 @@ pub async fn users_post(
     let f = form.into_inner();
     let actor = me.actor();
     let myself = f.username.trim().eq_ignore_ascii_case(&me.user.username);
-    let st = state.clone();
-    let done = state
+    let typed = UserForm {
+        password: String::new(),
+        ..f.clone()
+    };
+    let result = state
         .db
-        .run(move |c| -> Result<String, UserError> {
+        .run(move |c| -> Result<&'static str, UserError> {
             let msg = match f.op.as_str() {
                 "add" => {
                     let role = UserRole::parse(&f.role)
                         .ok_or_else(|| UserError::Invalid(format!("role {:?}", f.role)))?;
                     let dept = (role == UserRole::Liaison).then_some(f.department.as_str());
-                    let u = users::create(
+                    users::create(
                         c,
                         &users::NewUser {
                             username: &f.username,
@@ -107,18 +193,18 @@ pub async fn users_post(
                             password: &f.password,
                         },
                     )?;
-                    st.pages.t("users.created").replace("{{name}}", &u.username)
+                    "created"
                 }
                 "disable" if !myself => {
                     users::set_active(c, &f.username, false)?;
                     if let Some(u) = users::by_username(c, &f.username)? {
                         sessions::end_all_of(c, &u.id)?;
                     }
-                    st.pages.t("users.updated")
+                    "done_disabled"
                 }
                 "enable" => {
                     users::set_active(c, &f.username, true)?;
-                    st.pages.t("users.updated")
+                    "done_enabled"
                 }
                 "password" => {
                     users::set_password(c, &f.username, &f.password)?;
@@ -127,7 +213,7 @@ pub async fn users_post(
                             sessions::end_all_of(c, &u.id)?;
                         }
                     }
-                    st.pages.t("users.updated")
+                    "password_set"
                 }
                 other => return Err(UserError::Invalid(format!("op {other:?}"))),
             };
@@ -144,22 +230,20 @@ pub async fn users_post(
             Ok(msg)
         })
         .await;
-    match done {
-        Ok(msg) => {
-            users_page(
-                &state,
-                &me,
-                Some((true, msg)),
-                actix_web::http::StatusCode::OK,
-            )
-            .await
-        }
+    match result {
+        Ok(key) => Ok(done_redirect(
+            "/console/users",
+            key,
+            &typed.username.trim().to_lowercase(),
+        )),
         Err(UserError::Db(e)) => Err(e.into()),
         Err(e) => {
+            let text = user_error_text(&state, &e);
             users_page(
                 &state,
                 &me,
-                Some((false, e.to_string())),
+                Some((false, text)),
+                Some(&typed),
                 actix_web::http::StatusCode::BAD_REQUEST,
             )
             .await
@@ -171,11 +255,17 @@ async fn departments_page(
     state: &WebState,
     me: &Me,
     flash: Option<(bool, String)>,
+    typed: Option<&DepartmentForm>,
+    status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ConsoleError> {
     let (list, counts, recent) = state
         .db
         .run(|c| -> Result<_, crate::db::DbError> {
-            let list = departments::all(c)?;
+            let mut list = Vec::new();
+            for d in departments::all(c)? {
+                let open = departments::open_referrals(c, &d.code)?;
+                list.push((d, open));
+            }
             Ok((
                 list,
                 crate::work::jobs::counts(c)?,
@@ -206,7 +296,22 @@ async fn departments_page(
         .iter()
         .map(|(s, n)| json!({ "name": state.pages.t(&format!("jobs.{s}")), "n": n }))
         .collect();
-    render(
+    let typed_code = typed.map(|f| f.code.trim().to_string());
+    // The department a refused edit was about shows what was typed, not what is stored.
+    let list: Vec<serde_json::Value> = list
+        .iter()
+        .map(|(d, open)| {
+            let edited = typed.filter(|f| f.op == "edit" && typed_code.as_deref() == Some(&d.code));
+            json!({
+                "code": d.code,
+                "name_zh": edited.map_or(d.name_zh.clone(), |f| f.name_zh.clone()),
+                "email": edited.map_or(d.email.clone(), |f| Some(f.email.clone())),
+                "active": edited.map_or(d.active, |f| f.active == "1"),
+                "open_referrals": open,
+            })
+        })
+        .collect();
+    let mut resp = render(
         state,
         Some(me),
         "departments",
@@ -218,19 +323,32 @@ async fn departments_page(
             "job_counts": counts,
             "smtp_configured": state.config.smtp.host.is_some(),
             "flash": flash.map(|(ok, text)| json!({ "ok": ok, "text": text })),
+            "typed": typed.filter(|f| f.op != "edit").map_or_else(
+                || json!({ "code": "", "name_zh": "", "email": "" }),
+                |f| json!({ "code": f.code, "name_zh": f.name_zh, "email": f.email }),
+            ),
         }),
-    )
+    )?;
+    *resp.status_mut() = status;
+    Ok(resp)
 }
+
+const DEPARTMENT_MESSAGES: &[&str] = &["added", "saved", "requeued"];
 
 pub async fn departments(
     state: web::Data<WebState>,
     me: Admin,
+    q: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    departments_page(&state, &me, None).await
+    let flash = q.flash(&state, "departments", DEPARTMENT_MESSAGES);
+    departments_page(&state, &me, flash, None, actix_web::http::StatusCode::OK).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct DepartmentForm {
+    /// `add` (a new code) or `edit` (an existing one); adding never overwrites.
+    #[serde(default)]
+    op: String,
     code: String,
     name_zh: String,
     #[serde(default)]
@@ -239,47 +357,73 @@ pub struct DepartmentForm {
     active: String,
 }
 
-/// Adds a department or updates one (same code).
+/// Adds a department (`op=add`, refused for a code that exists) or edits one (`op=edit`).
 pub async fn departments_post(
     state: web::Data<WebState>,
     me: Admin,
     form: Form<DepartmentForm>,
 ) -> Result<HttpResponse, ConsoleError> {
+    use crate::cases::departments::DepartmentError;
     let f = form.into_inner();
     let code = f.code.trim().to_string();
     let name = f.name_zh.trim().to_string();
     let email = f.email.trim().to_string();
+    let t = |k: &str| state.pages.t(&format!("departments.{k}"));
+    let refuse =
+        |text: String, status| departments_page(&state, &me, Some((false, text)), Some(&f), status);
     if code.is_empty() || name.is_empty() {
-        return departments_page(
-            &state,
-            &me,
-            Some((false, state.pages.t("error.bad_request"))),
-        )
-        .await;
+        return refuse(t("error_missing"), actix_web::http::StatusCode::BAD_REQUEST).await;
     }
     if !email.is_empty() && email.parse::<lettre::Address>().is_err() {
-        return departments_page(
-            &state,
-            &me,
-            Some((
-                false,
-                format!("{}: {email}", state.pages.t("error.bad_request")),
-            )),
+        return refuse(
+            t("error_email").replace("{{name}}", &email),
+            actix_web::http::StatusCode::BAD_REQUEST,
         )
         .await;
     }
     let input = DepartmentInput {
-        code,
+        code: code.clone(),
         name_zh: name,
         email: (!email.is_empty()).then_some(email),
-        active: f.active == "1",
+        active: f.op != "edit" || f.active == "1",
     };
     let actor = me.actor();
-    state
+    let adding = f.op != "edit";
+    let result = state
         .db
-        .run(move |c| departments::save(c, &input, &actor))
-        .await?;
-    departments_page(&state, &me, Some((true, state.pages.t("users.updated")))).await
+        .run(move |c| {
+            if adding {
+                departments::add(c, &input, &actor)
+            } else {
+                departments::edit(c, &input, &actor)
+            }
+        })
+        .await;
+    match result {
+        Ok(()) => Ok(done_redirect(
+            "/console/departments",
+            if adding { "added" } else { "saved" },
+            &code,
+        )),
+        Err(DepartmentError::Exists(c)) => {
+            refuse(
+                t("error_exists").replace("{{name}}", &c),
+                actix_web::http::StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(DepartmentError::NotFound(_)) => Err(ConsoleError::NotFound),
+        Err(DepartmentError::OpenReferrals { code, open }) => {
+            refuse(
+                t("error_open_referrals")
+                    .replace("{{name}}", &code)
+                    .replace("{{n}}", &open.to_string()),
+                actix_web::http::StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(DepartmentError::Db(e)) => Err(e.into()),
+    }
 }
 
 /// Puts a failed email back in the queue (after the address or the SMTP settings are fixed).
@@ -313,7 +457,7 @@ pub async fn retry_job(
         return Err(ConsoleError::NotFound);
     }
     state.jobs_wake.notify_one();
-    departments_page(&state, &me, Some((true, state.pages.t("jobs.requeued")))).await
+    Ok(done_redirect("/console/departments", "requeued", ""))
 }
 
 /// The gateways: each channel's kind, counties, rate, queue and last activity.

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::case_page::{case_page, turned_back};
+use super::case_page::turned_back;
 use super::guard::{Roles, Supervisors};
 use super::{redirect, Button, CaseWorker, ConsoleError, Form};
 use crate::cases::actions::{self, Action, ActionError};
@@ -250,7 +250,10 @@ pub async fn identity(
     if !found {
         return Err(ConsoleError::NotFound);
     }
-    case_page(&state, &me, &reference, None, true, StatusCode::OK).await
+    // Back to a GET: a reload shows the page again instead of asking (and auditing) anew.
+    Ok(redirect(&format!(
+        "/console/cases/{reference}?shown=1#complaints"
+    )))
 }
 
 #[derive(Debug, Deserialize)]

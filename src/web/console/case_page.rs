@@ -25,6 +25,8 @@ use crate::web::WebState;
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
     ok: Option<String>,
+    /// Back from asking to see the complainants' numbers (shown if that was audited just now).
+    shown: Option<String>,
 }
 
 pub async fn page(
@@ -42,13 +44,14 @@ pub async fn page(
         &me,
         &path.into_inner(),
         flash,
-        false,
+        q.shown.is_some(),
         StatusCode::OK,
     )
     .await
 }
 
-/// Renders the case page; `reveal` shows complainants' full numbers (the caller audited it).
+/// Renders the case page; `reveal`: show complainants' full numbers if this user asked for
+/// them within `IDENTITY_SHOWN_MINUTES` (audited then).
 pub async fn case_page(
     state: &web::Data<WebState>,
     me: &CaseWorker,
@@ -80,6 +83,7 @@ fn case_data(
     reveal: bool,
 ) -> Result<Value, ConsoleError> {
     let case = case_query::load(c, reference)?.ok_or(ConsoleError::NotFound)?;
+    let reveal = reveal && crate::cases::identity_recently_viewed(c, &case.id, &me.actor())?;
     let project = match &case.project_id {
         Some(p) => crate::projects::get(c, p)?,
         None => None,

@@ -126,6 +126,19 @@ impl<'a> ConsoleClient<'a> {
         self.send(test::TestRequest::get().uri(uri)).await
     }
 
+    /// Posts, and follows the 303 a successful form answers with (the page a reload
+    /// shows); a refused form's page comes back as it is.
+    pub async fn submit(&mut self, uri: &str, fields: &[(&str, &str)]) -> Page {
+        let p = self.post(uri, fields).await;
+        match (&p.status, &p.location) {
+            (&StatusCode::SEE_OTHER, Some(to)) => {
+                let to = to.clone();
+                self.get(&to).await
+            }
+            _ => p,
+        }
+    }
+
     /// Posts a form with the current CSRF token added.
     pub async fn post(&mut self, uri: &str, fields: &[(&str, &str)]) -> Page {
         let mut all: Vec<(String, String)> = vec![("csrf".into(), self.csrf.clone())];
