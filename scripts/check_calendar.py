@@ -3,7 +3,7 @@
 
 Usage: python3 scripts/check_calendar.py HOTLINE_BINARY [YEAR ...]   (default: 2025 2026)
 
-Runs `HOTLINE_BINARY calendar --list YEAR`, which prints one line per day of the year,
+Runs `HOTLINE_BINARY calendar --region national --list YEAR`, which prints one line per day of the year,
 `YYYY-MM-DD work` or `YYYY-MM-DD off`, and checks every day against
 `chinese_calendar.is_workday`. The package is an independent transcription of the
 State Council notices, so a disagreement means one of the two has a typo: look the
@@ -60,7 +60,7 @@ def hotline_days(binary: str, year: int) -> dict:
     """The binary's verdict per day; any line out of format is an error."""
     try:
         ran = subprocess.run(
-            [binary, "calendar", "--list", str(year)], capture_output=True, text=True
+            [binary, "calendar", "--region", "national", "--list", str(year)], capture_output=True, text=True
         )
     except OSError as err:
         fail(f"cannot run {binary}: {err}")

@@ -32,7 +32,8 @@ enum Command {
         add: Option<u32>,
         #[arg(long)]
         list: Option<i32>,
-        /// Regional layer, e.g. `xizang` (default: the national calendar).
+        /// Regional layer, e.g. `xizang`, or `national` for the national calendar alone
+        /// (default: the service's, the `region` setting: `xizang` unless configured).
         #[arg(long)]
         region: Option<String>,
     },
@@ -702,17 +703,31 @@ fn calendar(
     list: Option<i32>,
     region: Option<&str>,
 ) -> anyhow::Result<()> {
+    use std::io::Write;
     let cal = hotline::calendar::Calendar::load(config.calendar_dir.as_deref())?;
-    match (add, list) {
-        (Some((from, n)), _) => println!("{}", cal.add_working_days(from, n, region)?),
-        (None, Some(year)) => {
-            for (day, working) in cal.days(year, region)? {
-                println!("{day} {}", if working { "work" } else { "off" });
-            }
-        }
+    // The service's own calendar unless asked otherwise: `--region national` for the
+    // national one alone.
+    let region = match region {
+        Some("national") | Some("") => None,
+        Some(r) => Some(r),
+        None => config.region.as_deref(),
+    };
+    let mut out = std::io::stdout().lock();
+    let written = match (add, list) {
+        (Some((from, n)), _) => writeln!(out, "{}", cal.add_working_days(from, n, region)?),
+        (None, Some(year)) => cal
+            .days(year, region)?
+            .into_iter()
+            .try_for_each(|(day, working)| {
+                writeln!(out, "{day} {}", if working { "work" } else { "off" })
+            }),
         (None, None) => anyhow::bail!("give --from DATE --add N, or --list YEAR"),
+    };
+    match written.and_then(|()| out.flush()) {
+        // `| head` closed the pipe: what was read is all that was wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
-    Ok(())
 }
 
 async fn healthcheck(config: &Config, url: Option<String>) -> anyhow::Result<()> {

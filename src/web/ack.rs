@@ -26,7 +26,7 @@ fn page(state: &WebState, status: StatusCode, data: &Value) -> HttpResponse {
         .insert_header(("X-Robots-Tag", "noindex, nofollow"))
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; \
              base-uri 'none'; frame-ancestors 'none'",
         ));
     match state.pages.render("ack", data.clone()) {

@@ -317,3 +317,49 @@ fn a_liaison_token_names_its_department() {
     assert!(ok, "{err}");
     assert!(out.trim().starts_with("hl_"), "{out}");
 }
+
+/// `hotline calendar` counts as the service does (the configured region, Tibet's Losar
+/// included) unless told `--region national`, and `| head` ends it quietly: it used to panic
+/// on the closed pipe.
+#[test]
+fn the_calendar_command_counts_as_the_service_and_stops_quietly_at_a_closed_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = hotline()
+            .current_dir(dir.path())
+            .arg("calendar")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // Five working days from the Friday before Losar 2026: the national calendar alone
+    // skips the Spring Festival; Tibet's adds Losar's days.
+    let regional = run(&["--from", "2026-02-13", "--add", "5"]);
+    let national = run(&["--from", "2026-02-13", "--add", "5", "--region", "national"]);
+    assert_eq!(regional, "2026-03-03");
+    assert_ne!(regional, national);
+    assert_eq!(
+        regional,
+        run(&["--from", "2026-02-13", "--add", "5", "--region", "xizang"])
+    );
+
+    let mut child = hotline()
+        .current_dir(dir.path())
+        .args(["calendar", "--list", "2026"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader is gone before the first line (as `head` is after its lines).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -199,7 +199,7 @@ fn postgres_restarted_under_load_loses_no_message() {
         return;
     }
     const N: usize = 240;
-    let pg = PgCluster::start();
+    let Some(pg) = PgCluster::start() else { return };
     let url = pg.url();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();

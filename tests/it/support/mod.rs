@@ -9,4 +9,5 @@ pub mod outage;
 pub mod pg_cluster;
 pub mod ports;
 pub mod process;
+pub mod skips;
 pub mod smtp;
