@@ -260,6 +260,15 @@ pub fn queued_of(conn: &mut DbConn, kinds: &[&str]) -> Result<Vec<(String, i64)>
 }
 
 /// The most recently changed jobs, newest first, for the admin page.
+/// The job queued under `dedupe_key` (a referral's email: `referral:<id>`), if any.
+pub fn by_key(conn: &mut DbConn, dedupe_key: &str) -> Result<Option<Job>, DbError> {
+    Ok(jobs::table
+        .filter(jobs::dedupe_key.eq(dedupe_key))
+        .select(Job::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn recent(conn: &mut DbConn, limit: i64) -> Result<Vec<Job>, DbError> {
     Ok(jobs::table
         .order((jobs::updated_at.desc(), jobs::id))

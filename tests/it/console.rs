@@ -842,6 +842,11 @@ async fn referring_needs_a_department_address_and_says_so_in_chinese() {
         )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    // Referred, but the email still waits (no mail server): the case page says so instead of
+    // "sent".
+    let case_page = c.get(&format!("/console/cases/{project_ref}")).await;
+    assert!(case_page.body.contains("邮件待发出"), "{}", case_page.body);
+    assert!(!case_page.body.contains("邮件已发出"));
     let page = admin.get("/console/departments").await;
     assert!(page.body.contains("fagai@bureau.example"));
     assert!(
@@ -867,6 +872,15 @@ async fn referring_needs_a_department_address_and_says_so_in_chinese() {
         .unwrap();
     let page = admin.get("/console/departments").await;
     assert!(page.body.contains("550 mailbox unavailable"));
+    // The inspector is told too, on the case, with the reason: the department does not know.
+    let case_page = c.get(&format!("/console/cases/{project_ref}")).await;
+    assert!(
+        case_page.body.contains("邮件发送失败"),
+        "{}",
+        case_page.body
+    );
+    assert!(case_page.body.contains("550 mailbox unavailable"));
+    assert!(case_page.body.contains("部门还不知道这件转办"));
     let p = admin
         .submit(&format!("/console/jobs/{id}/retry"), &[])
         .await;

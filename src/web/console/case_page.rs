@@ -241,6 +241,7 @@ fn case_data(
     v["ledger"] = ledger_view(state, &crate::ledger::verify_case(c, case.id.as_str())?);
     v["pauses"] = serde_json::to_value(&pauses).unwrap_or_default();
     v["can"] = can;
+    v["referral_email_failed"] = json!(refs.iter().any(|r| r["email"]["failed"] == json!(true)));
     v["referrals"] = Value::Array(refs);
     v["departments"] = Value::Array(dept_options);
     v["inspectors"] = json!(inspectors);
@@ -320,9 +321,35 @@ pub fn referral_rows(
     let mut out = Vec::new();
     for (r, d) in rows {
         let updates = crate::cases::referrals::updates(c, &r.id)?;
-        out.push(referral_json(state, &r, &d, &updates, today));
+        let mut v = referral_json(state, &r, &d, &updates, today);
+        add_email_state(state, c, &mut v, &r.id)?;
+        out.push(v);
     }
     Ok(out)
+}
+
+/// Whether the referral's email really left: waiting in the queue, being sent, sent, or
+/// failed with the server's reason. Not for a department's liaison (they have the email).
+pub fn add_email_state(
+    state: &WebState,
+    c: &mut DbConn,
+    v: &mut Value,
+    referral_id: &str,
+) -> Result<(), DbError> {
+    use crate::db::models::JobStatus;
+    let job = crate::work::jobs::by_key(c, &format!("referral:{referral_id}"))?;
+    v["email"] = match job {
+        Some(j) => json!({
+            "state": j.status,
+            "name": state.pages.t(&format!("referral.email_{}", j.status)),
+            "failed": j.status == JobStatus::Failed,
+            "sent": j.status == JobStatus::Done,
+            "error": j.last_error,
+            "attempts": j.attempts,
+        }),
+        None => Value::Null,
+    };
+    Ok(())
 }
 
 pub fn referral_json(

@@ -36,16 +36,18 @@ pub async fn list(state: web::Data<WebState>, me: Me) -> Result<HttpResponse, Co
         .run(move |c| -> Result<Vec<Value>, ConsoleError> {
             let found = crate::cases::referrals::listing(c, dept.as_deref(), 500)?;
             let today = st.config.today();
-            Ok(found
-                .iter()
-                .map(|(r, d, k)| {
-                    let mut v = referral_json(&st, r, d, &[], today);
-                    v["reference"] = json!(k.reference);
-                    v["employer"] = json!(k.employer);
-                    v["county"] = json!(k.county);
-                    v
-                })
-                .collect())
+            let mut rows = Vec::with_capacity(found.len());
+            for (r, d, k) in &found {
+                let mut v = referral_json(&st, r, d, &[], today);
+                if dept.is_none() {
+                    super::case_page::add_email_state(&st, c, &mut v, &r.id)?;
+                }
+                v["reference"] = json!(k.reference);
+                v["employer"] = json!(k.employer);
+                v["county"] = json!(k.county);
+                rows.push(v);
+            }
+            Ok(rows)
         })
         .await?;
     render(
@@ -85,6 +87,9 @@ pub async fn page(
             let (r, d, k, updates) = load(c, &id, dept.as_deref())?;
             let code = crate::cases::query::project_code(c, &k)?;
             let mut v = referral_json(&st, &r, &d, &updates, st.config.today());
+            if dept.is_none() {
+                super::case_page::add_email_state(&st, c, &mut v, &r.id)?;
+            }
             // The case as a department sees it: no complainant, not even masked.
             v["case"] = json!({
                 "reference": k.reference,
