@@ -1187,3 +1187,58 @@ async fn adding_an_existing_department_is_refused_and_open_referrals_keep_its_ad
     assert_eq!(p.status, StatusCode::OK);
     assert!(p.body.contains("new@bureau.example"));
 }
+
+/// A session that ended while the inspector typed a reply: the post goes to sign-in, and
+/// signing in returns to the case page they were on (where the browser restores the text,
+/// `layout.hbs`), not to the form's target, which has no page (it was a 404).
+#[actix_web::test]
+async fn a_form_sent_after_the_session_ended_returns_to_its_page_after_sign_in() {
+    let (app, reference, _) = setup(|_| {}).await;
+    let mut c = ConsoleClient::login(&app, "tashi", PASSWORD).await;
+    c.get(&format!("/console/cases/{reference}")).await;
+    diesel::delete(hotline::db::schema::sessions::table)
+        .execute(&mut *app.conn())
+        .unwrap();
+    let csrf = c.csrf.clone();
+    let p = c
+        .send(
+            actix_web::test::TestRequest::post()
+                .uri(&format!("/console/cases/{reference}/reply"))
+                .insert_header((
+                    "referer",
+                    format!("http://127.0.0.1:8080/console/cases/{reference}"),
+                ))
+                .set_form([
+                    ("csrf", csrf.as_str()),
+                    ("body", "您好，我们已联系用人单位。"),
+                ]),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let to = p.location.unwrap();
+    assert!(
+        to.starts_with("/console/login?next=") && to.contains("%2Fconsole%2Fcases%2F"),
+        "{to}"
+    );
+    assert!(!to.contains("reply"), "{to}");
+    let next = format!("/console/cases/{reference}");
+    let login = c.get(&to).await;
+    assert!(login.body.contains(&next), "the login form carries next");
+    let p = c
+        .post(
+            "/console/login",
+            &[
+                ("username", "tashi"),
+                ("password", PASSWORD),
+                ("next", &next),
+            ],
+        )
+        .await;
+    assert_eq!(p.location.as_deref(), Some(next.as_str()));
+    // The page has the script that keeps typed text until the form has gone through.
+    let page = c.get(&next).await;
+    assert!(
+        page.body.contains("sessionStorage"),
+        "draft keeping is on the page"
+    );
+}

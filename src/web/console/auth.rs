@@ -148,12 +148,21 @@ impl Me {
             Some(Session::Live(me)) => Ok(Me::clone(me)),
             Some(Session::Unavailable) => Err(ConsoleError::Unavailable),
             Some(Session::None) => {
-                let next = req
-                    .uri()
-                    .path_and_query()
-                    .map(|p| p.as_str().to_string())
-                    .unwrap_or_else(|| "/console/".into());
-                Err(ConsoleError::Login(next))
+                // A form sent after the session ended goes back to the page it was on (its
+                // text kept in the browser), not to the form's target, which has no page.
+                let next = if req.method() == actix_web::http::Method::GET {
+                    req.uri().path_and_query().map(|p| p.as_str().to_string())
+                } else {
+                    req.headers()
+                        .get(actix_web::http::header::REFERER)
+                        .and_then(|r| r.to_str().ok())
+                        // Only the path and query of it: `http://host:port/console/…`.
+                        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+                        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_string()))
+                };
+                Err(ConsoleError::Login(
+                    next.unwrap_or_else(|| "/console/".into()),
+                ))
             }
             // Outside the console's scope, where no session is looked up.
             None => Err(ConsoleError::Unavailable),

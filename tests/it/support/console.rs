@@ -72,7 +72,7 @@ impl<'a> ConsoleClient<'a> {
         .await
     }
 
-    async fn send(&mut self, req: test::TestRequest) -> Page {
+    pub async fn send(&mut self, req: test::TestRequest) -> Page {
         let mut req = req.peer_addr(self.peer);
         if !self.cookies.is_empty() {
             let header: Vec<String> = self
