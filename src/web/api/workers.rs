@@ -45,7 +45,7 @@ pub struct WorkerQuery {
     /// A phone number (the search is an audit event) or part of a name.
     q: Option<String>,
     /// The page, from 1 (default 1).
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1000000)]
     page: Option<i64>,
     /// Workers per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -76,10 +76,12 @@ pub async fn list_workers(
     let q = q.into_inner();
     let page = q.page.unwrap_or(1);
     let per_page = q.per_page.unwrap_or(50);
-    if page < 1 || !(1..=500).contains(&per_page) {
-        return Err(ApiError::BadRequest(
-            "page starts at 1; per_page is 1 to 500".into(),
-        ));
+    // A page past any possible register is refused: its offset would overflow.
+    if !(1..=super::MAX_PAGE).contains(&page) || !(1..=500).contains(&per_page) {
+        return Err(ApiError::BadRequest(format!(
+            "page is 1 to {}; per_page is 1 to 500",
+            super::MAX_PAGE
+        )));
     }
     let bad = |what: &str, v: &str| ApiError::BadRequest(format!("unknown {what} {v:?}"));
     let filter = Filter {
