@@ -703,9 +703,10 @@ async fn project_detail(
     operation_id = "importProjects",
     tag = "projects",
     request_body(
+        // No body is an empty file, which imports nothing (`doc::OPTIONAL_BODIES`).
         content = String,
         content_type = "text/csv",
-        description = "The registry CSV, with a header row (Chinese or English column names)",
+        description = "The registry CSV, with a header row (Chinese or English column names). An empty file (or none), or a header alone, imports nothing.",
         example = "代码,名称,区县,主管部门,政府投资\nP2026-001,拉萨北环路改造工程,城关区,交通,是\n",
     ),
     responses(

@@ -1,8 +1,9 @@
 //! Schemathesis against the running service's own OpenAPI document (issue 13, item 9): the
 //! demonstration data, then every operation with generated requests, valid and not, under a
-//! fixed seed and budget. No request may get a server error, and every answer must be one the
-//! document describes (status, content type, body schema). Run on SQLite and, with
-//! TEST_DATABASE_URL, on PostgreSQL.
+//! fixed seed and budget. No request may get a server error, every answer must be one the
+//! document describes (status, content type, body schema), and no request the document forbids
+//! (an unknown field, a wrong type, a number past its maximum) may be accepted. Run on SQLite
+//! and, with TEST_DATABASE_URL, on PostgreSQL.
 //!
 //! Schemathesis is a Python tool (`python3 -m pip install schemathesis==4.32.5`; `.ci/run`
 //! installs it). Without it the test is skipped, unless `CI` is set, where it fails.
@@ -127,7 +128,7 @@ fn run(
         .args(["--header", &format!("Authorization: Bearer {token}")])
         .args([
             "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection",
         ])
         .args(["--phases", "examples,coverage,fuzzing"])
         .args(["--seed", SEED, "--max-examples", MAX_EXAMPLES])

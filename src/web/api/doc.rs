@@ -96,6 +96,11 @@ impl Modify for BearerToken {
     }
 }
 
+/// Operations whose body may be left out: an approval (then every default applies), an import
+/// (an empty file, which imports nothing). utoipa makes a body optional only as `Option<T>`,
+/// which it writes as `oneOf: [null, T]`: a `null` the handlers do not take.
+pub const OPTIONAL_BODIES: &[&str] = &["approveNotice", "importProjects", "importWorkers"];
+
 /// Every JSON request body is closed in the document, as the handlers read it: a field the
 /// schema does not name is refused (`deny_unknown_fields`, or the field-by-field readers of
 /// `workers` and `placements`). A body type that derives it already says so; this closes the
@@ -116,6 +121,14 @@ impl Modify for ClosedBodies {
                 let Some(body) = &mut op.request_body else {
                     continue;
                 };
+                // Not a closing, but the other thing the attributes cannot say about a body.
+                if op
+                    .operation_id
+                    .as_deref()
+                    .is_some_and(|id| OPTIONAL_BODIES.contains(&id))
+                {
+                    body.required = Some(utoipa::openapi::Required::False);
+                }
                 if let Some(schema) = body
                     .content
                     .get_mut("application/json")

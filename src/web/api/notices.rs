@@ -403,7 +403,8 @@ pub struct ApproveBody {
 /// window.
 #[utoipa::path(post, path = "/notices/{code}/approve", operation_id = "approveNotice", tag = "notices",
     params(("code" = String, Path, description = "The notice's code")),
-    request_body = ApproveBody,
+    // No body approves with every default: `doc::OPTIONAL_BODIES` says so in the document.
+    request_body(content = ApproveBody, description = "Who and when; no body: every default"),
     responses(
         (status = 200, description = "Approved", body = NoticeView),
         (status = 400, description = "The body is not a JSON `ApproveBody`, or has a field it should not (named); nothing decided", body = ErrorBody),

@@ -301,10 +301,12 @@ pub enum ActionRequest {
     /// A mediation session and what the employer has paid so far (the running total).
     RecordMediation {
         note: String,
+        #[schema(maximum = 1_000_000_000_000_u64)]
         recovered_yuan: u64,
     },
     /// Settled, with the amount recovered.
     Resolve {
+        #[schema(maximum = 1_000_000_000_000_u64)]
         recovered_yuan: u64,
     },
     /// To the police (涉嫌拒不支付劳动报酬罪) or another office.
@@ -583,6 +585,24 @@ pub struct FieldErrors {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The document's maximum for an amount recovered is the domain's.
+    #[test]
+    fn the_documented_maximum_recovered_is_the_domains() {
+        let doc: Value = serde_json::from_str(crate::web::api::doc::json()).unwrap();
+        let variants = doc["components"]["schemas"]["Action"]["oneOf"]
+            .as_array()
+            .unwrap();
+        let maxima: Vec<u64> = variants
+            .iter()
+            .filter_map(|v| v["properties"]["recovered_yuan"]["maximum"].as_u64())
+            .collect();
+        assert_eq!(
+            maxima,
+            [crate::cases::actions::MAX_RECOVERED_YUAN; 2],
+            "record_mediation and resolve"
+        );
+    }
 
     /// The documented action body reads every action the domain has, the same way.
     #[test]
