@@ -874,7 +874,7 @@ pub fn list(
     let found: Vec<Worker> = filtered(f, contact)
         .order((workers::county, workers::name, workers::contact_id))
         .limit(per_page)
-        .offset((page - 1).max(0) * per_page)
+        .offset((page - 1).max(0).saturating_mul(per_page))
         .select(Worker::as_select())
         .load(conn)?;
     let ids: Vec<&ContactId> = found.iter().map(|w| &w.contact_id).collect();

@@ -286,11 +286,12 @@ pub fn apply(
                 recovered_yuan,
             } => {
                 non_empty(note, "say what the mediation achieved")?;
+                let recovered = yuan(*recovered_yuan)?;
                 if !from.is_open() {
                     return Err(refuse());
                 }
                 diesel::update(cases::table.find(&id))
-                    .set(cases::recovered_yuan.eq(Some(*recovered_yuan as i64)))
+                    .set(cases::recovered_yuan.eq(Some(recovered)))
                     .execute(conn)?;
             }
             Action::Extend => {
@@ -300,10 +301,11 @@ pub fn apply(
                     .execute(conn)?;
             }
             Action::Resolve { recovered_yuan } => {
+                let recovered = yuan(*recovered_yuan)?;
                 set_state(conn, CaseState::Resolved)?;
                 diesel::update(cases::table.find(&id))
                     .set((
-                        cases::recovered_yuan.eq(Some(*recovered_yuan as i64)),
+                        cases::recovered_yuan.eq(Some(recovered)),
                         cases::finished_on.eq(Some(today)),
                     ))
                     .execute(conn)?;
@@ -396,6 +398,21 @@ impl serde::Serialize for ActionView<'_> {
         };
         v.serialize(s)
     }
+}
+
+/// The most a case may record as recovered: a trillion yuan, far above any case (a complaint
+/// is at most 100 million) and far enough below `i64::MAX` that sums over every case in a
+/// report cannot overflow.
+pub const MAX_RECOVERED_YUAN: u64 = 1_000_000_000_000;
+
+/// An amount recovered as stored. Before, one past `i64::MAX` was stored negative.
+fn yuan(v: u64) -> Result<i64, ActionError> {
+    if v > MAX_RECOVERED_YUAN {
+        return Err(ActionError::Invalid(format!(
+            "recovered_yuan is at most {MAX_RECOVERED_YUAN}"
+        )));
+    }
+    Ok(v as i64)
 }
 
 fn non_empty<'a>(s: &'a str, why: &str) -> Result<&'a str, ActionError> {

@@ -69,17 +69,25 @@ pub struct Header {
 }
 
 impl Header {
-    /// Reads a header row: every required column once, no column twice, nothing unknown.
-    /// Cells with an empty name (a spreadsheet's leftovers) are ignored.
-    pub fn parse(columns: &[Column], cells: &[&str]) -> Result<Header, Vec<String>> {
-        let mut header = Header {
+    /// The header of a file without one: it has none of the columns.
+    fn none(columns: &[Column]) -> Header {
+        Header {
             index: vec![None; columns.len()],
-            // A column the file does not have is named both ways.
             names: columns
                 .iter()
                 .map(|c| format!("{} ({})", c.zh, c.en))
                 .collect(),
+            width: 0,
+        }
+    }
+
+    /// Reads a header row: every required column once, no column twice, nothing unknown.
+    /// Cells with an empty name (a spreadsheet's leftovers) are ignored.
+    pub fn parse(columns: &[Column], cells: &[&str]) -> Result<Header, Vec<String>> {
+        // A column the file does not have is named both ways.
+        let mut header = Header {
             width: cells.len(),
+            ..Header::none(columns)
         };
         let mut problems = Vec::new();
         for (i, cell) in cells.iter().enumerate() {
@@ -185,11 +193,15 @@ impl<'a> Sheet<'a> {
             .into_byte_records();
         let problem = |line, message: String| Problem { line, message };
         let header = match records.next() {
+            // Nothing to import is not an error: an empty file (or one of blank lines) has no
+            // rows, as a file with only its header has none.
             None => {
-                return Err(vec![problem(
-                    1,
-                    "the file is empty; a header row is required".into(),
-                )])
+                return Ok(Sheet {
+                    bytes,
+                    records,
+                    header: Header::none(columns),
+                    problems: Vec::new(),
+                })
             }
             Some(Err(e)) => return Err(vec![problem(1, e.to_string())]),
             Some(Ok(r)) => r,
@@ -376,10 +388,21 @@ mod tests {
                 "line 1: no column 开始日期 (start_on)",
             ]
         );
-        assert_eq!(
-            read("").unwrap_err(),
-            ["line 1: the file is empty; a header row is required"]
-        );
+    }
+
+    /// An empty file, or one with only its header, has no rows: nothing to import, and no
+    /// problem either (issue 13, defect 5).
+    #[test]
+    fn an_empty_file_or_a_header_alone_has_no_rows() {
+        for csv in [
+            "",
+            "\n\n",
+            "\u{FEFF}",
+            "电话,开始日期\n",
+            "电话,开始日期\n,\n\n",
+        ] {
+            assert_eq!(read(csv), Ok(vec![]), "{csv:?}");
+        }
     }
 
     #[test]

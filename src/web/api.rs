@@ -48,6 +48,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::QueryConfig::default()
                     .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
             )
+            // So does a JSON body that is malformed, of another content type, or has a field
+            // its schema does not (every body type denies unknown fields).
+            .app_data(web::JsonConfig::default().error_handler(|e, _| {
+                ApiError::BadRequest(format!("body: {}", json_error(&e))).into()
+            }))
             .route("/openapi.json", web::get().to(openapi))
             .route("/cases", web::get().to(list_cases))
             .route("/cases/{reference}", web::get().to(case_detail))
@@ -136,6 +141,22 @@ impl From<ActionError> for ApiError {
             }
         }
     }
+}
+
+/// Why a JSON body was refused, as the caller can act on it: serde's reason names an unknown
+/// field, a missing one or a wrong type, with where it is.
+fn json_error(e: &actix_web::error::JsonPayloadError) -> String {
+    use actix_web::error::JsonPayloadError as E;
+    match e {
+        E::ContentType => "send it as Content-Type: application/json".into(),
+        E::Deserialize(e) => e.to_string(),
+        e => e.to_string(),
+    }
+}
+
+/// A JSON body read by its type, which denies unknown fields: a 400 naming what is wrong.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))
 }
 
 /// The holder of a valid bearer token, of any role.
@@ -296,7 +317,7 @@ pub struct CaseQuery {
 /// List cases, most urgent first (admin, inspector, liaison).
 ///
 /// The last page a listing may ask for (a million cases at 1 a page).
-const MAX_PAGE: i64 = 1_000_000;
+pub(crate) const MAX_PAGE: i64 = 1_000_000;
 
 /// Ordered by priority, then by the deadline that applies now.
 #[utoipa::path(
@@ -581,9 +602,7 @@ async fn case_action(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let action: Action = serde_json::from_slice::<ActionRequest>(&body)
-        .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?
-        .into();
+    let action: Action = json_body::<ActionRequest>(&body)?.into();
     if action == Action::Extend {
         // An extension needs the bureau head's approval.
         caller.require(Admins::ALLOWED)?;
@@ -684,9 +703,10 @@ async fn project_detail(
     operation_id = "importProjects",
     tag = "projects",
     request_body(
+        // No body is an empty file, which imports nothing (`doc::OPTIONAL_BODIES`).
         content = String,
         content_type = "text/csv",
-        description = "The registry CSV, with a header row (Chinese or English column names)",
+        description = "The registry CSV, with a header row (Chinese or English column names). An empty file (or none), or a header alone, imports nothing.",
         example = "代码,名称,区县,主管部门,政府投资\nP2026-001,拉萨北环路改造工程,城关区,交通,是\n",
     ),
     responses(

@@ -34,6 +34,7 @@ mod referrals;
 mod register;
 mod reports;
 mod schema;
+mod schemathesis;
 mod sms_budget;
 mod smtp_harness;
 mod subscriptions;

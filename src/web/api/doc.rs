@@ -2,7 +2,11 @@
 //! the bodies in `schema`, and served at `/api/v1/openapi.json`. A route added to `configure`
 //! belongs in `paths(...)` below too; the route-coverage test (`tests/it/api.rs`) says so.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
+
+use utoipa::openapi::schema::{AdditionalProperties, Schema};
+use utoipa::openapi::RefOr;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToResponse};
@@ -14,7 +18,7 @@ use super::schema::ErrorBody;
     info(
         title = "hotline API",
         version = "1",
-        description = "Wage-arrears cases filed by workers over SMS, for labour inspectors and department liaisons; the labour-force register, for employment-service officers; job notices, for brokers and officers; placements and their follow-ups, for brokers and officers. Every route needs `Authorization: Bearer <token>` (`hotline token create --role admin|inspector|liaison|officer|broker --name NAME`, a broker's with `--agency`); each operation says which roles it admits. Errors are JSON `{\"error\": reason}`. Dates are the bureau's (Asia/Shanghai); deadlines count working days on the official calendar with the regional layer.\n\nThis document is generated from the server's code.",
+        description = "Wage-arrears cases filed by workers over SMS, for labour inspectors and department liaisons; the labour-force register, for employment-service officers; job notices, for brokers and officers; placements and their follow-ups, for brokers and officers. Every route needs `Authorization: Bearer <token>` (`hotline token create --role admin|inspector|liaison|officer|broker --name NAME`, a broker's with `--agency`); each operation says which roles it admits. Errors are JSON `{\"error\": reason}`. Every JSON body has only the fields its schema names (`additionalProperties: false`): a field it does not name is refused with a 400 that names it, and nothing is changed. Dates are the bureau's (Asia/Shanghai); deadlines count working days on the official calendar with the regional layer.\n\nThis document is generated from the server's code.",
     ),
     servers((url = "/api/v1")),
     paths(
@@ -49,7 +53,7 @@ use super::schema::ErrorBody;
         super::followups::decide,
     ),
     components(responses(Unauthorized, Unavailable)),
-    modifiers(&BearerToken),
+    modifiers(&BearerToken, &ClosedBodies),
     tags(
         (name = "cases", description = "Wage-arrears cases: lists, details, identities, actions"),
         (name = "projects", description = "The construction project registry"),
@@ -89,6 +93,106 @@ impl Modify for BearerToken {
                     .build(),
             ),
         );
+    }
+}
+
+/// Operations whose body may be left out: an approval (then every default applies), an import
+/// (an empty file, which imports nothing). utoipa makes a body optional only as `Option<T>`,
+/// which it writes as `oneOf: [null, T]`: a `null` the handlers do not take.
+pub const OPTIONAL_BODIES: &[&str] = &["approveNotice", "importProjects", "importWorkers"];
+
+/// Every JSON request body is closed in the document, as the handlers read it: a field the
+/// schema does not name is refused (`deny_unknown_fields`, or the field-by-field readers of
+/// `workers` and `placements`). A body type that derives it already says so; this closes the
+/// ones that cannot: a domain type the console also reads from forms with extra fields
+/// (`PlacementInput`), a flattened body (`NoticeBody`, an `allOf` that is merged here, since
+/// `additionalProperties: false` on one part of an `allOf` refuses the other part's fields),
+/// and the variants of `Action`.
+struct ClosedBodies;
+
+impl Modify for ClosedBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut bodies = Vec::new();
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.post, &mut item.put, &mut item.patch]
+                .into_iter()
+                .flatten()
+            {
+                let Some(body) = &mut op.request_body else {
+                    continue;
+                };
+                // Not a closing, but the other thing the attributes cannot say about a body.
+                if op
+                    .operation_id
+                    .as_deref()
+                    .is_some_and(|id| OPTIONAL_BODIES.contains(&id))
+                {
+                    body.required = Some(utoipa::openapi::Required::False);
+                }
+                if let Some(schema) = body
+                    .content
+                    .get_mut("application/json")
+                    .and_then(|c| c.schema.as_mut())
+                {
+                    bodies.push(schema.clone());
+                    // Inline bodies are closed where they are.
+                    close(schema, &mut BTreeMap::new());
+                }
+            }
+        }
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for body in bodies {
+            if let RefOr::Ref(r) = body {
+                let name = component_name(&r.ref_location).to_string();
+                if let Some(mut schema) = components.schemas.remove(&name) {
+                    close(&mut schema, &mut components.schemas);
+                    components.schemas.insert(name, schema);
+                }
+            }
+        }
+    }
+}
+
+fn component_name(location: &str) -> &str {
+    location.rsplit('/').next().unwrap_or(location)
+}
+
+/// `additionalProperties: false` on an object schema, on each variant of a `oneOf`, and on an
+/// `allOf` merged into one object (its parts resolved in `components`).
+fn close(schema: &mut RefOr<Schema>, components: &mut BTreeMap<String, RefOr<Schema>>) {
+    let closed = || Some(Box::new(AdditionalProperties::FreeForm(false)));
+    match schema {
+        RefOr::T(Schema::Object(o)) => o.additional_properties = closed(),
+        RefOr::T(Schema::OneOf(one)) => {
+            for item in &mut one.items {
+                close(item, components);
+            }
+        }
+        RefOr::T(Schema::AllOf(all)) => {
+            let mut merged =
+                utoipa::openapi::schema::Object::with_type(utoipa::openapi::schema::Type::Object);
+            merged.description = all.description.clone();
+            for part in &all.items {
+                let part = match part {
+                    RefOr::Ref(r) => components.get(component_name(&r.ref_location)),
+                    t => Some(t),
+                };
+                if let Some(RefOr::T(Schema::Object(o))) = part {
+                    merged.properties.extend(o.properties.clone());
+                    merged.required.extend(o.required.iter().cloned());
+                }
+            }
+            merged.additional_properties = closed();
+            *schema = RefOr::T(Schema::Object(merged));
+        }
+        RefOr::Ref(r) => {
+            let name = component_name(&r.ref_location).to_string();
+            if let Some(mut s) = components.remove(&name) {
+                close(&mut s, components);
+                components.insert(name, s);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -149,6 +253,46 @@ mod tests {
                 .unwrap_or_else(|| panic!("{r} is not local"));
             assert!(doc.pointer(pointer).is_some(), "{r} resolves to nothing");
         }
+    }
+
+    /// The schema `v`, with a `$ref` followed.
+    fn resolved<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+        match v["$ref"].as_str() {
+            Some(r) => doc.pointer(&r[1..]).unwrap(),
+            None => v,
+        }
+    }
+
+    /// Unknown fields: one rule for every JSON body, and the document says it (issue 13,
+    /// defect 5): each body, and each variant of one, is an object that names its fields and
+    /// allows no other.
+    #[test]
+    fn every_json_body_is_closed() {
+        let doc = document();
+        let mut bodies = 0;
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                let Some(schema) = op
+                    .pointer("/requestBody/content/application~1json/schema")
+                    .map(|s| resolved(&doc, s))
+                else {
+                    continue;
+                };
+                bodies += 1;
+                let variants = match schema["oneOf"].as_array() {
+                    Some(vs) => vs.iter().map(|v| resolved(&doc, v)).collect(),
+                    None => vec![schema],
+                };
+                for v in variants {
+                    assert_eq!(v["type"], "object", "{method} {path}: {v}");
+                    assert!(v["properties"].is_object(), "{method} {path}: {v}");
+                    assert_eq!(v["additionalProperties"], false, "{method} {path}: {v}");
+                }
+            }
+        }
+        // actions, notices (create, update, approve, return, reject), workers, placements,
+        // subsidy decisions
+        assert_eq!(bodies, 9);
     }
 
     #[test]

@@ -75,6 +75,7 @@ pub struct RateList {
     params(RatesQuery),
     responses(
         (status = 200, description = "One row per step and language", body = RateList),
+        (status = 400, description = "`since` is not a date (YYYY-MM-DD), or an unknown parameter", body = ErrorBody),
         (status = 401, response = doc::Unauthorized),
         (status = 403, description = "Officers and admins only", body = ErrorBody),
         (status = 503, response = doc::Unavailable),
@@ -225,6 +226,7 @@ pub struct Decision {
     request_body = Decision,
     responses(
         (status = 200, description = "Decided", body = ClaimStatusView),
+        (status = 400, description = "The body is not a JSON `Decision`, or has a field it should not (named)", body = ErrorBody),
         (status = 401, response = doc::Unauthorized),
         (status = 403, description = "Officers and admins only", body = ErrorBody),
         (status = 404, description = "No such claim", body = ErrorBody),

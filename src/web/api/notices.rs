@@ -176,6 +176,9 @@ fn env(state: &WebState) -> notices::Env<'_> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldProblems {
     pub error: String,
+    /// Absent when the body could not be read at all (not JSON, a field it should not have):
+    /// then `error` says why.
+    #[schema(required = false)]
     pub fields: Vec<FieldError>,
 }
 
@@ -260,7 +263,7 @@ pub async fn list(
     request_body = NoticeBody,
     responses(
         (status = 201, description = "Created as a draft", body = NoticeView),
-        (status = 400, description = "Bad fields, each named; nothing saved", body = FieldProblems),
+        (status = 400, description = "Bad fields, each named; or a body that is not a JSON notice or has a field it should not (named in `error`); nothing saved", body = FieldProblems),
         (status = 401, response = doc::Unauthorized),
         (status = 403, description = "Only brokers post notices", body = ErrorBody),
         (status = 503, response = doc::Unavailable),
@@ -330,7 +333,7 @@ pub async fn get(
     request_body = NoticeBody,
     responses(
         (status = 200, description = "Changed", body = NoticeView),
-        (status = 400, description = "Bad fields, each named; nothing saved", body = FieldProblems),
+        (status = 400, description = "Bad fields, each named; or a body that is not a JSON notice or has a field it should not (named in `error`); nothing saved", body = FieldProblems),
         (status = 401, response = doc::Unauthorized),
         (status = 403, description = "Only brokers change notices", body = ErrorBody),
         (status = 404, description = "No such notice (or another agency's)", body = ErrorBody),
@@ -400,9 +403,11 @@ pub struct ApproveBody {
 /// window.
 #[utoipa::path(post, path = "/notices/{code}/approve", operation_id = "approveNotice", tag = "notices",
     params(("code" = String, Path, description = "The notice's code")),
-    request_body = ApproveBody,
+    // No body approves with every default: `doc::OPTIONAL_BODIES` says so in the document.
+    request_body(content = ApproveBody, description = "Who and when; no body: every default"),
     responses(
         (status = 200, description = "Approved", body = NoticeView),
+        (status = 400, description = "The body is not a JSON `ApproveBody`, or has a field it should not (named); nothing decided", body = ErrorBody),
         (status = 401, response = doc::Unauthorized),
         (status = 403, description = "Only officers and admins approve", body = ErrorBody),
         (status = 404, description = "No such notice", body = ErrorBody),
@@ -414,9 +419,15 @@ pub async fn approve(
     state: web::Data<WebState>,
     caller: Token<OfficerRoles>,
     path: web::Path<String>,
-    body: Option<web::Json<ApproveBody>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.map(|b| b.into_inner()).unwrap_or_default();
+    // No body: every default. A body is read as any other, so a bad one is refused rather
+    // than approved with the defaults.
+    let body: ApproveBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ApproveBody::default()
+    } else {
+        super::json_body(&body)?
+    };
     let resp = decision(
         state.clone(),
         &caller,
@@ -441,7 +452,7 @@ pub struct ReasonBody {
     request_body = ReasonBody,
     responses(
         (status = 200, description = "Returned to the broker", body = NoticeView),
-        (status = 400, description = "No reason given", body = ErrorBody),
+        (status = 400, description = "No reason given, or the body is not a JSON `ReasonBody` or has a field it should not (named); nothing decided", body = ErrorBody),
         (status = 401, response = doc::Unauthorized),
         (status = 403, description = "Only officers and admins", body = ErrorBody),
         (status = 404, description = "No such notice", body = ErrorBody),
@@ -468,7 +479,7 @@ pub async fn send_back(
     request_body = ReasonBody,
     responses(
         (status = 200, description = "Rejected", body = NoticeView),
-        (status = 400, description = "No reason given", body = ErrorBody),
+        (status = 400, description = "No reason given, or the body is not a JSON `ReasonBody` or has a field it should not (named); nothing decided", body = ErrorBody),
         (status = 401, response = doc::Unauthorized),
         (status = 403, description = "Only officers and admins", body = ErrorBody),
         (status = 404, description = "No such notice", body = ErrorBody),

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -130,9 +131,9 @@ pub struct PlacementFieldError {
     /// `phone`, `employer`, `project_code`, `notice_code`, `agency`, `county`,
     /// `place_outside`, `trade` or `start_on`; or the name of a field the body should not have.
     pub field: String,
-    /// required, bad_phone, too_long, unknown_project, unknown_notice, unknown_county,
-    /// place_needed, county_or_outside, unknown_trade, bad_date, too_far (over 90 days ahead),
-    /// too_old (over two years ago), unknown_field, not_text.
+    /// With a 422: required, bad_phone, too_long, unknown_project, unknown_notice,
+    /// unknown_county, place_needed, county_or_outside, unknown_trade, bad_date, too_far (over
+    /// 90 days ahead), too_old (over two years ago). With a 400: unknown_field, not_text.
     pub code: String,
 }
 
@@ -140,6 +141,8 @@ pub struct PlacementFieldError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlacementProblems {
     pub error: String,
+    /// Absent when the body is not JSON at all: then `error` says why.
+    #[schema(required = false)]
     pub fields: Vec<PlacementFieldError>,
 }
 
@@ -288,7 +291,11 @@ fn input_of(body: &Value) -> Result<PlacementInput, Vec<PlacementFieldError>> {
 }
 
 fn unprocessable(fields: Vec<PlacementFieldError>) -> HttpResponse {
-    HttpResponse::UnprocessableEntity().json(PlacementProblems {
+    problems(StatusCode::UNPROCESSABLE_ENTITY, fields)
+}
+
+fn problems(status: StatusCode, fields: Vec<PlacementFieldError>) -> HttpResponse {
+    HttpResponse::build(status).json(PlacementProblems {
         error: format!(
             "{} field(s) did not pass the checks; nothing was recorded",
             fields.len()
@@ -310,7 +317,7 @@ type Posted = Result<(PlacementView, bool), Vec<PlacementFieldError>>;
     responses(
         (status = 201, description = "Recorded, with its follow-ups scheduled", body = PlacementView),
         (status = 200, description = "Recorded before (same worker, employer and start date); nothing changed", body = PlacementView),
-        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 400, description = "The body is not a JSON object, or has a field it should not (each named, code `unknown_field`) or one that is not text (`not_text`); nothing recorded", body = PlacementProblems),
         (status = 401, response = doc::Unauthorized),
         (status = 403, description = "Inspectors and liaisons do not record placements", body = ErrorBody),
         (status = 409, description = "A broker posted a placement another agency recorded", body = ErrorBody),
@@ -326,9 +333,11 @@ pub async fn create(
     let agency = agency_of(&caller)?;
     let body: Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    // A field the body should not have, or one that is not text, is a malformed body (400),
+    // as on every route; the checks of the values are 422.
     let mut input = match input_of(&body) {
         Ok(i) => i,
-        Err(fields) => return Ok(unprocessable(fields)),
+        Err(fields) => return Ok(problems(StatusCode::BAD_REQUEST, fields)),
     };
     if agency.is_some() {
         input.agency = agency.clone();

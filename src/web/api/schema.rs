@@ -270,43 +270,50 @@ pub struct ComplainantList {
 /// (the clock runs again); request_extension {reason}; extend (+30 working days, once,
 /// admin); record_mediation {note, recovered_yuan} (running total recovered); resolve
 /// {recovered_yuan}; transfer {to}; close; assign {to}.
+///
+/// Every action's body has only the fields it names: any other, on any action, is refused with
+/// a 400 naming it.
+// The actions without fields are empty struct variants, not unit ones: serde reads a unit
+// variant of an internally tagged enum from any object, whatever else the object holds.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 #[schema(as = Action)]
 pub enum ActionRequest {
     /// 立案: the case is accepted and its 60-working-day clock starts.
-    Accept,
+    Accept {},
     /// Not accepted; the worker is told the reason.
     Refuse {
         reason: String,
     },
-    Investigate,
+    Investigate {},
     /// Ask the worker for missing facts by SMS; the clock stops until `info_received`.
     RequestInfo {
         reason: String,
     },
     /// The worker answered; the clock runs again.
-    InfoReceived,
+    InfoReceived {},
     /// An inspector asks for the extension; the bureau head grants it with `extend`.
     RequestExtension {
         reason: String,
     },
     /// +30 working days, once, with the bureau head's approval (admin).
-    Extend,
+    Extend {},
     /// A mediation session and what the employer has paid so far (the running total).
     RecordMediation {
         note: String,
+        #[schema(maximum = 1_000_000_000_000_u64)]
         recovered_yuan: u64,
     },
     /// Settled, with the amount recovered.
     Resolve {
+        #[schema(maximum = 1_000_000_000_000_u64)]
         recovered_yuan: u64,
     },
     /// To the police (涉嫌拒不支付劳动报酬罪) or another office.
     Transfer {
         to: String,
     },
-    Close,
+    Close {},
     /// To an inspector, by user name.
     Assign {
         to: String,
@@ -316,13 +323,13 @@ pub enum ActionRequest {
 impl From<ActionRequest> for Action {
     fn from(a: ActionRequest) -> Action {
         match a {
-            ActionRequest::Accept => Action::Accept,
+            ActionRequest::Accept {} => Action::Accept,
             ActionRequest::Refuse { reason } => Action::Refuse { reason },
-            ActionRequest::Investigate => Action::Investigate,
+            ActionRequest::Investigate {} => Action::Investigate,
             ActionRequest::RequestInfo { reason } => Action::RequestInfo { reason },
-            ActionRequest::InfoReceived => Action::InfoReceived,
+            ActionRequest::InfoReceived {} => Action::InfoReceived,
             ActionRequest::RequestExtension { reason } => Action::RequestExtension { reason },
-            ActionRequest::Extend => Action::Extend,
+            ActionRequest::Extend {} => Action::Extend,
             ActionRequest::RecordMediation {
                 note,
                 recovered_yuan,
@@ -332,7 +339,7 @@ impl From<ActionRequest> for Action {
             },
             ActionRequest::Resolve { recovered_yuan } => Action::Resolve { recovered_yuan },
             ActionRequest::Transfer { to } => Action::Transfer { to },
-            ActionRequest::Close => Action::Close,
+            ActionRequest::Close {} => Action::Close,
             ActionRequest::Assign { to } => Action::Assign { to },
         }
     }
@@ -343,13 +350,13 @@ impl From<ActionRequest> for Action {
 impl From<Action> for ActionRequest {
     fn from(a: Action) -> ActionRequest {
         match a {
-            Action::Accept => ActionRequest::Accept,
+            Action::Accept => ActionRequest::Accept {},
             Action::Refuse { reason } => ActionRequest::Refuse { reason },
-            Action::Investigate => ActionRequest::Investigate,
+            Action::Investigate => ActionRequest::Investigate {},
             Action::RequestInfo { reason } => ActionRequest::RequestInfo { reason },
-            Action::InfoReceived => ActionRequest::InfoReceived,
+            Action::InfoReceived => ActionRequest::InfoReceived {},
             Action::RequestExtension { reason } => ActionRequest::RequestExtension { reason },
-            Action::Extend => ActionRequest::Extend,
+            Action::Extend => ActionRequest::Extend {},
             Action::RecordMediation {
                 note,
                 recovered_yuan,
@@ -359,7 +366,7 @@ impl From<Action> for ActionRequest {
             },
             Action::Resolve { recovered_yuan } => ActionRequest::Resolve { recovered_yuan },
             Action::Transfer { to } => ActionRequest::Transfer { to },
-            Action::Close => ActionRequest::Close,
+            Action::Close => ActionRequest::Close {},
             Action::Assign { to } => ActionRequest::Assign { to },
         }
     }
@@ -444,6 +451,8 @@ pub struct ImportProblem {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportProblems {
     pub error: String,
+    /// Absent when the file cannot be read at all: then `error` says why.
+    #[schema(required = false)]
     pub problems: Vec<ImportProblem>,
 }
 
@@ -567,13 +576,33 @@ pub struct WorkerSaved {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldErrors {
     pub error: String,
-    /// By field name (`county`, `trades` …).
+    /// By field name (`county`, `trades` …); absent when the body is not JSON at all: then
+    /// `error` says why.
+    #[schema(required = false)]
     pub fields: std::collections::BTreeMap<String, String>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The document's maximum for an amount recovered is the domain's.
+    #[test]
+    fn the_documented_maximum_recovered_is_the_domains() {
+        let doc: Value = serde_json::from_str(crate::web::api::doc::json()).unwrap();
+        let variants = doc["components"]["schemas"]["Action"]["oneOf"]
+            .as_array()
+            .unwrap();
+        let maxima: Vec<u64> = variants
+            .iter()
+            .filter_map(|v| v["properties"]["recovered_yuan"]["maximum"].as_u64())
+            .collect();
+        assert_eq!(
+            maxima,
+            [crate::cases::actions::MAX_RECOVERED_YUAN; 2],
+            "record_mediation and resolve"
+        );
+    }
 
     /// The documented action body reads every action the domain has, the same way.
     #[test]

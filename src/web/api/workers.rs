@@ -45,7 +45,7 @@ pub struct WorkerQuery {
     /// A phone number (the search is an audit event) or part of a name.
     q: Option<String>,
     /// The page, from 1 (default 1).
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1000000)]
     page: Option<i64>,
     /// Workers per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -76,10 +76,12 @@ pub async fn list_workers(
     let q = q.into_inner();
     let page = q.page.unwrap_or(1);
     let per_page = q.per_page.unwrap_or(50);
-    if page < 1 || !(1..=500).contains(&per_page) {
-        return Err(ApiError::BadRequest(
-            "page starts at 1; per_page is 1 to 500".into(),
-        ));
+    // A page past any possible register is refused: its offset would overflow.
+    if !(1..=super::MAX_PAGE).contains(&page) || !(1..=500).contains(&per_page) {
+        return Err(ApiError::BadRequest(format!(
+            "page is 1 to {}; per_page is 1 to 500",
+            super::MAX_PAGE
+        )));
     }
     let bad = |what: &str, v: &str| ApiError::BadRequest(format!("unknown {what} {v:?}"));
     let filter = Filter {
@@ -165,8 +167,9 @@ pub async fn get_worker(
     }
 }
 
-/// The JSON body as the CSV row it stands for: each known field's text (a list joined, a
-/// number or a boolean written out, null as empty); unknown fields are errors.
+/// The JSON body as the CSV row it stands for: each known field's text (trades' list joined,
+/// the birth year's number and the consent's boolean written out, null as empty); unknown
+/// fields, and values of another type, are errors.
 fn values_of(body: &Value) -> Result<Vec<Option<String>>, BTreeMap<String, String>> {
     let Some(map) = body.as_object() else {
         return Err(BTreeMap::from([(
@@ -188,19 +191,28 @@ fn values_of(body: &Value) -> Result<Vec<Option<String>>, BTreeMap<String, Strin
         let text = match v {
             Value::Null => String::new(),
             Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
-            Value::Array(a) => a
+            // A number is a year, a boolean a consent: elsewhere they are not text (a village
+            // of `false` was stored as "no").
+            Value::Number(n) if i == register::BIRTH_YEAR => n.to_string(),
+            Value::Bool(b) if i == register::CONSENT => if *b { "yes" } else { "no" }.to_string(),
+            // Only trades are a list, of texts. Before, any field took a list and stored its
+            // items written out (`[null, 1]` as "null、1").
+            Value::Array(a) if i == register::TRADES && a.iter().all(Value::is_string) => a
                 .iter()
-                .map(|x| {
-                    x.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| x.to_string())
-                })
+                .filter_map(Value::as_str)
                 .collect::<Vec<_>>()
                 .join("、"),
-            Value::Object(_) => {
-                errors.insert(k.clone(), "must be text".to_string());
+            Value::Array(_) if i == register::TRADES => {
+                errors.insert(k.clone(), "must be a list of texts".to_string());
+                continue;
+            }
+            Value::Number(_) | Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+                let what = match i {
+                    register::BIRTH_YEAR => "must be a year",
+                    register::CONSENT => "must be true or false",
+                    _ => "must be text",
+                };
+                errors.insert(k.clone(), what.to_string());
                 continue;
             }
         };
@@ -291,9 +303,10 @@ pub async fn put_worker(
     operation_id = "importWorkers",
     tag = "workers",
     request_body(
+        // No body is an empty file, which imports nothing (`doc::OPTIONAL_BODIES`).
         content = String,
         content_type = "text/csv",
-        description = "The register CSV, with a header row (Chinese or English column names); 电话/phone required",
+        description = "The register CSV, with a header row (Chinese or English column names); 电话/phone required. An empty file (or none), or a header alone, imports nothing.",
         example = "电话,姓名,县区,工种,就业状态\n13900000001,扎西,城关区,建筑、运输,求职\n",
     ),
     responses(
