@@ -18,6 +18,7 @@ mod console_e2e;
 mod followups;
 mod followups_e2e;
 mod followups_kill;
+mod fuzz;
 mod gateway;
 mod jobs;
 mod json_channel;
