@@ -18,7 +18,7 @@ LAYERS = [
     ["projects", "accounts", "cases", "reports", "alerts", "followups"],  # the domain
     ["conversations"],  # what a worker's SMS means: intent, dialogs
     ["web", "demo"],  # HTTP (API, console, webhooks), the demonstration
-    ["config", "server"],  # assembles every module's configuration; the running service
+    ["config", "server", "fuzzing"],  # assembles every module's configuration; the running service; fuzz targets
 ]
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")

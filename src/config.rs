@@ -211,12 +211,12 @@ impl Config {
         {
             return Err(err("default_country_code", "must be digits, like 86"));
         }
-        if self.timezone != "Asia/Shanghai"
-            && self.timezone != "UTC"
-            && !self.timezone.starts_with("UTC+")
-        {
+        if utc_offset_hours(&self.timezone).is_none() {
             // Only fixed zones are supported: China has one zone and no daylight saving.
-            return Err(err("timezone", "use Asia/Shanghai, UTC or UTC+H"));
+            return Err(err(
+                "timezone",
+                "use Asia/Shanghai, UTC or UTC+H (H a whole number of hours, 0 to 14)",
+            ));
         }
         let o = &self.outbox;
         if o.max_attempts == 0 {
@@ -503,13 +503,24 @@ impl Config {
 
     /// Offset of the bureau's zone from UTC, in seconds.
     pub fn utc_offset_secs(&self) -> i32 {
-        match self.timezone.as_str() {
-            "Asia/Shanghai" => 8 * 3600,
-            "UTC" => 0,
-            other => other
-                .strip_prefix("UTC+")
-                .and_then(|h| h.parse::<i32>().ok())
-                .map_or(0, |h| h * 3600),
+        utc_offset_hours(&self.timezone).unwrap_or(0) * 3600
+    }
+}
+
+/// The hours a `timezone` setting is ahead of UTC: `Asia/Shanghai` 8, `UTC` 0, `UTC+H` H (no
+/// zone is more than 14 hours ahead); None for anything else. `UTC+9999999` was once taken,
+/// and overflowed when turned into seconds (found by the `config` fuzz target).
+fn utc_offset_hours(timezone: &str) -> Option<i32> {
+    match timezone {
+        "Asia/Shanghai" => Some(8),
+        "UTC" => Some(0),
+        other => {
+            let h = other.strip_prefix("UTC+")?;
+            let h: i32 = h
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| h.parse().ok())??;
+            (0..=14).contains(&h).then_some(h)
         }
     }
 }
@@ -545,6 +556,34 @@ fn overlay(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Resu
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_zone_far_beyond_utc_plus_14_is_refused_not_overflowed() {
+        // fuzz/regressions/config/utc-offset-overflow: HOTLINE_TIMEZONE=UTC+000…0010000000
+        // passed the check and overflowed i32 when turned into seconds.
+        let env = |tz: &str| vec![("HOTLINE_TIMEZONE".to_string(), tz.to_string())];
+        for tz in [
+            "UTC+0000000000000000000000000010000000",
+            "UTC+596524",
+            "UTC+15",
+            "UTC+-3",
+            "UTC+5:30",
+            "UTC+",
+        ] {
+            let e = super::Config::from_sources(None, None, env(tz)).unwrap_err();
+            assert!(e.to_string().contains("timezone"), "{tz}: {e}");
+        }
+        for (tz, secs) in [
+            ("UTC+8", 8 * 3600),
+            ("UTC+14", 14 * 3600),
+            ("UTC+0", 0),
+            ("UTC", 0),
+            ("Asia/Shanghai", 8 * 3600),
+        ] {
+            let c = super::Config::from_sources(None, None, env(tz)).unwrap();
+            assert_eq!(c.utc_offset_secs(), secs, "{tz}");
+        }
+    }
+
     #[test]
     fn a_phone_sends_one_sms_a_second_unless_told_otherwise() {
         let toml = "[[channels]]\nid = \"city\"\nkind = \"log\"\n\

@@ -12,6 +12,8 @@ pub mod conversations;
 pub mod db;
 pub mod demo;
 pub mod followups;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ledger;
 pub mod mail;
 pub mod metrics;

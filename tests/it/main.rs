@@ -20,6 +20,7 @@ mod faults;
 mod followups;
 mod followups_e2e;
 mod followups_kill;
+mod fuzz;
 mod gateway;
 mod jobs;
 mod json_channel;
