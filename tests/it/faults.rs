@@ -17,7 +17,8 @@ use crate::support::outage::Relay;
 use crate::support::pg_cluster::PgCluster;
 use crate::support::process::{free_port, http_get, Hotline};
 
-fn queue(db: &hotline::db::Db, n: usize, tag: &str) {
+/// `n` bulk messages to `n` numbers on the `kannel` channel, texts `"{tag} 0000"` on.
+pub(crate) fn queue(db: &hotline::db::Db, n: usize, tag: &str) {
     let mut conn = db.get().unwrap();
     let cfg = hotline::sms::outbox::OutboxConfig::default();
     for i in 0..n {
@@ -78,6 +79,22 @@ fn wait_until(secs: u64, what: &str, mut done: impl FnMut() -> bool, log: impl F
     }
 }
 
+/// Starts two processes on `cfg` (ports `pa`, `pb`), waits until `started`, kills the first
+/// with SIGKILL; the second lives on (with the folders both need).
+fn kill_one_of_two(
+    cfg: &str,
+    pa: u16,
+    pb: u16,
+    mut started: impl FnMut() -> bool,
+) -> ([tempfile::TempDir; 2], Hotline) {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut a = Hotline::start(dirs[0].path(), pa, cfg);
+    let b = Hotline::start(dirs[1].path(), pb, cfg);
+    wait_until(60, "sending started", &mut started, || a.log());
+    a.sigkill();
+    (dirs, b)
+}
+
 /// Two processes send one outbox through a real Kannel; one is killed with SIGKILL mid-way.
 /// With delivery reports (Kannel's), every message reaches the carrier exactly once. The two
 /// share one public address, as behind a load balancer, so the reports for what the dead one
@@ -105,16 +122,7 @@ fn two_processes_share_the_outbox_and_one_is_killed_each_message_arrives_once() 
         kannel.sendsms_password(),
         FAST_OUTBOX,
     );
-    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut a = Hotline::start(da.path(), pa, &cfg);
-    let b = Hotline::start(db.path(), pb, &cfg);
-    wait_until(
-        60,
-        "sending started",
-        || smsc.received().len() >= 200,
-        || a.log(),
-    );
-    a.sigkill();
+    let (_dirs, b) = kill_one_of_two(&cfg, pa, pb, || smsc.received().len() >= 200);
     let at_kill = smsc.received().len();
     assert!(at_kill < N, "all sent before the kill");
     wait_until(
@@ -153,16 +161,7 @@ fn without_delivery_reports_a_killed_process_duplicates_at_most_what_it_had_in_h
     gw.delay_ms.store(20, std::sync::atomic::Ordering::SeqCst);
     let (pa, pb) = (free_port(), free_port());
     let cfg = config(&tdb.url, pb, &gw.url, "u", "p", FAST_OUTBOX);
-    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut a = Hotline::start(da.path(), pa, &cfg);
-    let b = Hotline::start(db.path(), pb, &cfg);
-    wait_until(
-        60,
-        "sending started",
-        || gw.requests().len() >= 100,
-        || a.log(),
-    );
-    a.sigkill();
+    let (_dirs, b) = kill_one_of_two(&cfg, pa, pb, || gw.requests().len() >= 100);
     let in_hand = outgoing(&tdb.db)
         .iter()
         .filter(|m| m.status == "sending")

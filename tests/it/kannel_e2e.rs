@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use hotline::db::models::{Language, Message, PRIORITY_BULK};
+use hotline::db::models::{Language, Message};
 use hotline::db::schema::messages;
 use hotline::templates::Templates;
 use serde_json::json;
@@ -174,28 +174,7 @@ fn sigkill_while_sending_1000_delivers_each_exactly_once() {
     }
     const N: usize = 1000;
     let tdb = TestDb::new();
-    {
-        let mut conn = tdb.db.get().unwrap();
-        let cfg = hotline::sms::outbox::OutboxConfig::default();
-        for i in 0..N {
-            let phone = format!("+86139{:08}", i);
-            let contact = hotline::conversations::inbound::contact_for(&mut conn, &phone).unwrap();
-            hotline::sms::outbox::enqueue(
-                &mut conn,
-                &cfg,
-                &hotline::sms::outbox::Draft {
-                    channel_id: "kannel".into(),
-                    contact_id: contact.id,
-                    phone,
-                    body: format!("job notice {i:04}"),
-                    priority: PRIORITY_BULK,
-                    kind: None,
-                    in_reply_to: None,
-                },
-            )
-            .unwrap();
-        }
-    }
+    crate::faults::queue(&tdb.db, N, "job notice");
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     // smsbox retries a callback it could not deliver (our process is down) every second
