@@ -366,6 +366,12 @@ async fn each_role_sees_only_what_it_may() {
         .post("/console/referrals/r-zhujian", &[("action", "ack")])
         .await;
     assert_eq!(p.status, StatusCode::NOT_FOUND, "nor act on it");
+    // Acknowledging its own referral is confirmed, and the page's labels are its own
+    // (one 状态 for the case, one for the referral; no "写入邮件" meant for the inspector).
+    let page = fagai.get("/console/referrals/r-fagai").await;
+    assert_eq!(page.body.matches(">状态<").count(), 0, "{}", page.body);
+    assert!(page.body.contains("案件状态") && page.body.contains("转办状态"));
+    assert!(!page.body.contains("写入邮件"));
 
     // An inspector works cases but manages no one and approves no extension.
     let mut tashi = ConsoleClient::login(&app, "tashi", PASSWORD).await;
@@ -418,6 +424,12 @@ async fn each_role_sees_only_what_it_may() {
 
     let mut admin = ConsoleClient::login(&app, "admin", PASSWORD).await;
     assert_eq!(admin.get("/console/users").await.status, StatusCode::OK);
+    // A liaison's acknowledgement is confirmed on the page it lands on.
+    let p = fagai
+        .submit("/console/referrals/r-fagai", &[("action", "ack")])
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("已确认收到"), "{}", p.body);
 }
 
 #[actix_web::test]

@@ -73,10 +73,17 @@ fn load(
     Ok((r, d, k, updates))
 }
 
+/// Back from one of the page's forms: `?ok=ack|update|close` says it went through.
+#[derive(Debug, Deserialize)]
+pub struct DoneQuery {
+    ok: Option<String>,
+}
+
 pub async fn page(
     state: web::Data<WebState>,
     me: Me,
     path: web::Path<String>,
+    q: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let dept = scope(&me)?;
     let id = path.into_inner();
@@ -107,6 +114,12 @@ pub async fn page(
     let mut data = data;
     data["title"] = json!(state.pages.t("referral.title"));
     data["nav"] = json!("referrals");
+    data["flash"] = match q.ok.as_deref() {
+        Some(a @ ("ack" | "update" | "close")) => {
+            json!({ "ok": true, "text": state.pages.t(&format!("referral.done_{a}")) })
+        }
+        _ => Value::Null,
+    };
     render(&state, Some(&me), "referral", data)
 }
 
@@ -129,6 +142,11 @@ pub async fn post(
     let actor = me.actor();
     let liaison = me.role == UserRole::Liaison;
     let i = id.clone();
+    let done = match form.action.as_str() {
+        "ack" => "ack",
+        "update" => "update",
+        _ => "close",
+    };
     state
         .db
         .run(move |c| -> Result<(), ConsoleError> {
@@ -154,5 +172,5 @@ pub async fn post(
             Ok(())
         })
         .await?;
-    Ok(redirect(&format!("/console/referrals/{id}")))
+    Ok(redirect(&format!("/console/referrals/{id}?ok={done}")))
 }
