@@ -120,10 +120,12 @@ fn finish(digits: &str) -> Result<String, PhoneError> {
         return Err(PhoneError::InvalidCharacter('0'));
     }
     // "+86 (0)891 …" is a common way to write Chinese numbers; the 0 is the
-    // trunk prefix and no Chinese number starts with 0 after the 86.
+    // trunk prefix and no Chinese number starts with 0 after the 86. Every
+    // leading 0 goes, so a normalised number normalises to itself (fuzzing
+    // found "00860086007777" giving "+86086007777", which did not).
     let china = digits
         .strip_prefix(CHINA)
-        .map(|nsn| nsn.strip_prefix('0').unwrap_or(nsn));
+        .map(|nsn| nsn.trim_start_matches('0'));
     let digits = match china {
         Some(nsn) => format!("{CHINA}{nsn}"),
         None => digits.to_owned(),
@@ -251,6 +253,25 @@ mod tests {
 
     fn err(raw: &str, expected: PhoneError) {
         assert_eq!(cn(raw), Err(expected), "input {raw:?}");
+    }
+
+    /// Found by fuzzing (`fuzz/regressions/phone/`): a trunk 0 written twice after the
+    /// country code gave a number that did not normalise to itself.
+    #[test]
+    fn a_normalised_number_normalises_to_itself() {
+        for raw in [
+            "00860086007777",
+            "+86 00 891 633 1234",
+            "0086 0 139 0000 0001",
+        ] {
+            if let Ok(once) = normalize_phone(raw, "86") {
+                assert_eq!(normalize_phone(&once, "86"), Ok(once.clone()), "{raw}");
+            }
+        }
+        assert_eq!(
+            normalize_phone("0086 0 139 0000 0001", "86").as_deref(),
+            Ok("+8613900000001")
+        );
     }
 
     #[test]
